@@ -1,0 +1,1 @@
+"""postbot: a self-hosted social-media post scheduler."""

@@ -1,0 +1,55 @@
+"""Account checks and the set of secret values the logs must never show."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from postbot.config import Account, Settings
+from postbot.errors import PostbotError
+from postbot.platforms import platform_for
+from postbot.platforms.base import PublishError
+
+
+def check_account(account: Account, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "account": account.name, "platform": account.platform, "identity": None,
+        "ok": False, "error": None,
+    }  # fmt: skip
+    platform = platform_for(account, environ)
+    try:
+        row["identity"] = platform.check()
+        row["ok"] = True
+    except (PublishError, PostbotError) as exc:
+        row["error"] = getattr(exc, "message", None) or str(exc)
+    except Exception as exc:  # an unsorted library error: say what kind, keep going
+        row["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        platform.close()
+    secrets = configured_secrets_of([account], environ)
+    if row["error"]:
+        for secret in secrets:
+            row["error"] = row["error"].replace(secret, "***")
+    return row
+
+
+def check_accounts(settings: Settings) -> list[dict[str, Any]]:
+    """Check every account, in parallel (each is a network round trip or two)."""
+    accounts = list(settings.accounts.values())
+    with ThreadPoolExecutor(max(1, min(8, len(accounts)))) as pool:
+        return list(pool.map(check_account, accounts))
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    return configured_secrets_of(settings.accounts.values())
+
+
+def configured_secrets_of(
+    accounts: Any, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    env = os.environ if environ is None else environ
+    return [
+        env[var] for a in accounts for var in a.credential_vars.values() if env.get(var)
+    ]

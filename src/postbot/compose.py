@@ -1,0 +1,104 @@
+"""Text per platform: hashtags, rendering and counting. Pure functions, no I/O.
+
+Counting follows each platform's own rules:
+- X: twitter-text weighted length (configuration v3: URLs 23, CJK and emoji 2), via
+  twitter-text-parser, imported on first use because it compiles large regexes;
+- Mastodon: extended grapheme clusters, each URL counting a fixed weight (23);
+- Bluesky: extended grapheme clusters (the `regex` module's `\\X`, Unicode 16 or newer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+import regex
+
+from postbot.errors import UserError
+
+# A hashtag: Unicode letters, digits (of any script) and underscore, not only digits.
+_TAG_BODY = regex.compile(r"[\p{L}\p{M}\p{Nd}_]+")
+# A tag inside text: '#' not glued to a preceding word character.
+_TAG_IN_TEXT = regex.compile(r"(?<![\p{L}\p{M}\p{Nd}_&/])#([\p{L}\p{M}\p{Nd}_]+)")
+# What Mastodon treats as a URL for counting: http(s):// up to the next white space.
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_GRAPHEME = regex.compile(r"\X")
+
+
+def normalize_hashtag(tag: str) -> str:
+    """`#Foo` or `Foo` -> `Foo`; refuse anything that is not a valid hashtag, naming it."""
+    body = tag.strip()
+    body = body.removeprefix("#")
+    if not body or not _TAG_BODY.fullmatch(body):
+        raise UserError(
+            f"invalid hashtag '{tag}': use letters, digits and underscore only (no spaces)"
+        )
+    if body.isdigit():
+        raise UserError(f"invalid hashtag '{tag}': a hashtag cannot be only digits")
+    return body
+
+
+def normalize_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Validate, strip '#', drop case-insensitive repeats, keep the first spelling and order."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in tags:
+        body = normalize_hashtag(tag)
+        if body.casefold() not in seen:
+            seen.add(body.casefold())
+            out.append(body)
+    return tuple(out)
+
+
+def hashtags_in(text: str) -> tuple[str, ...]:
+    """The hashtags written inside a text, in order, without '#'."""
+    return tuple(m.group(1) for m in _TAG_IN_TEXT.finditer(text) if not m.group(1).isdigit())
+
+
+def render_text(teaser: str, link: str | None, hashtags: Sequence[str]) -> str:
+    """The text sent: the teaser, then the link, then the hashtags not already in the teaser."""
+    present = {t.casefold() for t in hashtags_in(teaser)}
+    extra: list[str] = []
+    for tag in hashtags:
+        if tag.casefold() not in present:
+            present.add(tag.casefold())
+            extra.append(f"#{tag}")
+    parts = [teaser.strip()]
+    if link:
+        parts.append(link.strip())
+    if extra:
+        parts.append(" ".join(extra))
+    return " ".join(p for p in parts if p)
+
+
+def count_graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters, UAX #29)."""
+    if text.isascii() and "\r" not in text:
+        return len(text)  # fast path: every ASCII character but CR LF is its own cluster
+    return sum(1 for _ in _GRAPHEME.finditer(text))
+
+
+def count_with_url_weight(text: str, url_weight: int = 23) -> int:
+    """Graphemes, with every URL counting `url_weight` however long it is (Mastodon)."""
+    total = 0
+    position = 0
+    for match in _URL.finditer(text):
+        total += count_graphemes(text[position : match.start()]) + url_weight
+        position = match.end()
+    return total + count_graphemes(text[position:])
+
+
+@cache
+def _x_config() -> dict[str, Any]:
+    from twitter_text.config import config
+
+    return dict(config["version3"])
+
+
+def count_x(text: str, config: dict[str, Any] | None = None) -> int:
+    """twitter-text weighted length (configuration v3 unless another is given)."""
+    from twitter_text import parse_tweet
+
+    return int(parse_tweet(text, config or _x_config()).weightedLength)

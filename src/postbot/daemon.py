@@ -1,0 +1,158 @@
+"""`postbot run`: an APScheduler BlockingScheduler drives the dispatch loop.
+
+The database is the queue, not APScheduler's job store (APScheduler 3 cannot see jobs another
+process adds to a shared store). The scheduler holds a few in-memory jobs:
+- `dispatch`, a one-shot job at the next due time, which re-arms itself after every pass;
+- `watch`, every poll interval: a cheap "did another process change the database?" check
+  (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
+- `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
+  `import` of the posts folder when one is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from postbot.dispatch import Dispatcher
+from postbot.errors import PostbotError
+from postbot.service import App, import_paths
+
+log = logging.getLogger("postbot.daemon")
+
+
+class Daemon:
+    def __init__(self, app: App, *, dry_run: bool = False) -> None:
+        self.app = app
+        self.dry_run = dry_run
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.dispatcher = Dispatcher(app.store, app.settings, self.worker, dry_run=dry_run)
+        self._arm_lock = threading.Lock()
+        self._pass_lock = threading.Lock()
+        self._posts_stamp: tuple[tuple[str, float], ...] = ()
+        self.scheduler: Any = None
+
+    # -- entry points --------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Publish everything due now and return (for cron)."""
+        self.import_posts()
+        self.dispatcher.recover()
+        handled = self.dispatcher.run_pass()
+        self.dispatcher.close()
+        return handled
+
+    def run_forever(self) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        d = self.app.settings.daemon
+        self.scheduler = BlockingScheduler(
+            timezone=UTC, executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )  # fmt: skip
+        watcher = self.app.store.change_watcher()
+        self.scheduler.add_job(self._watch, "interval", seconds=d.poll_interval, args=[watcher],
+                               id="watch")  # fmt: skip
+        self.scheduler.add_job(self._heartbeat, "interval", seconds=d.heartbeat_seconds,
+                               id="heartbeat", next_run_time=datetime.now(UTC))  # fmt: skip
+        self.scheduler.add_job(self.dispatcher.recover, "interval", seconds=d.lease_seconds / 4,
+                               id="recover", next_run_time=datetime.now(UTC))  # fmt: skip
+        self.scheduler.add_job(self.dispatcher.renew_leases, "interval",
+                               seconds=d.lease_seconds / 3, id="renew")  # fmt: skip
+        if self.app.settings.posts_dir:
+            self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
+                                   next_run_time=datetime.now(UTC))  # fmt: skip
+        self.arm(datetime.now(UTC))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        log.info(
+            "postbot %s started (worker %s, %s)", "dry run" if self.dry_run else "daemon",
+            self.worker, self.app.store.dialect,
+        )  # fmt: skip
+        try:
+            self.scheduler.start()
+        finally:
+            watcher.close()
+            self._drain()
+
+    # -- jobs ----------------------------------------------------------------------------
+    def arm(self, when: datetime | None) -> None:
+        """Make sure `dispatch` runs no later than `when` (None: nothing is queued)."""
+        if when is None or self.dispatcher.stopping.is_set():
+            return
+        with self._arm_lock:
+            job = self.scheduler.get_job("dispatch")
+            if job is not None and job.next_run_time is not None and job.next_run_time <= when:
+                return
+            self.scheduler.add_job(
+                self._dispatch, "date", run_date=max(when, datetime.now(UTC)),
+                id="dispatch", replace_existing=True,
+            )  # fmt: skip
+
+    def _dispatch(self) -> None:
+        with self._pass_lock:  # held while a pass runs, so shutdown can wait for its records
+            try:
+                self.dispatcher.run_pass()
+            except PostbotError as exc:
+                log.error("dispatch pass failed: %s", exc)
+                self.arm(datetime.now(UTC) + timedelta(seconds=5))
+                return
+        self.arm(self.app.store.next_due())
+
+    def _watch(self, watcher: Any) -> None:
+        if watcher.changed():
+            self.arm(self.app.store.next_due())
+
+    def _heartbeat(self) -> None:
+        try:
+            self.app.store.beat(
+                self.worker, socket.gethostname(), os.getpid(), self.dry_run, datetime.now(UTC)
+            )
+        except PostbotError as exc:
+            log.warning("heartbeat failed: %s", exc)
+
+    def import_posts(self) -> None:
+        """Import the posts folder when its files changed; a broken file is logged, not fatal."""
+        folder = self.app.settings.posts_dir
+        if folder is None or not folder.is_dir():
+            return
+        stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in folder.iterdir()))
+        if stamp == self._posts_stamp:
+            return
+        self._posts_stamp = stamp
+        try:
+            for result in import_paths(self.app, [folder]):
+                if result.action != "unchanged":
+                    log.info("import %s: %s %s", result.key, result.action, result.message)
+        except PostbotError as exc:
+            log.error("import of %s refused: %s", folder, exc)
+            return
+        if self.scheduler is not None:
+            self.arm(self.app.store.next_due())
+
+    # -- stopping ------------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: finishing publishes in flight", signal.Signals(signum).name)
+        self.dispatcher.stopping.set()
+        self.scheduler.shutdown(wait=False)
+
+    def _drain(self) -> None:
+        """Let publishes in flight finish and be recorded (bounded), then say goodbye."""
+        grace = self.app.settings.daemon.shutdown_grace
+        if self._pass_lock.acquire(timeout=grace):
+            self.dispatcher.close()
+        else:
+            # Their leases expire and another worker (or our next start) reconciles them.
+            log.warning("shutdown: publishes still running after %.0f s; leaving them", grace)
+        try:
+            self.app.store.forget_worker(self.worker)
+        except PostbotError:
+            pass
+        log.info("postbot stopped")

@@ -1,0 +1,303 @@
+"""Claim -> publish -> record. One pass publishes everything that is due, then returns.
+
+The claim commits before any network call; publishes run in a bounded thread pool; outcomes
+are recorded in batches. A delivery whose worker died (lease expired) is reconciled through
+its platform: looked up, re-sent where that cannot duplicate, or marked `unknown`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from postbot.config import Settings
+from postbot.errors import PostbotError
+from postbot.models import Outcome, Status
+from postbot.platforms import platform_for
+from postbot.platforms.base import (
+    MediaItem,
+    OutcomeUnknown,
+    Outgoing,
+    Platform,
+    PublishError,
+)
+from postbot.platforms.dryrun import DryRunPlatform
+from postbot.store import Claimed, Result, Store
+
+log = logging.getLogger("postbot.dispatch")
+
+RECORD_EVERY = 0.1  # seconds: results wait at most this long to be written in one batch
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped; never before a rate-limit reset."""
+
+    max_attempts: int = 5
+    base_delay: float = 30.0
+    max_delay: float = 3600.0
+
+    def next_attempt(
+        self, attempts: int, now: datetime, not_before: datetime | None = None
+    ) -> datetime | None:
+        """When to try again after `attempts` tries, or None when they are used up."""
+        if attempts >= self.max_attempts:
+            return None
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        # Half fixed, half random: spreads a burst of retries without ever retrying at once.
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        when = now + timedelta(seconds=delay)
+        return max(when, not_before) if not_before else when
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        worker: str,
+        *,
+        dry_run: bool = False,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.worker = worker
+        self.dry_run = dry_run
+        self.environ = environ
+        self.clock = clock
+        self.policy = RetryPolicy(
+            settings.retry.max_attempts, settings.retry.base_delay, settings.retry.max_delay
+        )
+        self.lease = timedelta(seconds=settings.daemon.lease_seconds)
+        self.stopping = threading.Event()
+        self._platforms: dict[str, Platform] = {}
+        self._platform_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
+        self.in_flight: set[int] = set()  # delivery ids, for lease renewal
+
+    # -- one pass ------------------------------------------------------------------------
+    def run_pass(self) -> int:
+        """Publish everything due now; return how many deliveries were handled."""
+        concurrency = self.settings.daemon.concurrency
+        batch = self.settings.daemon.batch_size
+        pending: set[Future[Result]] = set()
+        results: list[Result] = []
+        handled = 0
+        last_flush = time.monotonic()
+        exhausted = False
+        while True:
+            room = concurrency * 4 - len(pending)
+            if not exhausted and not self.stopping.is_set() and room > 0:
+                claimed = self.store.claim_due(self.worker, self.clock(), min(batch, room), self.lease)
+                exhausted = not claimed
+                for item in claimed:
+                    self.in_flight.add(item.delivery_id)
+                    pending.add(self._pool.submit(self.publish, item))
+            if not pending:
+                break
+            done, pending = wait(pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+            results.extend(f.result() for f in done)
+            if results and (
+                not pending or len(results) >= batch or time.monotonic() - last_flush > RECORD_EVERY
+            ):
+                handled += self._record(results)
+                results, last_flush = [], time.monotonic()
+            if exhausted and pending:
+                exhausted = False  # look again once some finish: more may have come due
+        handled += self._record(results)
+        return handled
+
+    def _record(self, results: list[Result]) -> int:
+        if not results:
+            return 0
+        self.store.record(self.worker, results)
+        for r in results:
+            self.in_flight.discard(r.delivery_id)
+        return len(results)
+
+    # -- recovery ------------------------------------------------------------------------
+    def recover(self, limit: int = 100) -> int:
+        """Reconcile deliveries whose worker died mid-publish: did the post go out?"""
+        items = self.store.claim_expired(self.worker, self.clock(), limit, self.lease)
+        results = [self.reconcile(item) for item in items]
+        return self._record(results)
+
+    def reconcile(self, item: Claimed) -> Result:
+        started = self.clock()
+        outgoing = outgoing_for(item)
+        platform = self.platform(item.account)
+        try:
+            found = platform.lookup(outgoing)
+        except PublishError as exc:
+            if platform.safe_to_resend:
+                found = None  # re-sending with the same key cannot duplicate it
+            else:
+                note = PublishError(f"worker stopped mid-publish; outcome unknown: {exc.message}")
+                return self._finish(item, started, Outcome.UNKNOWN, Status.UNKNOWN, error=note)
+        if found is not None:
+            result = Result(
+                item.delivery_id, Outcome.PUBLISHED, started, self.clock(), Status.PUBLISHED,
+                remote_id=found.remote_id, remote_url=found.url, dry_run=self.dry_run,
+                detail={"recovered": True, **found.detail},
+            )  # fmt: skip
+            self._log(item, result)
+            return result
+        note = PublishError("worker stopped mid-publish; not on the platform, sending again")
+        return self._finish(
+            item, started, Outcome.TRANSIENT, Status.QUEUED, error=note,
+            next_attempt_at=self.clock(),
+        )  # fmt: skip
+
+    def renew_leases(self) -> None:
+        if self.in_flight:
+            self.store.renew_leases(self.worker, list(self.in_flight), self.clock() + self.lease)
+
+    # -- one delivery --------------------------------------------------------------------
+    def publish(self, item: Claimed) -> Result:
+        started = self.clock()
+        outgoing = outgoing_for(item)
+        try:
+            platform = self.platform(item.account)
+            published = platform.publish(outgoing)
+        except PublishError as exc:
+            return self._failure(item, outgoing, exc, started)
+        except PostbotError as exc:  # e.g. a credential variable that is not set
+            return self._finish(item, started, Outcome.PERMANENT, Status.FAILED, error=exc)
+        except Exception as exc:  # a bug or an unsorted library error: retry, keep the class
+            log.debug("unexpected error publishing delivery %s", item.delivery_id, exc_info=True)
+            return self._retry_or_fail(item, started, exc, None, None)
+        result = Result(
+            item.delivery_id, Outcome.PUBLISHED, started, self.clock(), Status.PUBLISHED,
+            remote_id=published.remote_id, remote_url=published.url,
+            http_status=published.http_status, dry_run=self.dry_run,
+            detail=dict(published.detail),
+        )  # fmt: skip
+        self._log(item, result)
+        return result
+
+    def _failure(
+        self, item: Claimed, outgoing: Outgoing, exc: PublishError, started: datetime
+    ) -> Result:
+        if isinstance(exc, OutcomeUnknown) and not self.platform(item.account).safe_to_resend:
+            # The post may be out; re-sending could publish it twice. A person decides.
+            return self._finish(
+                item, started, Outcome.UNKNOWN, Status.UNKNOWN, error=exc,
+                http_status=exc.http_status,
+            )  # fmt: skip
+        if exc.transient:
+            return self._retry_or_fail(item, started, exc, exc.http_status, exc.retry_after)
+        return self._finish(
+            item, started, Outcome.PERMANENT, Status.FAILED, error=exc, http_status=exc.http_status
+        )
+
+    def _retry_or_fail(
+        self,
+        item: Claimed,
+        started: datetime,
+        exc: BaseException,
+        http_status: int | None,
+        retry_after: datetime | None,
+    ) -> Result:
+        when = self.policy.next_attempt(item.attempts, self.clock(), retry_after)
+        if when is None:
+            return self._finish(
+                item, started, Outcome.TRANSIENT, Status.FAILED, error=exc,
+                http_status=http_status, suffix=f" (gave up after {item.attempts} attempts)",
+            )  # fmt: skip
+        return self._finish(
+            item, started, Outcome.TRANSIENT, Status.QUEUED, error=exc,
+            http_status=http_status, next_attempt_at=when,
+        )  # fmt: skip
+
+    def _finish(
+        self,
+        item: Claimed,
+        started: datetime,
+        outcome: Outcome,
+        status: Status,
+        *,
+        error: BaseException,
+        http_status: int | None = None,
+        next_attempt_at: datetime | None = None,
+        suffix: str = "",
+    ) -> Result:
+        message = (getattr(error, "message", None) or str(error) or type(error).__name__) + suffix
+        result = Result(
+            item.delivery_id, outcome, started, self.clock(), status,
+            next_attempt_at=next_attempt_at, error_class=type(error).__name__,
+            error_message=message, http_status=http_status, dry_run=self.dry_run,
+        )  # fmt: skip
+        self._log(item, result)
+        return result
+
+    def _log(self, item: Claimed, result: Result) -> None:
+        extra = {
+            "post_id": item.post_id, "delivery_id": item.delivery_id, "account": item.account,
+            "platform": item.platform, "outcome": str(result.outcome),
+            "status": str(result.status), "attempt": item.attempts,
+            "remote_url": result.remote_url, "remote_id": result.remote_id,
+            "error": result.error_message, "dry_run": self.dry_run,
+        }  # fmt: skip
+        if result.outcome == Outcome.PUBLISHED:
+            where = result.remote_url or result.remote_id
+            text = f" text={item.text!r}" if self.dry_run else ""
+            log.info(
+                "post %s -> %s: %s %s%s", item.post_id, item.account,
+                "would publish" if self.dry_run else "published", where, text, extra=extra,
+            )  # fmt: skip
+        else:
+            then = (
+                f", next attempt {result.next_attempt_at.isoformat(timespec='seconds')}"
+                if result.next_attempt_at
+                else ""
+            )
+            log.warning(
+                "post %s -> %s: %s (attempt %s): %s%s", item.post_id, item.account,
+                result.status, item.attempts, result.error_message, then, extra=extra,
+            )  # fmt: skip
+
+    def platform(self, account_name: str) -> Platform:
+        with self._platform_lock:
+            platform = self._platforms.get(account_name)
+            if platform is None:
+                account = self.settings.account(account_name)
+                platform = (
+                    DryRunPlatform(account, self.environ)
+                    if self.dry_run
+                    else platform_for(account, self.environ)
+                )
+                self._platforms[account_name] = platform
+            return platform
+
+    def close(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+        for platform in self._platforms.values():
+            platform.close()
+
+
+def outgoing_for(item: Claimed) -> Outgoing:
+    return Outgoing(
+        delivery_id=item.delivery_id,
+        post_id=item.post_id,
+        account=item.account,
+        text=item.text,
+        language=item.language,
+        link=item.link,
+        hashtags=item.hashtags,
+        media=tuple(MediaItem(m["path"], m.get("alt", "")) for m in item.media),
+        idempotency_key=f"postbot-{item.key}",
+        created_at=item.created_at,
+    )

@@ -1,0 +1,125 @@
+"""The data: Post (the content), Delivery (one post to one account), Attempt (the log).
+
+All datetimes are aware and stored in UTC (SQLModel's UTCDateTime refuses naive ones).
+The schema is built by the Alembic migrations in `postbot/store/migrations`, never by
+`create_all`, so a database created today upgrades cleanly tomorrow.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Status(StrEnum):
+    QUEUED = "queued"  # waiting for its due time (or its next attempt)
+    PUBLISHING = "publishing"  # claimed by a worker, lease running
+    PUBLISHED = "published"
+    FAILED = "failed"  # permanent error, or attempts used up
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # a worker died mid-publish and the platform cannot tell us
+    MISSED = "missed"  # overdue by more than max_lateness: a stale teaser is not sent
+
+    @classmethod
+    def open(cls) -> tuple[Status, ...]:
+        """States from which a delivery may still be published without a person's say."""
+        return (cls.QUEUED, cls.PUBLISHING)
+
+
+class Outcome(StrEnum):
+    """What one attempt came to."""
+
+    PUBLISHED = "published"
+    TRANSIENT = "transient"  # will be tried again
+    PERMANENT = "permanent"
+    UNKNOWN = "unknown"
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # For a post file: its `id` or its path; for the CLI: a fresh uuid. Import is idempotent on it.
+    key: str = Field(unique=True, max_length=500)
+    headline: str | None = None
+    teaser: str
+    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    link: str | None = None
+    language: str | None = Field(default=None, max_length=35)
+    # [{"path": ..., "alt": ...}]
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    source: str = Field(default="cli", max_length=1000)  # file path, or "cli"
+    content_hash: str = Field(max_length=64)  # what the file said, to notice a change
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("post_id", "account", name="uq_delivery_post_account"),
+        Index("ix_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    account: str = Field(max_length=200)
+    platform: str = Field(max_length=50)
+    # Stable per delivery and unique everywhere: the platform idempotency key.
+    key: str = Field(unique=True, max_length=64)
+    text: str  # the rendered text, exactly as it will be sent
+    status: str = Field(default=Status.QUEUED, max_length=20)
+    due_at: datetime  # when the user wants it out
+    next_attempt_at: datetime  # due_at, or later after a transient failure
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = None
+    remote_id: str | None = Field(default=None, max_length=500)
+    remote_url: str | None = Field(default=None, max_length=1000)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attempt(SQLModel, table=True):
+    """Append-only: one row per publish attempt, never updated."""
+
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True, ondelete="CASCADE")
+    worker: str = Field(max_length=200)
+    started_at: datetime
+    finished_at: datetime
+    outcome: str = Field(max_length=20)
+    error_class: str | None = Field(default=None, max_length=200)
+    error_message: str | None = None
+    http_status: int | None = None
+    remote_id: str | None = Field(default=None, max_length=500)
+    remote_url: str | None = Field(default=None, max_length=1000)
+    dry_run: bool = False
+    # What was sent (text, language, media with alt text): dry-run records it here.
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """One row per daemon process, refreshed while it lives (`postbot status` reads it)."""
+
+    __tablename__ = "heartbeat"
+
+    worker: str = Field(primary_key=True, max_length=200)
+    host: str = Field(max_length=200)
+    pid: int
+    dry_run: bool = False
+    started_at: datetime
+    seen_at: datetime

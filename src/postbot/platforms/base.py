@@ -1,0 +1,142 @@
+"""The one small interface every platform implements, and what flows through it.
+
+A platform module must stay cheap to import: it imports its client library (Mastodon.py,
+tweepy, atproto) inside the methods that talk to the network, never at module level,
+so `postbot enqueue` can ask it how to count text without loading any of them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from postbot.config import Account
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    path: str
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Exactly what is sent for one delivery: the rendered text and everything beside it."""
+
+    delivery_id: int
+    post_id: int
+    account: str
+    text: str  # rendered for this platform: teaser, link, hashtags
+    language: str | None = None
+    link: str | None = None
+    hashtags: tuple[str, ...] = ()
+    media: tuple[MediaItem, ...] = ()
+    # Stable across every retry of this delivery (never random): the server drops a repeat.
+    idempotency_key: str = ""
+    # When the delivery was created (UTC, never changes): Bluesky derives its record key from it.
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A post the platform accepted."""
+
+    remote_id: str
+    url: str | None = None
+    http_status: int | None = None
+    # What was actually sent, for the attempt log (dry-run fills it; adapters may).
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+class PublishError(Exception):
+    """A publish that did not succeed. `message` is the platform's words, never a secret."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        # Earliest moment a retry may happen (a platform's rate-limit reset), UTC-aware.
+        self.retry_after = retry_after
+
+
+class TransientError(PublishError):
+    """Network failure, timeout, 5xx, 429: worth trying again later."""
+
+    transient = True
+
+
+class PermanentError(PublishError):
+    """Bad or revoked token, content refused, duplicate: trying again will not help."""
+
+
+class OutcomeUnknown(TransientError):
+    """The request may have reached the platform (dropped connection, timeout after sending).
+
+    Retried only where the platform lets us prevent a duplicate (idempotency key, record key).
+    """
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How a platform counts text, for `preview` and validation at enqueue time."""
+
+    limit: int
+    counting: str  # a short human description, shown in `preview`
+
+
+class Platform(ABC):
+    """One platform: counts text its own way and publishes to one account."""
+
+    name: ClassVar[str]
+    default_limit: ClassVar[int]
+    # True where re-sending after an unknown outcome cannot create a second post (an
+    # idempotency key or a fixed record key). False (X): an unknown outcome waits for a person.
+    safe_to_resend: ClassVar[bool] = False
+
+    def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
+        self.account = account
+        self.environ = environ
+
+    # -- text (no network, no heavy imports) -------------------------------------------
+    def limit(self) -> int:
+        return self.account.char_limit or self.default_limit
+
+    @abstractmethod
+    def count(self, text: str) -> int:
+        """The length of `text` as this platform counts it."""
+
+    def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
+        """The text to send. Platforms that move the link elsewhere override this."""
+        from postbot.compose import render_text
+
+        return render_text(teaser, link, hashtags)
+
+    # -- network ------------------------------------------------------------------------
+    @abstractmethod
+    def publish(self, outgoing: Outgoing) -> Published:
+        """Send one post. Raise TransientError, PermanentError or OutcomeUnknown on failure."""
+
+    def check(self) -> str:
+        """Verify the credentials; return who we are logged in as. Raise PublishError."""
+        raise PermanentError(f"platform '{self.name}' cannot check accounts")
+
+    def lookup(self, outgoing: Outgoing) -> Published | None:
+        """After an unknown outcome: find the post if it was published. None if not found.
+
+        Raise PublishError if the platform cannot tell (the default: we do not know).
+        """
+        raise OutcomeUnknown(f"platform '{self.name}' cannot look up a post")
+
+    def close(self) -> None:
+        """Release sessions and connections (called when the daemon stops)."""

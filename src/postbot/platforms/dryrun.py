@@ -1,0 +1,48 @@
+"""Dry run: goes through the whole path and records exactly what would be sent, sends nothing.
+
+`postbot run --dry-run` routes every account here; an account may also be configured with
+`platform = "dryrun"` (handy for a staging config).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from postbot.compose import count_graphemes
+from postbot.platforms.base import Outgoing, Platform, Published
+
+
+class DryRunPlatform(Platform):
+    name = "dryrun"
+    default_limit = 500
+    # Nothing was sent if we crashed: re-sending can never duplicate anything.
+    safe_to_resend: ClassVar[bool] = True
+
+    def count(self, text: str) -> int:
+        return count_graphemes(text)
+
+    def publish(self, outgoing: Outgoing) -> Published:
+        return Published(
+            remote_id=f"dry-run:{outgoing.delivery_id}",
+            url=None,
+            detail=describe(outgoing),
+        )
+
+    def check(self) -> str:
+        return "dry run (nothing is sent)"
+
+    def lookup(self, outgoing: Outgoing) -> Published | None:
+        return None  # a dry run never reached a platform
+
+
+def describe(outgoing: Outgoing) -> dict[str, object]:
+    """What would be sent, as recorded in the attempt log and the log line."""
+    return {
+        "account": outgoing.account,
+        "text": outgoing.text,
+        "language": outgoing.language,
+        "link": outgoing.link,
+        "hashtags": list(outgoing.hashtags),
+        "media": [{"path": m.path, "alt": m.alt} for m in outgoing.media],
+        "idempotency_key": outgoing.idempotency_key,
+    }

@@ -1,0 +1,57 @@
+"""PostgreSQL specifics: claims skip rows other workers hold; LISTEN/NOTIFY wakes idle workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import Connection
+
+from postbot.store.base import ChangeWatcher, Store
+
+CHANNEL = "postbot_enqueued"
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def _create_engine(self, url: str, **options: Any) -> Engine:
+        options.setdefault("pool_pre_ping", True)
+        return create_engine(url, **options)
+
+    def claim_lock_clause(self) -> str:
+        return "FOR UPDATE SKIP LOCKED"
+
+    def notify_enqueued(self, conn: Connection) -> None:
+        conn.execute(text(f"NOTIFY {CHANNEL}"))
+
+    def change_watcher(self) -> ChangeWatcher:
+        return ListenWatcher(self.engine)
+
+
+class ListenWatcher(ChangeWatcher):
+    """A dedicated connection LISTENing on the channel; polling remains the fallback."""
+
+    def __init__(self, engine: Engine) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        )
+        self._conn.execute(f"LISTEN {CHANNEL}")
+
+    def changed(self) -> bool:
+        return any(True for _ in self._conn.notifies(timeout=0, stop_after=None))
+
+    def wait(self, timeout: float) -> bool:
+        got = False
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            got = True
+        # Drain the rest so one burst of enqueues wakes us once.
+        for _ in self._conn.notifies(timeout=0):
+            pass
+        return got
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,261 @@
+"""The queue side: claim due deliveries under a lease, record outcomes, heartbeats, status.
+
+A claim is one UPDATE ... RETURNING over the due rows (skipping rows another worker holds on
+PostgreSQL), committed before any network call. Every later change is guarded by the state
+and lease it expects, so a worker that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from postbot.models import Heartbeat, Outcome, Status
+from postbot.store.posts import ATTEMPT, DELIVERY, POST
+
+HEARTBEAT = Heartbeat.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker holds, with what it needs to publish it."""
+
+    delivery_id: int
+    post_id: int
+    account: str
+    platform: str
+    key: str
+    text: str
+    due_at: datetime
+    attempts: int  # including this one
+    created_at: datetime
+    language: str | None
+    link: str | None
+    hashtags: tuple[str, ...]
+    media: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class Result:
+    """What became of one claimed delivery; written by `record`."""
+
+    delivery_id: int
+    outcome: Outcome
+    started_at: datetime
+    finished_at: datetime
+    status: Status  # the delivery's new status
+    next_attempt_at: datetime | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    dry_run: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class QueueOps:
+    """Mixed into Store; relies on its write()/read() transactions and claim lock clause."""
+
+    def write(self) -> AbstractContextManager[Connection]: ...  # provided by Store
+    def read(self) -> AbstractContextManager[Connection]: ...  # provided by Store
+    def claim_lock_clause(self) -> str: ...  # provided by Store
+
+    def claim_due(
+        self, worker: str, now: datetime, limit: int, lease: timedelta
+    ) -> list[Claimed]:
+        """Take up to `limit` due deliveries, oldest first, for `worker` until `now + lease`."""
+        return self._claim(
+            worker, now, limit, lease,
+            "status = :queued AND next_attempt_at <= :now", "attempts + 1",
+        )  # fmt: skip
+
+    def claim_expired(
+        self, worker: str, now: datetime, limit: int, lease: timedelta
+    ) -> list[Claimed]:
+        """Take over deliveries whose worker died mid-publish (lease expired), to reconcile."""
+        return self._claim(
+            worker, now, limit, lease,
+            "status = :publishing AND lease_expires_at < :now", "attempts",
+        )  # fmt: skip
+
+    def renew_leases(self, worker: str, ids: Sequence[int], until: datetime) -> int:
+        """Keep holding deliveries whose publish is still running."""
+        if not ids:
+            return 0
+        with self.write() as conn:
+            return int(
+                conn.execute(
+                    update(DELIVERY)
+                    .where(
+                        DELIVERY.c.id.in_(list(ids)),
+                        DELIVERY.c.status == Status.PUBLISHING,
+                        DELIVERY.c.lease_owner == worker,
+                    )
+                    .values(lease_expires_at=until)
+                ).rowcount
+            )
+
+    def _claim(
+        self, worker: str, now: datetime, limit: int, lease: timedelta, where: str, attempts: str
+    ) -> list[Claimed]:
+        # `where` and `attempts` are fixed SQL fragments from the two callers above.
+        statement = text(
+            f"""
+            UPDATE delivery
+               SET status = :publishing, lease_owner = :worker, lease_expires_at = :expires,
+                   attempts = {attempts}, updated_at = :now
+             WHERE id IN (SELECT id FROM delivery
+                           WHERE {where}
+                           ORDER BY next_attempt_at, id
+                           LIMIT :limit {self.claim_lock_clause()})
+               AND {where}
+            RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at
+            """
+        ).bindparams(
+            bindparam("now", type_=DELIVERY.c.due_at.type),
+            bindparam("expires", type_=DELIVERY.c.due_at.type),
+        ).columns(
+            DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform,
+            DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
+            DELIVERY.c.created_at,
+        )  # fmt: skip
+        with self.write() as conn:
+            rows = conn.execute(
+                statement,
+                {
+                    "publishing": Status.PUBLISHING, "queued": Status.QUEUED,
+                    "worker": worker, "now": now, "expires": now + lease, "limit": limit,
+                },
+            ).all()  # fmt: skip
+            if not rows:
+                return []
+            posts = {
+                p.id: p
+                for p in conn.execute(
+                    select(POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media)
+                    .where(POST.c.id.in_({r.post_id for r in rows}))
+                )
+            }
+        claimed = []
+        for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
+            p = posts[r.post_id]
+            claimed.append(
+                Claimed(
+                    r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
+                    r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
+                    tuple(p.media or ()),
+                )
+            )  # fmt: skip
+        return claimed
+
+    def record(self, worker: str, results: Sequence[Result]) -> int:
+        """Write the attempts and the deliveries' new states; returns how many applied.
+
+        A result whose delivery this worker no longer holds (its lease expired and another
+        worker took over) is logged as an attempt but changes no delivery.
+        """
+        if not results:
+            return 0
+        with self.write() as conn:
+            conn.execute(
+                insert(ATTEMPT),
+                [
+                    {
+                        "delivery_id": r.delivery_id, "worker": worker,
+                        "started_at": r.started_at, "finished_at": r.finished_at,
+                        "outcome": r.outcome, "error_class": r.error_class,
+                        "error_message": r.error_message, "http_status": r.http_status,
+                        "remote_id": r.remote_id, "remote_url": r.remote_url,
+                        "dry_run": r.dry_run, "detail": r.detail,
+                    }
+                    for r in results
+                ],
+            )  # fmt: skip
+            statement = (
+                update(DELIVERY)
+                .where(
+                    DELIVERY.c.id == bindparam("b_id"),
+                    DELIVERY.c.status == Status.PUBLISHING,
+                    DELIVERY.c.lease_owner == worker,
+                )
+                .values(
+                    status=bindparam("b_status"),
+                    next_attempt_at=func.coalesce(
+                        bindparam("b_next", type_=DELIVERY.c.next_attempt_at.type),
+                        DELIVERY.c.next_attempt_at,
+                    ),
+                    remote_id=func.coalesce(bindparam("b_remote_id"), DELIVERY.c.remote_id),
+                    remote_url=func.coalesce(bindparam("b_remote_url"), DELIVERY.c.remote_url),
+                    last_error=bindparam("b_error"),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=bindparam("b_now", type_=DELIVERY.c.updated_at.type),
+                )
+            )
+            changed = conn.execute(
+                statement,
+                [
+                    {
+                        "b_id": r.delivery_id, "b_status": r.status, "b_next": r.next_attempt_at,
+                        "b_remote_id": r.remote_id, "b_remote_url": r.remote_url,
+                        "b_error": r.error_message, "b_now": r.finished_at,
+                    }
+                    for r in results
+                ],
+            ).rowcount  # fmt: skip
+            return int(changed)
+
+    def next_due(self) -> datetime | None:
+        with self.read() as conn:
+            value: datetime | None = conn.execute(
+                select(func.min(DELIVERY.c.next_attempt_at)).where(
+                    DELIVERY.c.status == Status.QUEUED
+                )
+            ).scalar()
+            return value
+
+    # -- daemon liveness -----------------------------------------------------------------
+    def beat(self, worker: str, host: str, pid: int, dry_run: bool, now: datetime) -> None:
+        with self.write() as conn:
+            changed = conn.execute(
+                update(HEARTBEAT).where(HEARTBEAT.c.worker == worker).values(seen_at=now)
+            ).rowcount
+            if not changed:
+                conn.execute(
+                    insert(HEARTBEAT),
+                    {"worker": worker, "host": host, "pid": pid, "dry_run": dry_run,
+                     "started_at": now, "seen_at": now},
+                )  # fmt: skip
+
+    def forget_worker(self, worker: str) -> None:
+        with self.write() as conn:
+            conn.execute(delete(HEARTBEAT).where(HEARTBEAT.c.worker == worker))
+
+    def status_summary(self) -> dict[str, Any]:
+        with self.read() as conn:
+            counts = {
+                s: n
+                for s, n in conn.execute(
+                    select(DELIVERY.c.status, func.count()).group_by(DELIVERY.c.status)
+                )
+            }
+            next_due = conn.execute(
+                select(func.min(DELIVERY.c.next_attempt_at)).where(
+                    DELIVERY.c.status == Status.QUEUED
+                )
+            ).scalar()
+            workers = [
+                dict(r)
+                for r in conn.execute(
+                    select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())
+                ).mappings()
+            ]
+        return {"counts": counts, "next_due": next_due, "workers": workers}
+
