@@ -1,0 +1,5 @@
+"""`python -m postbot` is `postbot`."""
+
+from postbot.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""Helpers shared by the CLI and acceptance tests: a project folder, running `postbot`, snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+POSTBOT = [sys.executable, "-m", "postbot"]
+
+DRY_CONFIG = """
+timezone = "Europe/Berlin"
+language = "de"
+
+[database]
+url = "sqlite:///var/postbot.db"
+
+[daemon]
+poll_interval = 0.2
+heartbeat_seconds = 1
+shutdown_grace = 10
+
+[accounts.mastodon]
+platform = "mastodon"
+base_url = "https://mastodon.example"
+credentials = { access_token = "MASTODON_ACCESS_TOKEN" }
+
+[accounts.x]
+platform = "x"
+credentials = { consumer_key = "X_CONSUMER_KEY", consumer_secret = "X_CONSUMER_SECRET", access_token = "X_ACCESS_TOKEN", access_token_secret = "X_ACCESS_TOKEN_SECRET" }
+
+[accounts.bluesky]
+platform = "bluesky"
+base_url = "https://bsky.example"
+credentials = { handle = "BLUESKY_HANDLE", app_password = "BLUESKY_APP_PASSWORD" }
+"""
+
+
+def make_project(root: Path, config: str = DRY_CONFIG, with_posts: bool = False) -> Path:
+    """A folder laid out like a user's: config/postbot.toml, posts/, var/ for the database."""
+    (root / "config").mkdir(parents=True, exist_ok=True)
+    (root / "config" / "postbot.toml").write_text(config, encoding="utf-8")
+    (root / "posts").mkdir(exist_ok=True)
+    if with_posts:
+        for path in (REPO / "posts").iterdir():
+            shutil.copy(path, root / "posts" / path.name)
+    return root
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTBOT_")}
+    env.update(extra)
+    return env
+
+
+def run_postbot(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*POSTBOT, *args],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def postbot_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    done = run_postbot(cwd, *args, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a refused command changed nothing."""
+    if not db.exists():
+        return {}
+    with sqlite3.connect(db) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }
