@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI and acceptance tests: a project folder, running `postbot`, snapshots."""
+"""Shared by the CLI and acceptance tests: a project folder, running `postbot`, snapshots."""
 
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ credentials = { access_token = "MASTODON_ACCESS_TOKEN" }
 
 [accounts.x]
 platform = "x"
-credentials = { consumer_key = "X_CONSUMER_KEY", consumer_secret = "X_CONSUMER_SECRET", access_token = "X_ACCESS_TOKEN", access_token_secret = "X_ACCESS_TOKEN_SECRET" }
+[accounts.x.credentials]
+consumer_key = "X_CONSUMER_KEY"
+consumer_secret = "X_CONSUMER_SECRET"
+access_token = "X_ACCESS_TOKEN"
+access_token_secret = "X_ACCESS_TOKEN_SECRET"
 
 [accounts.bluesky]
 platform = "bluesky"

@@ -46,10 +46,6 @@ def configured_secrets(settings: Settings) -> list[str]:
     return configured_secrets_of(settings.accounts.values())
 
 
-def configured_secrets_of(
-    accounts: Any, environ: Mapping[str, str] | None = None
-) -> list[str]:
+def configured_secrets_of(accounts: Any, environ: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    return [
-        env[var] for a in accounts for var in a.credential_vars.values() if env.get(var)
-    ]
+    return [env[var] for a in accounts for var in a.credential_vars.values() if env.get(var)]

@@ -63,7 +63,9 @@ def cli(config: str | None) -> None:
 @click.argument("text", required=False)
 @click.option("--tag", "-t", "tags", multiple=True, help="Hashtag (with or without #). Repeatable.")
 @click.option("--link", "-l", help="Link to put after the text.")
-@click.option("--at", "at", help="When: ISO 8601, local 'YYYY-MM-DD HH:MM', '+2h', 'in 30 minutes'.")
+@click.option(
+    "--at", "at", help="When: ISO 8601, local 'YYYY-MM-DD HH:MM', '+2h', 'in 30 minutes'."
+)
 @click.option("--now", "now_flag", is_flag=True, help="Publish as soon as the daemon sees it.")
 @click.option("--to", "to", multiple=True, help="Account name from the config. Repeatable.")
 @click.option("--lang", help="Language code, e.g. de.")
@@ -100,7 +102,9 @@ def enqueue(
             print_json([r.__dict__ for r in results])
             return
         for r in results:
-            line = f"{r.action}: post {r.post_id} ({r.key})" + (f": {r.message}" if r.message else "")
+            line = f"{r.action}: post {r.post_id} ({r.key})" + (
+                f": {r.message}" if r.message else ""
+            )
             click.echo(line, err=r.action == "conflict")
         return
     assert text is not None
@@ -320,7 +324,6 @@ def check(ctx: click.Context, as_json: bool) -> None:
     """
     from postbot import output
     from postbot.accounts import check_accounts
-
     from postbot.config import load_settings
 
     settings = load_settings(ctx.find_root().params.get("config"))

@@ -130,13 +130,13 @@ def parse_settings(raw: Mapping[str, Any], where: Path, env: Mapping[str, str]) 
     )
 
     accounts_raw = _table(raw, "accounts", where)
-    accounts = {
-        name: _parse_account(name, table, where) for name, table in accounts_raw.items()
-    }
+    accounts = {name: _parse_account(name, table, where) for name, table in accounts_raw.items()}
     retry_raw = _table(raw, "retry", where)
     retry = RetrySettings(
         max_attempts=_get(retry_raw, "max_attempts", int, where, 5, "retry.max_attempts"),
-        base_delay=float(_get(retry_raw, "base_delay", (int, float), where, 30, "retry.base_delay")),
+        base_delay=float(
+            _get(retry_raw, "base_delay", (int, float), where, 30, "retry.base_delay")
+        ),
         max_delay=float(_get(retry_raw, "max_delay", (int, float), where, 3600, "retry.max_delay")),
     )
     if retry.max_attempts < 1:
@@ -145,9 +145,7 @@ def parse_settings(raw: Mapping[str, Any], where: Path, env: Mapping[str, str]) 
     defaults = DaemonSettings()
     daemon = DaemonSettings(
         **{
-            key: type(getattr(defaults, key))(
-                _get(daemon_raw, key, (int, float), where, getattr(defaults, key), f"daemon.{key}")
-            )
+            key: _daemon_value(daemon_raw, key, getattr(defaults, key), where)
             for key in defaults.__dataclass_fields__
         }
     )
@@ -187,6 +185,12 @@ def _parse_account(name: str, table: Any, where: Path) -> Account:
     base_url = _get(table, "base_url", str, where, None, f"{key}.base_url")
     options = {k: v for k, v in table.items() if k not in _ACCOUNT_KEYS}
     return Account(name, platform, base_url, dict(credentials), char_limit, options)
+
+
+def _daemon_value(raw: Mapping[str, Any], key: str, default: int | float, where: Path) -> Any:
+    # A count (concurrency, batch_size) must be a whole number: 2.5 is refused, not cut to 2.
+    kind: type | tuple[type, ...] = int if isinstance(default, int) else (int, float)
+    return type(default)(_get(raw, key, kind, where, default, f"daemon.{key}"))
 
 
 def _table(raw: Mapping[str, Any], key: str, where: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -151,8 +152,6 @@ class Daemon:
         else:
             # Their leases expire and another worker (or our next start) reconciles them.
             log.warning("shutdown: publishes still running after %.0f s; leaving them", grace)
-        try:
+        with contextlib.suppress(PostbotError):  # the heartbeat row simply goes stale
             self.app.store.forget_worker(self.worker)
-        except PostbotError:
-            pass
         log.info("postbot stopped")

@@ -100,7 +100,9 @@ class Dispatcher:
         while True:
             room = concurrency * 4 - len(pending)
             if not exhausted and not self.stopping.is_set() and room > 0:
-                claimed = self.store.claim_due(self.worker, self.clock(), min(batch, room), self.lease)
+                claimed = self.store.claim_due(
+                    self.worker, self.clock(), min(batch, room), self.lease
+                )
                 exhausted = not claimed
                 for item in claimed:
                     self.in_flight.add(item.delivery_id)

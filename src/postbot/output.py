@@ -51,12 +51,13 @@ def post_detail(post: dict[str, Any], zone: tzinfo) -> None:
     print(f"language: {post['language'] or '-'}")
     for m in post["media"]:
         print(f"media:    {m['path']} (alt: {m['alt']})")
-    rows = [
-        [d["account"], d["platform"], d["status"], local(d["due_at"], zone), d["attempts"],
-         d["text"], d["remote_url"] or d["remote_id"] or d["last_error"]]
-        for d in post["deliveries"]
-    ]  # fmt: skip
-    table(None, ["account", "platform", "status", "due", "tries", "sends", "url / error"], rows)
+    for d in post["deliveries"]:
+        where = d["remote_url"] or d["remote_id"] or d["last_error"] or ""
+        print(
+            f"\n{d['account']} ({d['platform']}): {d['status']}, due {local(d['due_at'], zone)},"
+            f" {d['attempts']} attempt(s) {where}".rstrip()
+        )
+        print(f"  sends: {d['text']}")
 
 
 def _short(text: str, width: int) -> str:

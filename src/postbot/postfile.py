@@ -43,7 +43,9 @@ def find_post_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_post_file(path: Path, zone: tzinfo, now: datetime | None = None) -> Draft:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (some Windows editors write one) would otherwise hide
+        # the front matter, and the whole file, YAML and all, would become the post text.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
@@ -102,6 +104,11 @@ def parse_markdown(text: str, path: Path, zone: tzinfo, now: datetime | None = N
         raise UserError(f"{path}{line}: malformed front matter: {problem}") from None
     except ValueError as exc:
         raise UserError(f"{path}: malformed front matter: {exc}") from None
+    except TypeError:  # a key YAML reads as a number, date or boolean (`1:`, `on:`, `yes:`)
+        raise UserError(
+            f"{path}: malformed front matter: a key is not text"
+            " (YAML reads keys such as 1, yes or on as numbers or booleans)"
+        ) from None
     meta: dict[str, Any] = dict(post.metadata)
     unknown = sorted(set(meta) - _FRONT_MATTER_KEYS)
     if unknown:

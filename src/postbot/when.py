@@ -24,6 +24,8 @@ _UNITS = {
 }  # fmt: skip
 _PART = r"(\d+)\s*([a-z]+)"
 _RELATIVE = re.compile(rf"^(?:\+|in\s+)\s*((?:{_PART}\s*(?:,|and)?\s*)+)$", re.IGNORECASE)
+# `+5` or `in 5`: a relative time without its unit (dateparser would read a month into it).
+_NO_UNIT = re.compile(r"^(?:\+|in\s+)\s*\d+$", re.IGNORECASE)
 
 
 def parse_when(text: str, zone: tzinfo, now: datetime | None = None) -> datetime:
@@ -70,6 +72,8 @@ def require_future(when: datetime, now: datetime, spec: str) -> datetime:
 
 
 def _parse_relative(spec: str) -> timedelta | None:
+    if _NO_UNIT.match(spec):
+        raise UserError(f"missing time unit in '{spec}' (use s, m, h, d or w, e.g. '+2h')")
     match = _RELATIVE.match(spec)
     if not match:
         return None
@@ -91,7 +95,8 @@ def _parse_natural(spec: str, zone: tzinfo, now: datetime) -> datetime:
         settings={
             "RELATIVE_BASE": local_now,
             "PREFER_DATES_FROM": "future",
-            "RETURN_AS_TIMEZONE_AWARE": False,
+            # No RETURN_AS_TIMEZONE_AWARE=False: it would drop a zone the text names
+            # ('tomorrow 8:00 UTC'); without it such a time comes back aware, others naive.
             "STRICT_PARSING": False,
         },
     )

@@ -138,5 +138,5 @@ class Platform(ABC):
         """
         raise OutcomeUnknown(f"platform '{self.name}' cannot look up a post")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: most platforms hold nothing)
         """Release sessions and connections (called when the daemon stops)."""

@@ -43,6 +43,10 @@ class Store(PostOps, QueueOps):
         """What a claim's inner SELECT adds so two workers never take the same row."""
         return ""
 
+    def claim_id_filter(self, candidates: str) -> str:
+        """The claim UPDATE's condition on `id`, given the SELECT of the ids to take."""
+        return f"id IN ({candidates})"
+
     def notify_enqueued(self, conn: Connection) -> None:
         """Tell idle workers that new work exists (PostgreSQL NOTIFY; SQLite needs nothing)."""
 

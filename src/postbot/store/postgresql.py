@@ -22,6 +22,13 @@ class PostgresStore(Store):
     def claim_lock_clause(self) -> str:
         return "FOR UPDATE SKIP LOCKED"
 
+    def claim_id_filter(self, candidates: str) -> str:
+        # ARRAY(subquery) is evaluated once per statement. A plain `id IN (subquery)` may be
+        # planned as a nested-loop semi join that re-runs the subquery for every row, and each
+        # re-run of LIMIT ... FOR UPDATE SKIP LOCKED skips the rows this UPDATE already changed
+        # and returns the next ones: the claim then took more than `limit` rows.
+        return f"id = ANY(ARRAY({candidates}))"
+
     def notify_enqueued(self, conn: Connection) -> None:
         conn.execute(text(f"NOTIFY {CHANNEL}"))
 

@@ -40,9 +40,14 @@ class ImportResult:
 class PostOps:
     """Mixed into Store; relies on its write()/read() transactions and notify hook."""
 
-    def write(self) -> AbstractContextManager[Connection]: ...  # provided by Store
-    def read(self) -> AbstractContextManager[Connection]: ...  # provided by Store
-    def notify_enqueued(self, conn: Connection) -> None: ...  # provided by Store
+    def write(self) -> AbstractContextManager[Connection]:  # provided by Store
+        raise NotImplementedError
+
+    def read(self) -> AbstractContextManager[Connection]:  # provided by Store
+        raise NotImplementedError
+
+    def notify_enqueued(self, conn: Connection) -> None:  # provided by Store
+        raise NotImplementedError
 
     # -- creating ------------------------------------------------------------------------
     def enqueue(self, plan: Plan, due: datetime, now: datetime) -> int:
@@ -83,9 +88,7 @@ class PostOps:
         self, conn: Connection, plan: Plan, due: datetime | None, now: datetime
     ) -> ImportResult:
         key = plan.draft.key or ""
-        row = conn.execute(
-            select(POST.c.id, POST.c.content_hash).where(POST.c.key == key)
-        ).first()
+        row = conn.execute(select(POST.c.id, POST.c.content_hash).where(POST.c.key == key)).first()
         if row is None:
             post_id = self._insert_post(conn, plan, now)
             self._insert_deliveries(conn, post_id, plan, due or now, now)
@@ -167,8 +170,9 @@ class PostOps:
         existing = {
             r.account: r
             for r in conn.execute(
-                select(DELIVERY.c.id, DELIVERY.c.account, DELIVERY.c.status, DELIVERY.c.due_at)
-                .where(DELIVERY.c.post_id == post_id)
+                select(
+                    DELIVERY.c.id, DELIVERY.c.account, DELIVERY.c.status, DELIVERY.c.due_at
+                ).where(DELIVERY.c.post_id == post_id)
             )
         }
         wanted = {t.account: t for t in plan.targets}

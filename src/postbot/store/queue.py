@@ -63,13 +63,19 @@ class Result:
 class QueueOps:
     """Mixed into Store; relies on its write()/read() transactions and claim lock clause."""
 
-    def write(self) -> AbstractContextManager[Connection]: ...  # provided by Store
-    def read(self) -> AbstractContextManager[Connection]: ...  # provided by Store
-    def claim_lock_clause(self) -> str: ...  # provided by Store
+    def write(self) -> AbstractContextManager[Connection]:  # provided by Store
+        raise NotImplementedError
 
-    def claim_due(
-        self, worker: str, now: datetime, limit: int, lease: timedelta
-    ) -> list[Claimed]:
+    def read(self) -> AbstractContextManager[Connection]:  # provided by Store
+        raise NotImplementedError
+
+    def claim_lock_clause(self) -> str:  # provided by Store
+        raise NotImplementedError
+
+    def claim_id_filter(self, candidates: str) -> str:  # provided by Store
+        raise NotImplementedError
+
+    def claim_due(self, worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
         """Take up to `limit` due deliveries, oldest first, for `worker` until `now + lease`."""
         return self._claim(
             worker, now, limit, lease,
@@ -106,15 +112,16 @@ class QueueOps:
         self, worker: str, now: datetime, limit: int, lease: timedelta, where: str, attempts: str
     ) -> list[Claimed]:
         # `where` and `attempts` are fixed SQL fragments from the two callers above.
+        candidates = f"""SELECT id FROM delivery
+                           WHERE {where}
+                           ORDER BY next_attempt_at, id
+                           LIMIT :limit {self.claim_lock_clause()}"""
         statement = text(
             f"""
             UPDATE delivery
                SET status = :publishing, lease_owner = :worker, lease_expires_at = :expires,
                    attempts = {attempts}, updated_at = :now
-             WHERE id IN (SELECT id FROM delivery
-                           WHERE {where}
-                           ORDER BY next_attempt_at, id
-                           LIMIT :limit {self.claim_lock_clause()})
+             WHERE {self.claim_id_filter(candidates)}
                AND {where}
             RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at
             """
@@ -139,8 +146,9 @@ class QueueOps:
             posts = {
                 p.id: p
                 for p in conn.execute(
-                    select(POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media)
-                    .where(POST.c.id.in_({r.post_id for r in rows}))
+                    select(
+                        POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media
+                    ).where(POST.c.id.in_({r.post_id for r in rows}))
                 )
             }
         claimed = []
@@ -258,4 +266,3 @@ class QueueOps:
                 ).mappings()
             ]
         return {"counts": counts, "next_due": next_due, "workers": workers}
-

@@ -68,7 +68,8 @@ class DataVersionWatcher(ChangeWatcher):
         cursor = self._raw.cursor()
         try:
             cursor.execute("PRAGMA data_version")
-            return int(cursor.fetchone()[0])
+            row = cursor.fetchone()
+            return int(row[0]) if row else 0
         finally:
             cursor.close()
 

@@ -1,0 +1,232 @@
+"""The dispatcher: claim -> publish -> record, retries, failures, unknown outcomes, recovery.
+
+Published through the real X adapter (tweepy over HTTP) against the local fake X, and the
+dry-run adapter; a controllable clock stands in for waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postbot.config import Settings, parse_settings
+from postbot.dispatch import Dispatcher, RetryPolicy
+from postbot.drafts import Draft, plan
+from postbot.models import Status
+from postbot.store import Store, open_store
+from tests.fakes.x_server import FakeX, Fault
+
+ENV = {
+    "X_CK": "ck-Secret-Consumer-4711",
+    "X_CS": "cs-Secret-Consumer-0815",
+    "X_AT": "1790000000000000001-at-Secret-Access-42",
+    "X_ATS": "ats-Secret-Access-Token-99",
+}
+T0 = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    with FakeX() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(fake_x: FakeX) -> Settings:
+    raw: dict[str, Any] = {
+        "timezone": "Europe/Berlin",
+        "retry": {"max_attempts": 3, "base_delay": 60, "max_delay": 600},
+        "daemon": {"lease_seconds": 60, "concurrency": 4},
+        "accounts": {
+            "x": {
+                "platform": "x",
+                "base_url": fake_x.base_url,
+                "timeout": 1,
+                "credentials": {
+                    "consumer_key": "X_CK",
+                    "consumer_secret": "X_CS",
+                    "access_token": "X_AT",
+                    "access_token_secret": "X_ATS",
+                },
+            },
+            "staging": {"platform": "dryrun"},
+        },
+    }
+    return parse_settings(raw, Path("test.toml"), {})
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path}/dispatch.db")
+    store.ensure_schema()
+    yield store
+    store.dispose()
+
+
+def enqueue(store: Store, settings: Settings, text: str, to: str = "x") -> int:
+    return store.enqueue(plan(Draft(teaser=text, to=(to,), language="de"), settings), T0, T0)
+
+
+def dispatcher(store: Store, settings: Settings, clock: Clock, worker: str = "w1") -> Dispatcher:
+    return Dispatcher(store, settings, worker, environ=ENV, clock=clock)
+
+
+def delivery(store: Store, post_id: int) -> dict[str, Any]:
+    [d] = store.get_post(post_id)["deliveries"]
+    return d
+
+
+def test_publishes_through_x_and_records_the_attempt(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    post_id = enqueue(db, settings, "Gipfel in Astana: Xi übernimmt den Vorsitz #SOZGipfel")
+    d = dispatcher(db, settings, Clock(T0))
+    assert d.run_pass() == 1
+    d.close()
+    [tweet] = fake_x.tweets
+    assert tweet["text"] == "Gipfel in Astana: Xi übernimmt den Vorsitz #SOZGipfel"
+    row = delivery(db, post_id)
+    assert row["status"] == Status.PUBLISHED
+    assert row["remote_id"] == fake_x.tweet_ids[0]
+    assert row["remote_url"].endswith(f"/status/{fake_x.tweet_ids[0]}")
+    [attempt] = db.attempts(post_id)
+    assert attempt["outcome"] == "published" and attempt["http_status"] == 201
+    # A second pass finds nothing to do: nothing is published twice.
+    d2 = dispatcher(db, settings, Clock(T0 + timedelta(minutes=5)))
+    assert d2.run_pass() == 0
+    assert len(fake_x.tweets) == 1
+
+
+def test_transient_error_is_retried_later_then_published(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    post_id = enqueue(db, settings, "Erst 503, dann klappt es")
+    fake_x.inject("/2/tweets", Fault.server_error(503))
+    clock = Clock(T0)
+    d = dispatcher(db, settings, clock)
+    d.run_pass()
+    row = delivery(db, post_id)
+    assert row["status"] == Status.QUEUED and row["attempts"] == 1
+    assert T0 + timedelta(seconds=30) <= row["next_attempt_at"] <= T0 + timedelta(seconds=60)
+    assert "503" in (row["last_error"] or "") or row["last_error"]
+    assert d.run_pass() == 0  # not yet due again
+    clock.now = row["next_attempt_at"]
+    assert d.run_pass() == 1
+    assert delivery(db, post_id)["status"] == Status.PUBLISHED
+    outcomes = [a["outcome"] for a in db.attempts(post_id)]
+    assert outcomes == ["transient", "published"]
+    assert len(fake_x.tweets) == 1
+
+
+def test_rate_limit_retry_waits_for_the_platform_reset(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    post_id = enqueue(db, settings, "Zu viele Anfragen")
+    reset = int((T0 + timedelta(hours=1)).timestamp())
+    fake_x.inject("/2/tweets", Fault.rate_limited(reset))
+    dispatcher(db, settings, Clock(T0)).run_pass()
+    row = delivery(db, post_id)
+    assert row["status"] == Status.QUEUED
+    assert row["next_attempt_at"] >= datetime.fromtimestamp(reset, UTC)
+    [attempt] = db.attempts(post_id)
+    assert attempt["http_status"] == 429
+
+
+def test_permanent_error_fails_at_once_with_the_platform_message(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    post_id = enqueue(db, settings, "Doppelt gemoppelt")
+    fake_x.inject("/2/tweets", Fault.duplicate())
+    dispatcher(db, settings, Clock(T0)).run_pass()
+    row = delivery(db, post_id)
+    assert row["status"] == Status.FAILED and row["attempts"] == 1
+    assert "duplicate" in row["last_error"]
+    [attempt] = db.attempts(post_id)
+    assert attempt["outcome"] == "permanent" and attempt["http_status"] == 403
+    for secret in ENV.values():
+        assert secret not in row["last_error"]
+
+
+def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
+    post_id = enqueue(db, settings, "Immer 500")
+    fake_x.inject("/2/tweets", Fault.server_error(500), times=3)
+    clock = Clock(T0)
+    d = dispatcher(db, settings, clock)
+    for _ in range(3):
+        d.run_pass()
+        clock.now += timedelta(hours=1)
+    row = delivery(db, post_id)
+    assert row["status"] == Status.FAILED and row["attempts"] == 3
+    assert "gave up after 3 attempts" in row["last_error"]
+    assert len(fake_x.tweets) == 0
+
+
+def test_unknown_outcome_on_x_is_not_retried_until_a_person_says_so(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    post_id = enqueue(db, settings, "Verbindung weg nach dem Speichern")
+    fake_x.inject("/2/tweets", Fault.drop(store=True))
+    clock = Clock(T0)
+    d = dispatcher(db, settings, clock)
+    d.run_pass()
+    assert delivery(db, post_id)["status"] == Status.UNKNOWN
+    clock.now += timedelta(hours=2)
+    assert d.run_pass() == 0
+    assert len(fake_x.tweets) == 1  # it did go out; we did not send it again
+    db.retry(post_id, clock.now)
+    assert delivery(db, post_id)["status"] == Status.QUEUED
+
+
+def test_recovery_after_a_worker_died(db: Store, settings: Settings, fake_x: FakeX) -> None:
+    on_x = enqueue(db, settings, "X: Ausgang ungewiss", "x")
+    dry = enqueue(db, settings, "Probelauf", "staging")
+    # Worker w1 claims both and dies before publishing or recording anything.
+    claimed = db.claim_due("w1", T0, 10, timedelta(seconds=60))
+    assert len(claimed) == 2
+    later = Clock(T0 + timedelta(seconds=30))
+    survivor = dispatcher(db, settings, later, worker="w2")
+    assert survivor.recover() == 0  # leases still running: hands off
+    later.now = T0 + timedelta(seconds=61)
+    assert survivor.recover() == 2
+    # X cannot tell us whether it went out: unknown. Dry run never sent it: queued again.
+    assert delivery(db, on_x)["status"] == Status.UNKNOWN
+    assert delivery(db, dry)["status"] == Status.QUEUED
+    assert survivor.run_pass() == 1
+    assert delivery(db, dry)["status"] == Status.PUBLISHED
+    assert len(fake_x.tweets) == 0
+
+
+def test_a_worker_that_lost_its_lease_changes_nothing(db: Store, settings: Settings) -> None:
+    post_id = enqueue(db, settings, "Zu spät", "staging")
+    db.claim_due("slow", T0, 10, timedelta(seconds=60))
+    late = dispatcher(db, settings, Clock(T0 + timedelta(seconds=61)), worker="fast")
+    assert late.recover() == 1  # requeued: the slow worker's lease had expired
+    assert late.run_pass() == 1
+    from postbot.models import Outcome
+    from postbot.store import Result
+
+    stale = Result(delivery(db, post_id)["id"], Outcome.PUBLISHED, T0, T0, Status.PUBLISHED)
+    assert db.record("slow", [stale]) == 0
+    assert delivery(db, post_id)["status"] == Status.PUBLISHED
+
+
+def test_retry_policy_backs_off_with_jitter_and_respects_reset() -> None:
+    policy = RetryPolicy(max_attempts=5, base_delay=30, max_delay=300)
+    delays = [(policy.next_attempt(n, T0) - T0).total_seconds() for n in (1, 2, 3, 4)]  # type: ignore[operator]
+    assert 15 <= delays[0] <= 30 and 30 <= delays[1] <= 60 and 60 <= delays[2] <= 120
+    assert 120 <= delays[3] <= 240
+    assert policy.next_attempt(5, T0) is None
+    reset = T0 + timedelta(hours=2)
+    assert policy.next_attempt(1, T0, reset) == reset
