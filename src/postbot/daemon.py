@@ -105,11 +105,11 @@ class Daemon:
                 log.error("dispatch pass failed: %s", exc)
                 self.arm(datetime.now(UTC) + timedelta(seconds=5))
                 return
-        self.arm(self.app.store.next_due())
+        self.arm(self.dispatcher.next_wake())
 
     def _watch(self, watcher: Any) -> None:
         if watcher.changed():
-            self.arm(self.app.store.next_due())
+            self.arm(self.dispatcher.next_wake())
 
     def _heartbeat(self) -> None:
         try:
@@ -136,7 +136,7 @@ class Daemon:
             log.error("import of %s refused: %s", folder, exc)
             return
         if self.scheduler is not None:
-            self.arm(self.app.store.next_due())
+            self.arm(self.dispatcher.next_wake())
 
     # -- stopping ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from postbot.config import Settings
 from postbot.errors import PostbotError
 from postbot.models import Outcome, Status
+from postbot.pacing import budgets, max_lateness_of, pace_of
 from postbot.platforms import platform_for
 from postbot.platforms.base import (
     MediaItem,
@@ -60,6 +61,12 @@ class RetryPolicy:
         return max(when, not_before) if not_before else when
 
 
+@dataclass(frozen=True)
+class Budgets:
+    remaining: dict[str, int]  # per paced account: posts it may start now
+    paced_until: datetime | None  # when the first paced-out account may post again
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -86,6 +93,12 @@ class Dispatcher:
         self._platform_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
         self.in_flight: set[int] = set()  # delivery ids, for lease renewal
+        accounts = settings.accounts.values()
+        self.paces = {a.name: p for a in accounts if (p := pace_of(a)) is not None}
+        self.lateness = {a.name: max_lateness_of(a) for a in accounts}
+        # When a paced-out account may post again (the daemon wakes then), if one is waiting.
+        self.paced_until: datetime | None = None
+        self.blocked: list[str] = []  # paced-out accounts after the last pass
 
     # -- one pass ------------------------------------------------------------------------
     def run_pass(self) -> int:
@@ -97,12 +110,11 @@ class Dispatcher:
         handled = 0
         last_flush = time.monotonic()
         exhausted = False
+        budget = self._start_pass()
         while True:
             room = concurrency * 4 - len(pending)
             if not exhausted and not self.stopping.is_set() and room > 0:
-                claimed = self.store.claim_due(
-                    self.worker, self.clock(), min(batch, room), self.lease
-                )
+                claimed = self._claim(min(batch, room), budget)
                 exhausted = not claimed
                 for item in claimed:
                     self.in_flight.add(item.delivery_id)
@@ -119,7 +131,51 @@ class Dispatcher:
             if exhausted and pending:
                 exhausted = False  # look again once some finish: more may have come due
         handled += self._record(results)
+        self.blocked = [account for account, left in budget.items() if left <= 0]
+        if self.blocked:  # what we just sent decides when the next slot frees up
+            self.paced_until = self._budgets(self.clock()).paced_until
         return handled
+
+    def next_wake(self) -> datetime | None:
+        """When the next pass should run: the next due post of an account that may post,
+        or the moment a paced-out account may post again."""
+        due = self.store.next_due_for(self.blocked)
+        times = [t for t in (due, self.paced_until if self.blocked else None) if t is not None]
+        return min(times, default=None)
+
+    def _start_pass(self) -> dict[str, int]:
+        """Mark stale first attempts `missed`; return what each paced account may still start."""
+        now = self.clock()
+        for account, lateness in self.lateness.items():
+            if lateness is not None and (n := self.store.mark_missed(account, now - lateness, now)):
+                log.warning("%s: %d post(s) overdue by more than %s: missed", account, n, lateness)
+        self.paced_until = None
+        if not self.paces:
+            return {}
+        left = self._budgets(now)
+        self.paced_until = left.paced_until
+        return left.remaining
+
+    def _budgets(self, now: datetime) -> Budgets:
+        longest = max(p.period for p in self.paces.values())
+        left = budgets(self.paces, self.store.recent_starts(list(self.paces), now - longest), now)
+        return Budgets(
+            {name: b.remaining for name, b in left.items()},
+            min((b.free_at for b in left.values() if b.free_at), default=None),
+        )
+
+    def _claim(self, limit: int, budget: dict[str, int]) -> list[Claimed]:
+        """Claim due deliveries; paced accounts only as many as their budget allows."""
+        now = self.clock()
+        claimed = self.store.claim_due(self.worker, now, limit, self.lease, skip=list(budget))
+        for account, left in budget.items():
+            if left > 0 and len(claimed) < limit:
+                got = self.store.claim_due(
+                    self.worker, now, min(left, limit - len(claimed)), self.lease, only=[account]
+                )
+                budget[account] = left - len(got)
+                claimed += got
+        return claimed
 
     def _record(self, results: list[Result]) -> int:
         if not results:

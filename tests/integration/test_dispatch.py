@@ -230,3 +230,53 @@ def test_retry_policy_backs_off_with_jitter_and_respects_reset() -> None:
     assert policy.next_attempt(5, T0) is None
     reset = T0 + timedelta(hours=2)
     assert policy.next_attempt(1, T0, reset) == reset
+
+
+def paced_settings(pace: str, max_lateness: str | None = None) -> Settings:
+    staging: dict[str, Any] = {"platform": "dryrun", "pace": pace}
+    if max_lateness:
+        staging["max_lateness"] = max_lateness
+    return parse_settings({"accounts": {"staging": staging}}, Path("test.toml"), {})
+
+
+def test_posts_overdue_beyond_max_lateness_are_missed_not_published(db: Store) -> None:
+    settings = paced_settings("off", "2h")
+    stale = enqueue(db, settings, "Von gestern", "staging")
+    clock = Clock(T0 + timedelta(hours=2, seconds=1))
+    fresh = db.enqueue(
+        plan(Draft(teaser="Von eben", to=("staging",)), settings), T0 + timedelta(hours=1), T0
+    )
+    d = Dispatcher(db, settings, "w1", clock=clock)
+    assert d.run_pass() == 1
+    assert delivery(db, stale)["status"] == Status.MISSED
+    assert "max_lateness" in delivery(db, stale)["last_error"]
+    assert delivery(db, fresh)["status"] == Status.PUBLISHED  # 1 h late: still sent
+    assert db.status_summary()["counts"]["missed"] == 1
+    # A person can publish a missed post on purpose.
+    db.retry(stale, clock.now)
+    assert d.run_pass() == 1
+    assert delivery(db, stale)["status"] == Status.PUBLISHED
+
+
+def test_pace_keeps_an_account_under_its_posting_limit(db: Store) -> None:
+    settings = paced_settings("2/1h")
+    posts = [enqueue(db, settings, f"Beitrag {i}", "staging") for i in range(5)]
+    clock = Clock(T0)
+    d = Dispatcher(db, settings, "w1", clock=clock)
+    assert d.run_pass() == 2
+    assert d.blocked == ["staging"]
+    assert d.paced_until == T0 + timedelta(hours=1)
+    assert d.next_wake() == T0 + timedelta(hours=1)  # sleeps until a slot frees up
+    clock.now = T0 + timedelta(minutes=30)
+    assert d.run_pass() == 0
+    clock.now = T0 + timedelta(hours=1, seconds=1)
+    assert d.run_pass() == 2
+    statuses = [delivery(db, p)["status"] for p in posts]
+    assert statuses.count(Status.PUBLISHED) == 4 and statuses.count(Status.QUEUED) == 1
+
+
+def test_pace_settings_are_checked() -> None:
+    from postbot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pace '300 per day'"):
+        Dispatcher(None, paced_settings("300 per day"), "w1")  # type: ignore[arg-type]

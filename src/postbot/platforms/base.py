@@ -103,6 +103,9 @@ class Platform(ABC):
     # True where re-sending after an unknown outcome cannot create a second post (an
     # idempotency key or a fixed record key). False (X): an unknown outcome waits for a person.
     safe_to_resend: ClassVar[bool] = False
+    # The platform's posting limit as "count/period" (an account's `pace` overrides it);
+    # None: no limit we know of.
+    default_pace: ClassVar[str | None] = None
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         self.account = account

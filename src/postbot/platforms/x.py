@@ -91,6 +91,8 @@ class XPlatform(Platform):
 
     name: ClassVar[str] = "x"
     default_limit: ClassVar[int] = 280
+    # X Free tier: 17 posts per 24 hours per user. Paid tiers set `pace` (Basic: "100/24h").
+    default_pace: ClassVar[str | None] = "17/24h"
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)

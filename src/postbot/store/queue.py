@@ -75,12 +75,29 @@ class QueueOps:
     def claim_id_filter(self, candidates: str) -> str:  # provided by Store
         raise NotImplementedError
 
-    def claim_due(self, worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-        """Take up to `limit` due deliveries, oldest first, for `worker` until `now + lease`."""
-        return self._claim(
-            worker, now, limit, lease,
-            "status = :queued AND next_attempt_at <= :now", "attempts + 1",
-        )  # fmt: skip
+    def claim_due(
+        self,
+        worker: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        only: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
+    ) -> list[Claimed]:
+        """Take up to `limit` due deliveries, oldest first, for `worker` until `now + lease`.
+
+        `only` / `skip` restrict the claim to, or away from, some accounts (pacing).
+        """
+        where = "status = :queued AND next_attempt_at <= :now"
+        accounts: dict[str, list[str]] = {}
+        if only is not None:
+            where += " AND account IN :only"
+            accounts["only"] = list(only)
+        if skip:
+            where += " AND account NOT IN :skip"
+            accounts["skip"] = list(skip)
+        return self._claim(worker, now, limit, lease, where, "attempts + 1", accounts)
 
     def claim_expired(
         self, worker: str, now: datetime, limit: int, lease: timedelta
@@ -109,9 +126,18 @@ class QueueOps:
             )
 
     def _claim(
-        self, worker: str, now: datetime, limit: int, lease: timedelta, where: str, attempts: str
+        self,
+        worker: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        where: str,
+        attempts: str,
+        accounts: dict[str, list[str]] | None = None,
     ) -> list[Claimed]:
-        # `where` and `attempts` are fixed SQL fragments from the two callers above.
+        # `where` and `attempts` are fixed SQL fragments from the two callers above; account
+        # names only ever arrive as bound parameters.
+        accounts = accounts or {}
         candidates = f"""SELECT id FROM delivery
                            WHERE {where}
                            ORDER BY next_attempt_at, id
@@ -128,6 +154,7 @@ class QueueOps:
         ).bindparams(
             bindparam("now", type_=DELIVERY.c.due_at.type),
             bindparam("expires", type_=DELIVERY.c.due_at.type),
+            *(bindparam(name, expanding=True) for name in accounts),
         ).columns(
             DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform,
             DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
@@ -139,6 +166,7 @@ class QueueOps:
                 {
                     "publishing": Status.PUBLISHING, "queued": Status.QUEUED,
                     "worker": worker, "now": now, "expires": now + lease, "limit": limit,
+                    **accounts,
                 },
             ).all()  # fmt: skip
             if not rows:
@@ -228,6 +256,58 @@ class QueueOps:
                 )
             ).scalar()
             return value
+
+    def next_due_for(self, skip: Sequence[str]) -> datetime | None:
+        """The next due time among accounts not in `skip` (those wait for their pace)."""
+        with self.read() as conn:
+            query = select(func.min(DELIVERY.c.next_attempt_at)).where(
+                DELIVERY.c.status == Status.QUEUED
+            )
+            if skip:
+                query = query.where(DELIVERY.c.account.not_in(list(skip)))
+            value: datetime | None = conn.execute(query).scalar()
+            return value
+
+    def recent_starts(self, accounts: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+        """When each account's recent attempts started, plus publishes running right now."""
+        if not accounts:
+            return {}
+        starts: dict[str, list[datetime]] = {a: [] for a in accounts}
+        with self.read() as conn:
+            attempts = conn.execute(
+                select(DELIVERY.c.account, ATTEMPT.c.started_at)
+                .join(DELIVERY, DELIVERY.c.id == ATTEMPT.c.delivery_id)
+                .where(ATTEMPT.c.started_at > since, DELIVERY.c.account.in_(list(accounts)))
+            )
+            running = conn.execute(
+                select(DELIVERY.c.account, DELIVERY.c.updated_at).where(
+                    DELIVERY.c.status == Status.PUBLISHING,
+                    DELIVERY.c.account.in_(list(accounts)),
+                )
+            )
+            for account, started in [*attempts, *running]:
+                starts[account].append(started)
+        return starts
+
+    def mark_missed(self, account: str, cutoff: datetime, now: datetime) -> int:
+        """First attempts due before `cutoff` are stale: `missed`, not published."""
+        with self.write() as conn:
+            return int(
+                conn.execute(
+                    update(DELIVERY)
+                    .where(
+                        DELIVERY.c.status == Status.QUEUED,
+                        DELIVERY.c.account == account,
+                        DELIVERY.c.attempts == 0,
+                        DELIVERY.c.next_attempt_at < cutoff,
+                    )
+                    .values(
+                        status=Status.MISSED,
+                        updated_at=now,
+                        last_error="missed: overdue by more than max_lateness; not published",
+                    )
+                ).rowcount
+            )
 
     # -- daemon liveness -----------------------------------------------------------------
     def beat(self, worker: str, host: str, pid: int, dry_run: bool, now: datetime) -> None:
