@@ -26,6 +26,7 @@ from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
     Platform,
+    Published,
     PublishError,
 )
 from postbot.platforms.dryrun import DryRunPlatform
@@ -228,7 +229,9 @@ class Dispatcher:
         outgoing = outgoing_for(item)
         try:
             platform = self.platform(item.account)
-            published = platform.publish(outgoing)
+            published = self._already_published(platform, item, outgoing)
+            if published is None:
+                published = platform.publish(outgoing)
         except PublishError as exc:
             return self._failure(item, outgoing, exc, started)
         except PostbotError as exc:  # e.g. a credential variable that is not set
@@ -244,6 +247,17 @@ class Dispatcher:
         )  # fmt: skip
         self._log(item, result)
         return result
+
+    def _already_published(
+        self, platform: Platform, item: Claimed, outgoing: Outgoing
+    ) -> Published | None:
+        """On a retry, where the platform's duplicate protection may have lapsed: look first."""
+        if item.attempts <= 1 or not platform.lookup_before_retry:
+            return None
+        try:
+            return platform.lookup(outgoing)
+        except PublishError:
+            return None  # cannot tell (e.g. no read scope): the idempotency key still helps
 
     def _failure(
         self, item: Claimed, outgoing: Outgoing, exc: PublishError, started: datetime

@@ -106,6 +106,9 @@ class Platform(ABC):
     # The platform's posting limit as "count/period" (an account's `pace` overrides it);
     # None: no limit we know of.
     default_pace: ClassVar[str | None] = None
+    # True where the idempotency protection expires (Mastodon keeps a key about an hour):
+    # a retry first looks the post up, in case an earlier attempt did get through.
+    lookup_before_retry: ClassVar[bool] = False
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         self.account = account
