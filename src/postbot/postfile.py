@@ -33,12 +33,18 @@ def find_post_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES))
+            found.extend(sorted(p for p in path.iterdir() if _is_post_file(p)))
         elif path.exists():
             found.append(path)
         else:
             raise UserError(f"{path}: no such file or folder")
     return found
+
+
+def _is_post_file(path: Path) -> bool:
+    # Not hidden files: editors leave `.#post.md` (Emacs lock, a dangling link) or `._post.md`
+    # (macOS) beside a post being edited, and one unreadable file stops the whole import.
+    return path.suffix.lower() in SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def read_post_file(path: Path, zone: tzinfo, now: datetime | None = None) -> Draft:
@@ -115,7 +121,7 @@ def parse_markdown(text: str, path: Path, zone: tzinfo, now: datetime | None = N
         raise UserError(f"{path}: unknown front matter key(s): {', '.join(unknown)}")
     where = str(path)
     return Draft(
-        teaser=" ".join(line.strip() for line in post.content.strip().splitlines()).strip(),
+        teaser=" ".join(line.strip() for line in post.content.splitlines() if line.strip()),
         hashtags=tuple(_str_list(meta.get("hashtags"), "hashtags", where)),
         link=_opt_str(meta.get("link"), "link", where),
         language=_opt_str(meta.get("language", meta.get("lang")), "language", where),
@@ -142,8 +148,12 @@ def _at(value: Any, zone: tzinfo, where: str, now: datetime | None) -> datetime 
             raise UserError(f"{where}: at: {exc}") from None
     if isinstance(value, date):
         raise UserError(f"{where}: at: {value} has no time of day")
+    spec = str(value).strip()
+    if spec.startswith("+") or spec.lower().startswith("in "):
+        # "+2h" would mean something new at every import: a file needs a fixed time.
+        raise UserError(f"{where}: at: relative time '{spec}' is not allowed in a post file")
     try:
-        return parse_when(str(value), zone, now)
+        return parse_when(spec, zone, now)
     except UserError as exc:
         raise UserError(f"{where}: at: {exc}") from None
 

@@ -1,0 +1,386 @@
+"""postbot.postfile: post files (Markdown with front matter, newsroom plain text) -> Drafts."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from postbot.compose import render_text
+from postbot.drafts import Draft, clean
+from postbot.errors import UserError
+from postbot.platforms.base import MediaItem
+from postbot.postfile import find_post_files, read_post_file
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed" / "soz-gipfel-teaser.txt"
+REPO_POSTS = Path(__file__).resolve().parents[2] / "posts"
+
+HEADLINE = "Xi Jinping übernimmt rotierende Präsidentschaft der SOZ in Astana"
+TEASER = (
+    "Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel teilnimmt und über die Zukunft der"
+    " Shanghaier Organisation für Zusammenarbeit spricht."
+)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def _read(path: Path) -> Draft:
+    return read_post_file(path, BERLIN, NOW)
+
+
+# -- the plain-text seed -------------------------------------------------------------------
+
+
+def test_seed_txt_gives_headline_teaser_and_hashtags_exactly() -> None:
+    draft = read_post_file(SEED, BERLIN, NOW)
+    assert draft.headline == HEADLINE
+    assert draft.teaser == TEASER
+    assert draft.hashtags == ("XiJinping", "SOZGipfel")
+    # Nothing else comes from a .txt: no link, media, targets or time.
+    assert (draft.link, draft.media, draft.to, draft.at) == (None, (), (), None)
+    assert draft.source == str(SEED)
+
+
+def test_seed_txt_renders_the_expected_post() -> None:
+    draft = read_post_file(SEED, BERLIN, NOW)
+    assert render_text(draft.teaser, draft.link, draft.hashtags) == (
+        f"{TEASER} #XiJinping #SOZGipfel"
+    )
+
+
+def test_seed_txt_with_crlf_line_ends_gives_the_same_draft(tmp_path: Path) -> None:
+    copy = tmp_path / "seed.txt"
+    copy.write_bytes(SEED.read_bytes().replace(b"\n", b"\r\n"))
+    draft = read_post_file(copy, BERLIN, NOW)
+    assert (draft.headline, draft.teaser, draft.hashtags) == (
+        HEADLINE,
+        TEASER,
+        ("XiJinping", "SOZGipfel"),
+    )
+
+
+def test_seed_txt_with_byte_order_mark_gives_the_same_draft(tmp_path: Path) -> None:
+    copy = tmp_path / "seed.txt"
+    copy.write_bytes(b"\xef\xbb\xbf" + SEED.read_bytes())
+    draft = read_post_file(copy, BERLIN, NOW)
+    assert draft.headline == HEADLINE
+
+
+def test_txt_key_is_the_file_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "posts").mkdir()
+    path = _write(tmp_path / "posts" / "a.txt", "Headline\n\nTeaser #Tag\n")
+    assert read_post_file(Path("posts/a.txt"), BERLIN, NOW).key == "file:posts/a.txt"
+    assert read_post_file(path, BERLIN, NOW).key == "file:posts/a.txt"
+
+
+def test_txt_inline_hashtags_stay_in_teaser(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.txt", "Headline\n\nHeute #SOZGipfel in Astana.\n\nArticle.\n")
+    draft = _read(path)
+    assert draft.teaser == "Heute #SOZGipfel in Astana."
+    assert draft.hashtags == ("SOZGipfel",)
+
+
+def test_txt_teaser_is_first_paragraph_with_a_hashtag(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "a.txt",
+        """
+        Headline
+        on two lines
+
+        A paragraph without tags.
+
+        The teaser
+        text. #One #Two
+
+        Article #Three
+        """,
+    )
+    draft = _read(path)
+    assert draft.headline == "Headline on two lines"
+    assert draft.teaser == "The teaser text."
+    assert draft.hashtags == ("One", "Two")
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n", "   "])
+def test_empty_txt_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match="empty") as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_txt_without_hashtag_paragraph_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.txt", "Headline #NotTheTeaser\n\nTeaser without tags.\n")
+    with pytest.raises(UserError, match="no teaser found") as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+
+
+# -- Markdown with front matter ------------------------------------------------------------
+
+
+def test_markdown_with_every_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "post.md",
+        """
+        ---
+        id: soz-2026
+        at: "2026-12-01 08:00"
+        to: [mastodon, x]
+        hashtags: [XiJinping, SOZGipfel]
+        link: https://example.org/politik/soz
+        language: de
+        headline: Xi Jinping in Astana
+        media:
+          - path: img/gipfel.jpg
+            alt: Gruppenfoto beim Gipfel
+          - path: second.png
+            alt: Zweites Bild
+        ---
+        Lesen Sie hier,
+        wie es war.
+        """,
+    )
+    draft = _read(path)
+    assert draft.key == "soz-2026"
+    assert draft.at == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert draft.to == ("mastodon", "x")
+    assert draft.hashtags == ("XiJinping", "SOZGipfel")
+    assert draft.link == "https://example.org/politik/soz"
+    assert draft.language == "de"
+    assert draft.headline == "Xi Jinping in Astana"
+    assert draft.media == (
+        MediaItem((tmp_path / "img" / "gipfel.jpg").as_posix(), "Gruppenfoto beim Gipfel"),
+        MediaItem((tmp_path / "second.png").as_posix(), "Zweites Bild"),
+    )
+    assert draft.teaser == "Lesen Sie hier, wie es war."
+    assert draft.source == draft.where == str(path)
+
+
+def test_markdown_without_front_matter_is_just_a_teaser(tmp_path: Path) -> None:
+    draft = _read(_write(tmp_path / "plain.markdown", "Just the text.\n"))
+    assert draft.teaser == "Just the text."
+    assert (draft.hashtags, draft.to, draft.at, draft.link) == ((), (), None, None)
+    assert draft.key is not None and draft.key.startswith("file:")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[XiJinping, SOZGipfel]", ("XiJinping", "SOZGipfel")),
+        ('"XiJinping SOZGipfel"', ("XiJinping", "SOZGipfel")),
+        ('"XiJinping, SOZGipfel"', ("XiJinping", "SOZGipfel")),
+        ("XiJinping", ("XiJinping",)),
+    ],
+)
+def test_markdown_hashtags_as_list_or_string(
+    tmp_path: Path, value: str, expected: tuple[str, ...]
+) -> None:
+    draft = _read(_write(tmp_path / "p.md", f"---\nhashtags: {value}\n---\nText\n"))
+    assert draft.hashtags == expected
+
+
+def test_markdown_hashtags_with_hash_are_normalised_by_clean(tmp_path: Path) -> None:
+    draft = _read(_write(tmp_path / "p.md", '---\nhashtags: "#XiJinping #SOZGipfel"\n---\nT\n'))
+    assert clean(draft).hashtags == ("XiJinping", "SOZGipfel")
+
+
+def test_markdown_to_as_string_and_lang_alias(tmp_path: Path) -> None:
+    draft = _read(_write(tmp_path / "p.md", "---\nto: mastodon, x\nlang: en\n---\nText\n"))
+    assert draft.to == ("mastodon", "x")
+    assert draft.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # quoted: a string, read by parse_when as local time
+        ('"2026-12-01 08:00"', datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+        ('"2026-07-01 08:00"', datetime(2026, 7, 1, 6, 0, tzinfo=UTC)),
+        ('"2026-12-01T08:00:00+01:00"', datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+        # unquoted: YAML makes a datetime; without an offset it is local time
+        ("2026-12-01 08:00:00", datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+        ("2026-07-01 08:00:00", datetime(2026, 7, 1, 6, 0, tzinfo=UTC)),
+        ("2026-12-01T08:00:00+01:00", datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+        ("2026-12-01T07:00:00Z", datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+        # unquoted without seconds: YAML keeps it a string
+        ("2026-12-01 08:00", datetime(2026, 12, 1, 7, 0, tzinfo=UTC)),
+    ],
+)
+def test_markdown_at(tmp_path: Path, value: str, expected: datetime) -> None:
+    draft = _read(_write(tmp_path / "p.md", f"---\nat: {value}\n---\nText\n"))
+    assert draft.at == expected
+    assert draft.at is not None and draft.at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-03-29 02:30:00", "does not exist"),
+        ('"2026-03-29 02:30"', "does not exist"),
+        ("2026-10-25 02:30:00", "exists twice"),
+        ("2026-12-01", "has no time of day"),
+        ("next blursday", "cannot understand"),
+    ],
+)
+def test_markdown_bad_at_names_file(tmp_path: Path, value: str, message: str) -> None:
+    path = _write(tmp_path / "p.md", f"---\nat: {value}\n---\nText\n")
+    with pytest.raises(UserError, match=message) as info:
+        _read(path)
+    assert str(info.value).startswith(f"{path}: at: ")
+
+
+@pytest.mark.parametrize(
+    ("front", "line"),
+    [
+        ("id: x\nhashtags: [Foo, Bar\nlink: y\n", 4),  # unclosed list, noticed on the next line
+        ("id: x\nto: a\n  b: c\n", 4),
+        ("id: x\n\tlink: y\n", 3),
+    ],
+)
+def test_malformed_front_matter_names_file_and_line(tmp_path: Path, front: str, line: int) -> None:
+    path = tmp_path / "bad.md"
+    path.write_text(f"---\n{front}---\nText\n", encoding="utf-8")
+    with pytest.raises(UserError, match="malformed front matter") as info:
+        _read(path)
+    # The line is the line in the file (the opening '---' is line 1).
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_front_matter_key_that_is_not_text_is_refused(tmp_path: Path) -> None:
+    # YAML reads `on:` as the boolean true: a clear error, not a traceback.
+    path = _write(tmp_path / "p.md", "---\nid: x\non: push\n---\nText\n")
+    with pytest.raises(UserError, match="malformed front matter") as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_unknown_front_matter_key_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.md", "---\nid: x\nhashtag: [Foo]\ntitel: T\n---\nText\n")
+    with pytest.raises(UserError, match="unknown front matter key") as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+    assert "hashtag" in str(info.value) and "titel" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("hashtags: {a: b}", "hashtags must be a list of strings"),
+        ("to: [x, [y]]", "to must be a list of strings"),
+        ("link: [a, b]", "link must be a string"),
+        ("headline: true", "headline must be a string"),
+        ("media: pic.jpg", "media must be a list"),
+        ("media:\n  - alt: no path", "needs a path"),
+    ],
+)
+def test_front_matter_wrong_types_are_refused(tmp_path: Path, front: str, message: str) -> None:
+    path = _write(tmp_path / "p.md", f"---\n{front}\n---\nText\n")
+    with pytest.raises(UserError, match=message) as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_markdown_with_byte_order_mark_keeps_its_front_matter(tmp_path: Path) -> None:
+    # Some Windows editors write a BOM: the front matter must still be front matter,
+    # not part of the text sent to every account.
+    path = tmp_path / "bom.md"
+    path.write_bytes(b"\xef\xbb\xbf---\nid: bom\nto: [x]\n---\nBody text\n")
+    draft = _read(path)
+    assert (draft.key, draft.to, draft.teaser) == ("bom", ("x",), "Body text")
+
+
+def test_markdown_with_crlf_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.md"
+    path.write_bytes(b"---\r\nid: crlf\r\nhashtags: [Foo]\r\n---\r\nBody\r\ntext\r\n")
+    draft = _read(path)
+    assert (draft.key, draft.hashtags, draft.teaser) == ("crlf", ("Foo",), "Body text")
+
+
+# -- reading files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["latin1.txt", "latin1.md"])
+def test_non_utf8_file_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes("Überschrift\n\nGrüße #Köln\n".encode("latin-1"))
+    with pytest.raises(UserError, match="not UTF-8") as info:
+        _read(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "post.rst", "Text #Tag\n")
+    with pytest.raises(UserError, match="unknown post file type"):
+        _read(path)
+
+
+def test_find_post_files_in_folder_is_filtered_and_sorted(tmp_path: Path) -> None:
+    for name in ["b.md", "a.txt", "c.markdown", "D.MD", "notes.rst", "image.jpg", ".hidden"]:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "sub.md").mkdir()  # a folder, even with a post suffix, is not a post
+    (tmp_path / "sub.md" / "inner.md").write_text("x", encoding="utf-8")
+    found = find_post_files([tmp_path])
+    assert [p.name for p in found] == ["D.MD", "a.txt", "b.md", "c.markdown"]
+
+
+def test_find_post_files_skips_editor_droppings(tmp_path: Path) -> None:
+    # While b.md is open, Emacs keeps a lock `.#b.md` (a dangling symlink) and macOS may write
+    # `._b.md`: neither is a post, and either would make the whole folder's import fail.
+    (tmp_path / "b.md").write_text("x", encoding="utf-8")
+    (tmp_path / ".#b.md").symlink_to("user@host.1234:1700000000")
+    (tmp_path / "._b.md").write_bytes(b"\x00\x05\x16\x07\xff")
+    assert find_post_files([tmp_path]) == [tmp_path / "b.md"]
+
+
+def test_find_post_files_keeps_named_files_in_order(tmp_path: Path) -> None:
+    first = _write(tmp_path / "z.txt", "x")
+    second = _write(tmp_path / "a.md", "x")
+    assert find_post_files([first, str(second)]) == [first, second]
+
+
+def test_find_post_files_missing_path_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(UserError, match="no such file or folder") as info:
+        find_post_files([missing])
+    assert str(missing) in str(info.value)
+
+
+# -- the repository's own posts ------------------------------------------------------------
+
+
+def test_repository_posts_folder_has_posts() -> None:
+    names = {p.name for p in find_post_files([REPO_POSTS])}
+    assert {"soz-gipfel-teaser.md", "soz-gipfel-teaser.txt"} <= names
+
+
+@pytest.mark.parametrize("path", sorted(find_post_files([REPO_POSTS])), ids=lambda p: p.name)
+def test_repository_posts_parse(path: Path) -> None:
+    draft = read_post_file(path, BERLIN, NOW)
+    assert clean(draft).teaser  # valid hashtags, link and media; not empty
+
+
+def test_repository_markdown_seed_says_what_the_txt_seed_says() -> None:
+    md = read_post_file(REPO_POSTS / "soz-gipfel-teaser.md", BERLIN, NOW)
+    txt = read_post_file(SEED, BERLIN, NOW)
+    assert (md.headline, md.teaser, md.hashtags) == (txt.headline, txt.teaser, txt.hashtags)
+    assert md.link is not None and md.link.startswith("https://")
+
+
+@pytest.mark.parametrize("spec", ['"+2h"', '"in 30 minutes"'])
+def test_markdown_relative_at_is_refused(tmp_path: Path, spec: str) -> None:
+    # A file in git needs a fixed time: "+2h" would move the post at every import.
+    path = tmp_path / "rel.md"
+    path.write_text(f"---\nat: {spec}\n---\nText\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"rel\.md: at: relative time .* not allowed"):
+        read_post_file(path, ZoneInfo("Europe/Berlin"))
