@@ -214,6 +214,27 @@ def retry(ctx: click.Context, post_id: int) -> None:
     click.echo(f"queued {n} deliver{'y' if n == 1 else 'ies'} of post {post_id} again")
 
 
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--published", "url", required=True, help="URL of the post you found.")
+@click.option("--to", "account", help="The account, if the post is unknown on several.")
+@click.pass_context
+@handled
+def resolve(ctx: click.Context, post_id: int, url: str, account: str | None) -> None:
+    """Mark an `unknown` delivery as published, after finding it on the platform.
+
+    An X publish whose outcome was lost (connection dropped after sending, worker killed)
+    is never sent again on its own: check the account, then either resolve it or retry it.
+
+    \b
+    Example:
+        postbot resolve 12 --published https://x.com/newsroom/status/1790000000000000001
+    """
+    app = app_from(ctx)
+    app.store.resolve(post_id, url, app.now(), account)
+    click.echo(f"post {post_id}: recorded as published at {url}")
+
+
 @cli.command(name="log")
 @click.argument("post_id", type=int, required=False)
 @click.option("--limit", "-n", type=int, default=200, help="Newest N attempts (default 200).")

@@ -280,3 +280,21 @@ def test_pace_settings_are_checked() -> None:
 
     with pytest.raises(ConfigError, match="pace '300 per day'"):
         Dispatcher(None, paced_settings("300 per day"), "w1")  # type: ignore[arg-type]
+
+
+def test_a_person_resolves_an_unknown_x_delivery(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    from postbot.errors import StateError
+
+    post_id = enqueue(db, settings, "Ging das raus?")
+    fake_x.inject("/2/tweets", Fault.drop(store=True))
+    dispatcher(db, settings, Clock(T0)).run_pass()
+    assert delivery(db, post_id)["status"] == Status.UNKNOWN
+    url = f"https://x.com/newsroom/status/{fake_x.tweet_ids[0]}"
+    db.resolve(post_id, url, T0)
+    row = delivery(db, post_id)
+    assert row["status"] == Status.PUBLISHED and row["remote_id"] == fake_x.tweet_ids[0]
+    assert db.attempts(post_id)[-1]["detail"] == {"resolved_by": "a person"}
+    with pytest.raises(StateError, match="no delivery in state unknown"):
+        db.resolve(post_id, url, T0)

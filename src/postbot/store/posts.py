@@ -260,6 +260,41 @@ class PostOps:
             status=Status.QUEUED, next_attempt_at=now, attempts=0, last_error=None,
         )  # fmt: skip
 
+    def resolve(self, post_id: int, url: str, now: datetime, account: str | None = None) -> int:
+        """A person found an `unknown` delivery on the platform: record it as published."""
+        with self.write() as conn:
+            query = select(DELIVERY.c.id, DELIVERY.c.account).where(
+                DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.UNKNOWN
+            )
+            if account:
+                query = query.where(DELIVERY.c.account == account)
+            rows = conn.execute(query).all()
+            if not rows:
+                self.get_post(post_id)  # NotFound for an unknown id
+                raise StateError(f"post {post_id} has no delivery in state unknown to resolve")
+            if len(rows) > 1:
+                names = ", ".join(r.account for r in rows)
+                raise StateError(f"post {post_id} is unknown on {names}: say which with --to")
+            [(delivery_id, _)] = rows
+            remote_id = url.rstrip("/").rsplit("/", 1)[-1]
+            conn.execute(
+                update(DELIVERY)
+                .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == Status.UNKNOWN)
+                .values(
+                    status=Status.PUBLISHED, remote_url=url, remote_id=remote_id,
+                    last_error=None, updated_at=now,
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(ATTEMPT),
+                {
+                    "delivery_id": delivery_id, "worker": "postbot resolve", "started_at": now,
+                    "finished_at": now, "outcome": "published", "remote_id": remote_id,
+                    "remote_url": url, "dry_run": False, "detail": {"resolved_by": "a person"},
+                },
+            )  # fmt: skip
+            return delivery_id
+
     def _transition(
         self, post_id: int, allowed: tuple[Status, ...], now: datetime, verb: str, **values: Any
     ) -> int:

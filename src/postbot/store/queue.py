@@ -142,13 +142,16 @@ class QueueOps:
                            WHERE {where}
                            ORDER BY next_attempt_at, id
                            LIMIT :limit {self.claim_lock_clause()}"""
+        # The re-check of `where` on the rows taken is wrapped in CASE so that no planner can
+        # use it to pick an index: SQLite otherwise walks ix_delivery_status_next over every
+        # due row (12 ms per claim with 100,000 due) instead of looking the few ids up by key.
         statement = text(
             f"""
             UPDATE delivery
                SET status = :publishing, lease_owner = :worker, lease_expires_at = :expires,
                    attempts = {attempts}, updated_at = :now
              WHERE {self.claim_id_filter(candidates)}
-               AND {where}
+               AND CASE WHEN {where} THEN 1 ELSE 0 END = 1
             RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at
             """
         ).bindparams(
