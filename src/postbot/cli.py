@@ -382,6 +382,9 @@ def run(ctx: click.Context, dry_run: bool, once: bool, log_format: str, log_leve
     from postbot.logs import setup_logging
 
     app = app_from(ctx)
+    if not dry_run:  # refuse to start rather than fail every delivery later
+        for account in app.settings.accounts.values():
+            account.credentials()
     setup_logging(log_format, log_level, configured_secrets(app.settings))
     daemon = Daemon(app, dry_run=dry_run)
     if once:

@@ -87,6 +87,7 @@ CASES = {
     "unknown platform": ["--config", "bad-platform.toml", "list"],
     "unknown time zone": ["--config", "bad-zone.toml", "list"],
     "database path not writable": ["--config", "unwritable.toml", "list"],
+    "run without credentials": ["run", "--once"],
 }
 
 
@@ -119,6 +120,7 @@ def test_messages_say_what_and_where(project: Path) -> None:
     assert "exists twice" in error("enqueue", "Text", "--at", "2027-10-31 02:30")
     assert "bad.toml" in error("--config", "bad.toml", "list")
     assert "accounts.a.platform" in error("--config", "bad-platform.toml", "list")
+    assert "MASTODON_ACCESS_TOKEN" in error("run")
 
 
 def test_missing_credential_is_named_and_the_secret_is_not(tmp_path: Path) -> None:
