@@ -88,6 +88,8 @@ class Daemon:
         """Make sure `dispatch` runs no later than `when` (None: nothing is queued)."""
         if when is None or self.dispatcher.stopping.is_set():
             return
+        if self._pass_lock.locked():
+            return  # the running pass re-arms itself when it ends, seeing what is new by then
         with self._arm_lock:
             job = self.scheduler.get_job("dispatch")
             if job is not None and job.next_run_time is not None and job.next_run_time <= when:
@@ -101,15 +103,23 @@ class Daemon:
         with self._pass_lock:  # held while a pass runs, so shutdown can wait for its records
             try:
                 self.dispatcher.run_pass()
-            except PostbotError as exc:
+                failed = False
+            except PostbotError as exc:  # e.g. the database is away: try again shortly
                 log.error("dispatch pass failed: %s", exc)
-                self.arm(datetime.now(UTC) + timedelta(seconds=5))
-                return
-        self.arm(self.dispatcher.next_wake())
+                failed = True
+        try:
+            wake = self.dispatcher.next_wake() if not failed else None
+        except PostbotError as exc:
+            log.error("cannot read the next due time: %s", exc)
+            failed = True
+        self.arm(datetime.now(UTC) + timedelta(seconds=5) if failed else wake)
 
     def _watch(self, watcher: Any) -> None:
-        if watcher.changed():
-            self.arm(self.dispatcher.next_wake())
+        try:
+            if watcher.changed():
+                self.arm(self.dispatcher.next_wake())
+        except PostbotError as exc:
+            log.warning("watch: %s", exc)
 
     def _heartbeat(self) -> None:
         try:

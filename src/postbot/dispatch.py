@@ -20,7 +20,7 @@ from postbot.config import Settings
 from postbot.errors import PostbotError
 from postbot.models import Outcome, Status
 from postbot.pacing import budgets, max_lateness_of, pace_of
-from postbot.platforms import platform_for
+from postbot.platforms import platform_class, platform_for
 from postbot.platforms.base import (
     MediaItem,
     OutcomeUnknown,
@@ -100,6 +100,12 @@ class Dispatcher:
         # When a paced-out account may post again (the daemon wakes then), if one is waiting.
         self.paced_until: datetime | None = None
         self.blocked: list[str] = []  # paced-out accounts after the last pass
+        # Accounts whose platform has no duplicate protection (X): claimed only to publish now.
+        self.unsafe = (
+            set()
+            if dry_run
+            else {a.name for a in accounts if not platform_class(a.platform).safe_to_resend}
+        )
 
     # -- one pass ------------------------------------------------------------------------
     def run_pass(self) -> int:
@@ -112,17 +118,26 @@ class Dispatcher:
         last_flush = time.monotonic()
         exhausted = False
         budget = self._start_pass()
+        unsafe: set[Future[Result]] = set()  # in flight to platforms we must not re-send to
         while True:
             room = concurrency * 4 - len(pending)
             if not exhausted and not self.stopping.is_set() and room > 0:
-                claimed = self._claim(min(batch, room), budget)
+                # Claim ahead to keep the pool busy, but for X only what can start now (and
+                # one at a time under a backlog): a claimed X post that a crash leaves behind
+                # becomes `unknown`, for a person to check.
+                free = max(concurrency - len(pending), 0 if unsafe else 1)
+                claimed = self._claim(min(batch, room), budget, free)
                 exhausted = not claimed
                 for item in claimed:
                     self.in_flight.add(item.delivery_id)
-                    pending.add(self._pool.submit(self.publish, item))
+                    future = self._pool.submit(self.publish, item)
+                    pending.add(future)
+                    if item.account in self.unsafe:
+                        unsafe.add(future)
             if not pending:
                 break
             done, pending = wait(pending, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+            unsafe -= done
             results.extend(f.result() for f in done)
             if results and (
                 not pending or len(results) >= batch or time.monotonic() - last_flush > RECORD_EVERY
@@ -165,17 +180,31 @@ class Dispatcher:
             min((b.free_at for b in left.values() if b.free_at), default=None),
         )
 
-    def _claim(self, limit: int, budget: dict[str, int]) -> list[Claimed]:
-        """Claim due deliveries; paced accounts only as many as their budget allows."""
+    def _claim(self, limit: int, budget: dict[str, int], unsafe_slots: int) -> list[Claimed]:
+        """Claim due deliveries: paced accounts only within their budget, accounts that
+        cannot be re-sent to safely (X) only into free slots, everything else up to `limit`."""
         now = self.clock()
-        claimed = self.store.claim_due(self.worker, now, limit, self.lease, skip=list(budget))
-        for account, left in budget.items():
-            if left > 0 and len(claimed) < limit:
-                got = self.store.claim_due(
-                    self.worker, now, min(left, limit - len(claimed)), self.lease, only=[account]
-                )
-                budget[account] = left - len(got)
-                claimed += got
+        claimed: list[Claimed] = []
+
+        def take(account: str, cap: int) -> None:
+            cap = min(cap, limit - len(claimed), budget.get(account, limit))
+            if cap > 0:
+                got = self.store.claim_due(self.worker, now, cap, self.lease, only=[account])
+                if account in budget:
+                    budget[account] -= len(got)
+                claimed.extend(got)
+
+        for account in sorted(self.unsafe):  # first, so a free slot goes to them
+            before = len(claimed)
+            take(account, unsafe_slots)
+            unsafe_slots -= len(claimed) - before
+        separate = set(budget) | self.unsafe
+        if len(claimed) < limit:
+            claimed += self.store.claim_due(
+                self.worker, now, limit - len(claimed), self.lease, skip=sorted(separate)
+            )
+        for account in sorted(set(budget) - self.unsafe):
+            take(account, limit)
         return claimed
 
     def _record(self, results: list[Result]) -> int:
@@ -190,8 +219,8 @@ class Dispatcher:
     def recover(self, limit: int = 100) -> int:
         """Reconcile deliveries whose worker died mid-publish: did the post go out?"""
         items = self.store.claim_expired(self.worker, self.clock(), limit, self.lease)
-        results = [self.reconcile(item) for item in items]
-        return self._record(results)
+        # Saved one by one: a crash during recovery must not lose what was already found out.
+        return sum(self._record([self.reconcile(item)]) for item in items)
 
     def reconcile(self, item: Claimed) -> Result:
         started = self.clock()
