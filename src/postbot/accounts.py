@@ -46,6 +46,16 @@ def configured_secrets(settings: Settings) -> list[str]:
     return configured_secrets_of(settings.accounts.values())
 
 
+# Credential roles that say who we are rather than prove it: not secret, never masked (a
+# Bluesky handle is part of every post URL; masked, the log showed ".../profile/***/post/...").
+PUBLIC_ROLES = frozenset({"handle"})
+
+
 def configured_secrets_of(accounts: Any, environ: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    return [env[var] for a in accounts for var in a.credential_vars.values() if env.get(var)]
+    return [
+        env[var]
+        for a in accounts
+        for role, var in a.credential_vars.items()
+        if role not in PUBLIC_ROLES and env.get(var)
+    ]

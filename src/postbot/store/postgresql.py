@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection
 
-from postbot.store.base import ChangeWatcher, Store
+from postbot.store.base import SCHEMA_HEAD, ChangeWatcher, Store
 
 CHANNEL = "postbot_enqueued"
+# pg_advisory_xact_lock key held while the schema is created or upgraded ("postbot").
+MIGRATION_LOCK = 0x706F7374626F74
 
 
 class PostgresStore(Store):
@@ -18,6 +20,17 @@ class PostgresStore(Store):
     def _create_engine(self, url: str, **options: Any) -> Engine:
         options.setdefault("pool_pre_ping", True)
         return create_engine(url, **options)
+
+    def ensure_schema(self) -> None:
+        """As Store's, one process at a time: workers started together on a new database
+        otherwise run the migrations side by side, and all but one fail ("duplicate key value
+        violates unique constraint pg_type_typname_nsp_index")."""
+        if self.schema_version() == SCHEMA_HEAD:
+            return
+        with self.write() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            # Checks the version again: the lock's previous holder may have done it already.
+            super().ensure_schema()
 
     def claim_lock_clause(self) -> str:
         return "FOR UPDATE SKIP LOCKED"
