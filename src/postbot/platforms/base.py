@@ -8,7 +8,7 @@ so `postbot enqueue` can ask it how to count text without loading any of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -114,6 +114,18 @@ class Platform(ABC):
         self.account = account
         self.environ = environ
 
+    def seconds_option(self, key: str, default: float) -> float:
+        """A positive number of seconds from the account's options (`timeout`, ...)."""
+        value = self.account.options.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            from postbot.errors import ConfigError
+
+            raise ConfigError(
+                f"account '{self.account.name}': {key} must be a positive number of seconds"
+                f" (got {value!r})"
+            )
+        return float(value)
+
     # -- text (no network, no heavy imports) -------------------------------------------
     def limit(self) -> int:
         return self.account.char_limit or self.default_limit
@@ -146,3 +158,11 @@ class Platform(ABC):
 
     def close(self) -> None:  # noqa: B027 (optional hook: most platforms hold nothing)
         """Release sessions and connections (called when the daemon stops)."""
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Mask every secret in a message that may quote a request (libraries' errors do)."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -40,6 +40,7 @@ from postbot.platforms.base import (
     Published,
     PublishError,
     TransientError,
+    scrub,
 )
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class BlueskyPlatform(Platform):
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)
         self._base_url = (account.base_url or DEFAULT_PDS).rstrip("/")
-        self._timeout = _timeout_option(account)
+        self._timeout = self.seconds_option("timeout", DEFAULT_TIMEOUT)
         # Guards login and session replacement: concurrent publishes must not log in twice.
         self._lock = threading.RLock()
         self._client: Client | None = None
@@ -437,9 +438,7 @@ class BlueskyPlatform(Platform):
 
     # -- errors ----------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "***")
+        text = scrub(text, self._secrets)
         if self._session_string:
             for part in self._session_string.split(":::"):
                 if len(part) > 20 and part.startswith("ey"):
@@ -621,15 +620,6 @@ def _sniff_image(data: bytes) -> str | None:
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     return None
-
-
-def _timeout_option(account: Account) -> float:
-    value = account.options.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        from postbot.errors import ConfigError
-
-        raise ConfigError(f"account '{account.name}': timeout must be a positive number of seconds")
-    return float(value)
 
 
 def _language_tag(language: str) -> str:

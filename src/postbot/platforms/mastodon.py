@@ -333,13 +333,10 @@ class MastodonPlatform(Platform):
         return url
 
     def _seconds(self, key: str, default: float) -> float:
-        value = self.account.options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise AccountConfigError(
-                f"account '{self.account.name}': {key} must be a positive number of seconds"
-                f" (got {value!r})"
-            )
-        return float(value)
+        try:
+            return self.seconds_option(key, default)
+        except ConfigError as exc:  # also permanent: a delivery fails at once, no retries
+            raise AccountConfigError(str(exc)) from None
 
     def _visibility(self) -> str:
         value = self.account.options.get("visibility", "public")

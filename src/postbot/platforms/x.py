@@ -44,6 +44,7 @@ from postbot.platforms.base import (
     Published,
     PublishError,
     TransientError,
+    scrub,
 )
 
 if TYPE_CHECKING:
@@ -104,12 +105,7 @@ class XPlatform(Platform):
                 f"{', '.join(LINK_PLACEMENTS)} (got {placement!r})"
             )
         self.link_placement: str = placement
-        timeout = account.options.get("timeout", DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigError(
-                f"account '{account.name}': timeout must be a positive number of seconds"
-            )
-        self.timeout = float(timeout)
+        self.timeout = self.seconds_option("timeout", DEFAULT_TIMEOUT)
         self._lock = threading.Lock()
         self._conn: _Connection | None = None
 
@@ -348,7 +344,7 @@ class XPlatform(Platform):
         except requests.RequestException as exc:
             error = _network_error(what, exc, creates, self.timeout)
         # Messages come from X and from exception texts; scrub any credential that slipped in.
-        error.message = _scrub(error.message, conn.secrets)
+        error.message = scrub(error.message, conn.secrets)
         error.args = (error.message,)
         # `from None`: the chained exception would carry the request, and its headers hold
         # the credentials; nothing in it is needed beyond the message.
@@ -501,13 +497,6 @@ def _quiet_credential_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _make_session(timeout: float, base_url: str | None) -> requests.Session:
