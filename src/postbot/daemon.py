@@ -141,7 +141,8 @@ class Daemon:
         try:
             for result in import_paths(self.app, [folder]):
                 if result.action != "unchanged":
-                    log.info("import %s: %s %s", result.key, result.action, result.message)
+                    note = f": {result.message}" if result.message else ""
+                    log.info("import %s: %s%s", result.key, result.action, note)
         except PostbotError as exc:
             log.error("import of %s refused: %s", folder, exc)
             return
