@@ -60,11 +60,7 @@ class PostOps:
     def enqueue_many(self, items: Sequence[tuple[Plan, datetime]], now: datetime) -> list[int]:
         """Many posts in one transaction (bulk import, benchmarks)."""
         with self.write() as conn:
-            ids = []
-            for plan, due in items:
-                post_id = self._insert_post(conn, plan, now)
-                self._insert_deliveries(conn, post_id, plan, due, now)
-                ids.append(post_id)
+            ids = self._insert_many(conn, items, now)
             self.notify_enqueued(conn)
             return ids
 
@@ -72,10 +68,31 @@ class PostOps:
         self, items: Sequence[tuple[Plan, datetime | None]], now: datetime
     ) -> list[ImportResult]:
         """Idempotent import by key. `due` None means: keep the stored due time."""
-        results = []
+        results: list[ImportResult] = []
         with self.write() as conn:
-            for plan, due in items:
-                results.append(self._import_one(conn, plan, due, now))
+            keys = [plan.draft.key or "" for plan, _ in items]
+            known = {
+                row.key
+                for chunk in _chunks(list(dict.fromkeys(keys)), 500)
+                for row in conn.execute(select(POST.c.key).where(POST.c.key.in_(chunk)))
+            }
+            # Runs of posts never imported before are written together; the rest one by one,
+            # in the same order as ever (so ids come out as they always did).
+            run: list[tuple[Plan, datetime]] = []
+
+            def flush() -> None:
+                for (plan, _), post_id in zip(run, self._insert_many(conn, run, now), strict=True):
+                    results.append(ImportResult(post_id, plan.draft.key or "", "created"))
+                run.clear()
+
+            for key, (plan, due) in zip(keys, items, strict=True):
+                if key in known:
+                    flush()
+                    results.append(self._import_one(conn, plan, due, now))
+                else:
+                    known.add(key)  # a key repeated in this import is then an update
+                    run.append((plan, due or now))
+            flush()
             self.notify_enqueued(conn)
         return results
 
@@ -110,47 +127,36 @@ class PostOps:
         return ImportResult(post_id, key, "updated")
 
     def _insert_post(self, conn: Connection, plan: Plan, now: datetime) -> int:
-        draft = plan.draft
         post_id: int = conn.execute(
-            insert(POST).returning(POST.c.id),
-            {
-                "key": draft.key or f"cli:{uuid.uuid4()}",
-                "headline": draft.headline,
-                "teaser": draft.teaser,
-                "hashtags": list(draft.hashtags),
-                "link": draft.link,
-                "language": draft.language,
-                "media": [{"path": m.path, "alt": m.alt} for m in draft.media],
-                "source": draft.source,
-                "content_hash": draft.content_hash(),
-                "created_at": now,
-                "updated_at": now,
-            },
+            insert(POST).returning(POST.c.id), _post_row(plan, now)
         ).scalar_one()
         return post_id
 
     def _insert_deliveries(
         self, conn: Connection, post_id: int, plan: Plan, due: datetime, now: datetime
     ) -> None:
-        conn.execute(
-            insert(DELIVERY),
-            [
-                {
-                    "post_id": post_id,
-                    "account": t.account,
-                    "platform": t.platform,
-                    "key": uuid.uuid4().hex,
-                    "text": t.text,
-                    "status": Status.QUEUED,
-                    "due_at": due,
-                    "next_attempt_at": due,
-                    "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for t in plan.targets
-            ],
+        conn.execute(insert(DELIVERY), _delivery_rows(post_id, plan, due, now))
+
+    def _insert_many(
+        self, conn: Connection, items: Sequence[tuple[Plan, datetime]], now: datetime
+    ) -> list[int]:
+        """Posts and their deliveries in two statements; the post ids in the items' order."""
+        if not items:
+            return []
+        ids: list[int] = list(
+            conn.execute(
+                insert(POST).returning(POST.c.id, sort_by_parameter_order=True),
+                [_post_row(plan, now) for plan, _ in items],
+            ).scalars()
         )
+        rows = [
+            row
+            for post_id, (plan, due) in zip(ids, items, strict=True)
+            for row in _delivery_rows(post_id, plan, due, now)
+        ]
+        if rows:
+            conn.execute(insert(DELIVERY), rows)
+        return ids
 
     def _update_post(
         self, conn: Connection, post_id: int, plan: Plan, due: datetime | None, now: datetime
@@ -322,6 +328,42 @@ class PostOps:
             return int(changed)
 
 
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+def _post_row(plan: Plan, now: datetime) -> dict[str, Any]:
+    draft = plan.draft
+    return {
+        "key": draft.key or f"cli:{uuid.uuid4()}",
+        "headline": draft.headline,
+        "teaser": draft.teaser,
+        "hashtags": list(draft.hashtags),
+        "link": draft.link,
+        "language": draft.language,
+        "media": [{"path": m.path, "alt": m.alt} for m in draft.media],
+        "source": draft.source,
+        "content_hash": draft.content_hash(),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _delivery_rows(post_id: int, plan: Plan, due: datetime, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "post_id": post_id,
+            "account": t.account,
+            "platform": t.platform,
+            "key": uuid.uuid4().hex,
+            "text": t.text,
+            "status": Status.QUEUED,
+            "due_at": due,
+            "next_attempt_at": due,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for t in plan.targets
+    ]
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

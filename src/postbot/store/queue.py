@@ -21,6 +21,35 @@ from postbot.store.posts import ATTEMPT, DELIVERY, POST
 
 HEARTBEAT = Heartbeat.__table__  # type: ignore[attr-defined]
 
+# Statements run for every claim and every record, built once: SQLAlchemy then finds their
+# compiled form by a cache key it has already computed.
+_INSERT_ATTEMPT = insert(ATTEMPT)
+_RECORD_DELIVERY = (
+    update(DELIVERY)
+    .where(
+        DELIVERY.c.id == bindparam("b_id"),
+        DELIVERY.c.status == Status.PUBLISHING,
+        DELIVERY.c.lease_owner == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=DELIVERY.c.next_attempt_at.type),
+            DELIVERY.c.next_attempt_at,
+        ),
+        remote_id=func.coalesce(bindparam("b_remote_id"), DELIVERY.c.remote_id),
+        remote_url=func.coalesce(bindparam("b_remote_url"), DELIVERY.c.remote_url),
+        last_error=bindparam("b_error"),
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=bindparam("b_now", type_=DELIVERY.c.updated_at.type),
+    )
+)
+_CLAIMED_POSTS = select(
+    POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media
+).where(POST.c.id.in_(bindparam("ids", expanding=True)))
+_CLAIM_STATEMENTS: dict[tuple[type, str, str, tuple[str, ...]], Any] = {}
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -138,6 +167,40 @@ class QueueOps:
         # `where` and `attempts` are fixed SQL fragments from the two callers above; account
         # names only ever arrive as bound parameters.
         accounts = accounts or {}
+        statement = self._claim_statement(where, attempts, tuple(accounts))
+        with self.write() as conn:
+            rows = conn.execute(
+                statement,
+                {
+                    "publishing": Status.PUBLISHING, "queued": Status.QUEUED,
+                    "worker": worker, "now": now, "expires": now + lease, "limit": limit,
+                    **accounts,
+                },
+            ).all()  # fmt: skip
+            if not rows:
+                return []
+            posts = {
+                p.id: p
+                for p in conn.execute(_CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})})
+            }
+        claimed = []
+        for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
+            p = posts[r.post_id]
+            claimed.append(
+                Claimed(
+                    r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
+                    r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
+                    tuple(p.media or ()),
+                )
+            )  # fmt: skip
+        return claimed
+
+    def _claim_statement(self, where: str, attempts: str, accounts: tuple[str, ...]) -> Any:
+        """The claim UPDATE for these fragments, built once per database kind and shape."""
+        key = (type(self), where, attempts, accounts)
+        statement = _CLAIM_STATEMENTS.get(key)
+        if statement is not None:
+            return statement
         candidates = f"""SELECT id FROM delivery
                            WHERE {where}
                            ORDER BY next_attempt_at, id
@@ -163,36 +226,8 @@ class QueueOps:
             DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
             DELIVERY.c.created_at,
         )  # fmt: skip
-        with self.write() as conn:
-            rows = conn.execute(
-                statement,
-                {
-                    "publishing": Status.PUBLISHING, "queued": Status.QUEUED,
-                    "worker": worker, "now": now, "expires": now + lease, "limit": limit,
-                    **accounts,
-                },
-            ).all()  # fmt: skip
-            if not rows:
-                return []
-            posts = {
-                p.id: p
-                for p in conn.execute(
-                    select(
-                        POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media
-                    ).where(POST.c.id.in_({r.post_id for r in rows}))
-                )
-            }
-        claimed = []
-        for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
-            p = posts[r.post_id]
-            claimed.append(
-                Claimed(
-                    r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
-                    r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
-                    tuple(p.media or ()),
-                )
-            )  # fmt: skip
-        return claimed
+        _CLAIM_STATEMENTS[key] = statement
+        return statement
 
     def record(self, worker: str, results: Sequence[Result]) -> int:
         """Write the attempts and the deliveries' new states; returns how many applied.
@@ -204,7 +239,7 @@ class QueueOps:
             return 0
         with self.write() as conn:
             conn.execute(
-                insert(ATTEMPT),
+                _INSERT_ATTEMPT,
                 [
                     {
                         "delivery_id": r.delivery_id, "worker": worker,
@@ -217,32 +252,12 @@ class QueueOps:
                     for r in results
                 ],
             )  # fmt: skip
-            statement = (
-                update(DELIVERY)
-                .where(
-                    DELIVERY.c.id == bindparam("b_id"),
-                    DELIVERY.c.status == Status.PUBLISHING,
-                    DELIVERY.c.lease_owner == worker,
-                )
-                .values(
-                    status=bindparam("b_status"),
-                    next_attempt_at=func.coalesce(
-                        bindparam("b_next", type_=DELIVERY.c.next_attempt_at.type),
-                        DELIVERY.c.next_attempt_at,
-                    ),
-                    remote_id=func.coalesce(bindparam("b_remote_id"), DELIVERY.c.remote_id),
-                    remote_url=func.coalesce(bindparam("b_remote_url"), DELIVERY.c.remote_url),
-                    last_error=bindparam("b_error"),
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=bindparam("b_now", type_=DELIVERY.c.updated_at.type),
-                )
-            )
             changed = conn.execute(
-                statement,
+                _RECORD_DELIVERY,
                 [
                     {
-                        "b_id": r.delivery_id, "b_status": r.status, "b_next": r.next_attempt_at,
+                        "b_id": r.delivery_id, "b_worker": worker, "b_status": r.status,
+                        "b_next": r.next_attempt_at,
                         "b_remote_id": r.remote_id, "b_remote_url": r.remote_url,
                         "b_error": r.error_message, "b_now": r.finished_at,
                     }
