@@ -1,0 +1,1 @@
+"""postbot benchmarks: `python -m benchmarks.run` (see benchmarks/README-section.md)."""
