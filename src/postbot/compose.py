@@ -10,6 +10,7 @@ Counting follows each platform's own rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
@@ -97,8 +98,27 @@ def _x_config() -> dict[str, Any]:
     return dict(config["version3"])
 
 
+# Characters that X weighs 1 each and that can never start an emoji sequence: ASCII, Latin,
+# Greek, Cyrillic ... up to U+10FF, and general punctuation (dashes, quotes). Not (c) and (R)
+# (U+00A9, U+00AE), which are emoji.
+_WEIGHT_ONE = re.compile(
+    "[\x00-\xa8\xaa-\xad\xaf-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]*"
+)
+_LINE_ENDINGS = re.compile(r"\r\n|\r|\n")
+
+
 def count_x(text: str, config: dict[str, Any] | None = None) -> int:
     """twitter-text weighted length (configuration v3 unless another is given)."""
+    if config is None:
+        # A teaser in a Latin script has no emoji or CJK: every character weighs 1 and each
+        # URL 23, so only twitter-text's URL finder is needed (30 us instead of 1 ms a text).
+        normal = _LINE_ENDINGS.sub("\n", unicodedata.normalize("NFC", text))
+        if _WEIGHT_ONE.fullmatch(normal):
+            from twitter_text.extract_urls import extract_urls_with_indices
+
+            urls = extract_urls_with_indices(normal)
+            url_weight = int(_x_config()["transformed_url_length"])
+            return len(normal) - sum(len(u["url"]) for u in urls) + url_weight * len(urls)
     from twitter_text import parse_tweet
 
     return int(parse_tweet(text, config or _x_config()).weightedLength)

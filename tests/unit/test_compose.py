@@ -316,3 +316,19 @@ def test_normalize_hashtags_dedupes_case_insensitively_keeping_first_spelling() 
 def test_normalize_hashtags_refuses_any_bad_tag() -> None:
     with pytest.raises(UserError, match="'foo bar'"):
         compose.normalize_hashtags(["Good", "foo bar"])
+
+
+def test_x_count_shortcut_agrees_with_twitter_text_on_mixed_texts() -> None:
+    # count_x skips twitter-text's full parse for Latin-script text; it must never disagree.
+    import random
+
+    pieces = [
+        "Grüße aus Köln ", "https://example.org/a/b?x=1 ", "example.com ", "„Zitat“ ", "– ",
+        "東京 ", "😀 ", "👩‍👩‍👧 ", "© ", "® ", "#SOZGipfel ", "e\u0301 ", "\r\n", "ß", "Ж",
+        "‼ ", "1\u20e3 ", "www.test.de/x ", "foo.bar@baz.de ", "a.b ", "…", "\u200d", "\ufe0f",
+    ]  # fmt: skip
+    rnd = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 30)))
+        expected = parse_tweet(text, dict(twitter_text_config["version3"])).weightedLength
+        assert compose.count_x(text) == expected, text
