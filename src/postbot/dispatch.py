@@ -8,7 +8,6 @@ its platform: looked up, re-sent where that cannot duplicate, or marked `unknown
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from postbot.platforms.base import (
     PublishError,
 )
 from postbot.platforms.dryrun import DryRunPlatform
+from postbot.retry import RetryPolicy
 from postbot.store import Claimed, Result, Store
 
 log = logging.getLogger("postbot.dispatch")
@@ -39,27 +39,6 @@ RECORD_EVERY = 0.1  # seconds: results wait at most this long to be written in o
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter, capped; never before a rate-limit reset."""
-
-    max_attempts: int = 5
-    base_delay: float = 30.0
-    max_delay: float = 3600.0
-
-    def next_attempt(
-        self, attempts: int, now: datetime, not_before: datetime | None = None
-    ) -> datetime | None:
-        """When to try again after `attempts` tries, or None when they are used up."""
-        if attempts >= self.max_attempts:
-            return None
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
-        # Half fixed, half random: spreads a burst of retries without ever retrying at once.
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        when = now + timedelta(seconds=delay)
-        return max(when, not_before) if not_before else when
 
 
 @dataclass(frozen=True)
@@ -121,7 +100,9 @@ class Dispatcher:
         unsafe: set[Future[Result]] = set()  # in flight to platforms we must not re-send to
         while True:
             room = concurrency * 4 - len(pending)
-            if not exhausted and not self.stopping.is_set() and room > 0:
+            # Refill when no more than `concurrency` are left: the pool never runs dry, and
+            # each claim takes a few dozen rows rather than a handful (claims cost the most).
+            if not exhausted and not self.stopping.is_set() and len(pending) <= concurrency:
                 # Claim ahead to keep the pool busy, but for X only what can start now (and
                 # one at a time under a backlog): a claimed X post that a crash leaves behind
                 # becomes `unknown`, for a person to check.
@@ -140,7 +121,9 @@ class Dispatcher:
             unsafe -= done
             results.extend(f.result() for f in done)
             if results and (
-                not pending or len(results) >= batch or time.monotonic() - last_flush > RECORD_EVERY
+                (exhausted and not pending)
+                or len(results) >= batch
+                or time.monotonic() - last_flush > RECORD_EVERY
             ):
                 handled += self._record(results)
                 results, last_flush = [], time.monotonic()

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from postbot.config import Settings, parse_settings
-from postbot.dispatch import Dispatcher, RetryPolicy
+from postbot.dispatch import Dispatcher
 from postbot.drafts import Draft, plan
 from postbot.models import Status
+from postbot.retry import RetryPolicy
 from postbot.store import Store, open_store
 from tests.fakes.x_server import FakeX, Fault
 
