@@ -10,6 +10,7 @@ Two formats:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
@@ -65,11 +66,11 @@ def read_post_file(path: Path, zone: tzinfo, now: datetime | None = None) -> Dra
 
 def source_key(path: Path) -> str:
     """A file without an `id` is known by its path, relative to the working folder if inside it."""
-    resolved = path.resolve()
-    try:
-        return "file:" + resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return "file:" + resolved.as_posix()
+    absolute = os.path.abspath(path)  # not resolve(): no symlink walk for every file
+    relative = os.path.relpath(absolute)
+    if relative.startswith(".."):
+        return "file:" + Path(absolute).as_posix()
+    return "file:" + Path(relative).as_posix()
 
 
 def parse_plain(text: str, path: Path) -> Draft:

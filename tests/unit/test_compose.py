@@ -332,3 +332,16 @@ def test_x_count_shortcut_agrees_with_twitter_text_on_mixed_texts() -> None:
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 30)))
         expected = parse_tweet(text, dict(twitter_text_config["version3"])).weightedLength
         assert compose.count_x(text) == expected, text
+
+
+def test_grapheme_shortcut_agrees_with_the_full_segmentation() -> None:
+    import random
+
+    pieces = [
+        "Grüße ", "„Zitat“ – ", "…", "€ 5 ", "\r\n", "\r", "\n", "e\u0301", "👩‍👩‍👧", "🇩🇪",
+        "東京", "\u200d", "\u200c", "\ufe0f", "각", "\u1100\u1161", "नमस्ते", "\u00ad", "ÿ", "ʼ",
+    ]  # fmt: skip
+    rnd = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 20)))
+        assert compose.count_graphemes(text) == len(regex.findall(r"\X", text)), repr(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from functools import cache
 
 from postbot.config import Account
 from postbot.errors import ConfigError
@@ -25,6 +26,7 @@ def known_platforms() -> list[str]:
     return sorted(_REGISTRY)
 
 
+@cache
 def platform_class(name: str) -> type[Platform]:
     try:
         target = _REGISTRY[name]
