@@ -8,6 +8,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +99,14 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {
             t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
         }
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    """Poll `predicate` until it is truthy or `timeout` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

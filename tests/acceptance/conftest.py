@@ -13,7 +13,6 @@ import contextlib
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,16 +198,6 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     for daemon in started:
         with contextlib.suppress(Exception):
             daemon.kill()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 # -- the database, as the test reads it ---------------------------------------------------------

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import POSTBOT, clean_env, make_project, postbot_json, run_postbot
+from tests.support import (
+    POSTBOT,
+    clean_env,
+    make_project,
+    postbot_json,
+    run_postbot,
+    wait_until,
+)
 
 SEED_TEXT = (
     "Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel teilnimmt und über die Zukunft der "
@@ -43,16 +50,6 @@ def daemon(project: Path) -> Iterator[subprocess.Popen[str]]:
         proc.wait()
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
 def statuses(project: Path) -> dict[int, set[str]]:
     posts = postbot_json(project, "list")
     return {p["id"]: {d["status"] for d in p["deliveries"]} for p in posts}
@@ -62,7 +59,7 @@ def test_daemon_publishes_example_posts_and_a_post_enqueued_by_another_process(
     project: Path, daemon: subprocess.Popen[str]
 ) -> None:
     # The example posts in posts/ are imported at start and published (dry run) to all accounts.
-    published = wait_for(
+    published = wait_until(
         lambda: (
             (s := statuses(project)) and len(s) == 2 and all(v == {"published"} for v in s.values())
         ),
@@ -93,7 +90,7 @@ def test_daemon_publishes_example_posts_and_a_post_enqueued_by_another_process(
     assert done.returncode == 0, done.stderr
     post_id = int(done.stdout.strip())
     start = time.monotonic()
-    assert wait_for(lambda: statuses(project).get(post_id) == {"published"}, timeout=5)
+    assert wait_until(lambda: statuses(project).get(post_id) == {"published"}, timeout=5)
     assert time.monotonic() - start < 3
 
     # A post due in two seconds is published when due, not before.
@@ -101,7 +98,7 @@ def test_daemon_publishes_example_posts_and_a_post_enqueued_by_another_process(
     post_id = int(done.stdout.strip())
     time.sleep(0.5)
     assert statuses(project)[post_id] == {"queued"}
-    assert wait_for(lambda: statuses(project)[post_id] == {"published"}, timeout=5)
+    assert wait_until(lambda: statuses(project)[post_id] == {"published"}, timeout=5)
     [delivery] = postbot_json(project, "show", str(post_id))["deliveries"]
     [attempt] = postbot_json(project, "log", str(post_id))
     assert attempt["started_at"] >= delivery["due_at"]

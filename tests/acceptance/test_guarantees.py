@@ -50,7 +50,6 @@ from tests.acceptance.conftest import (
     dump_tables,
     query,
     sqlite_url,
-    wait_until,
 )
 from tests.fakes.bluesky_server import Fault as BlueskyFault
 from tests.fakes.bluesky_server import delayed as bsky_delayed
@@ -61,7 +60,7 @@ from tests.fakes.mastodon_server import Fault as MastodonFault
 from tests.fakes.mastodon_server import reset_header as mastodon_reset_header
 from tests.fakes.x_server import Fault as XFault
 from tests.fakes.x_server import problem as x_problem
-from tests.support import REPO, run_postbot
+from tests.support import REPO, run_postbot, wait_until
 
 BSKY_CREATE = "com.atproto.repo.createRecord"
 SEED_TEXT = (
