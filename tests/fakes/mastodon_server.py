@@ -74,6 +74,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import regex
 
+from tests.fakes._lifecycle import LocalServer
+
 DEFAULT_TOKEN = "fake-mastodon-token-7f3c9a1e5b"
 INVALID_TOKEN = "The access token is invalid"
 TOO_LONG = "Validation failed: Text character limit of {limit} exceeded"
@@ -237,8 +239,10 @@ def tiny_png(width: int = 1, height: int = 1) -> bytes:
 
 
 # -- the fake server ---------------------------------------------------------------------------
-class FakeMastodon:
+class FakeMastodon(LocalServer):
     """The fake Mastodon server. Not started by the constructor: call start() (or use `with`)."""
+
+    name = "fake-mastodon"
 
     def __init__(
         self,
@@ -295,54 +299,11 @@ class FakeMastodon:
         self._windows: dict[str, tuple[float, int]] = {}  # token -> (window start, used)
         self._last_id = 0
 
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._sockets: set[socket.socket] = set()
+        self._init_server()
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> FakeMastodon:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="fake-mastodon",
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in a delay fault
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        with self._lock:
-            open_sockets = list(self._sockets)
-        for sock in open_sockets:  # keep-alive connections would otherwise stay open
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeMastodon:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeMastodon is not started")
-        host, port = self._server.server_address[:2]
-        host = host.decode() if isinstance(host, bytes) else host
-        return f"http://{host}:{port}"
+    # -- lifecycle (start, stop, base_url: tests/fakes/_lifecycle.py) -------------------------
+    def _make_server(self) -> _Server:
+        return _Server(("127.0.0.1", 0), _Handler)
 
     @property
     def domain(self) -> str:

@@ -52,6 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes._lifecycle import LocalServer
+
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 INVALID_REQUEST_TYPE = "https://api.twitter.com/2/problems/invalid-request"
 RATE_WINDOW = 900  # seconds: X's 15-minute windows
@@ -187,8 +189,10 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeX:
+class FakeX(LocalServer):
     """The fake X API server. Not started by the constructor: call start() (or use `with`)."""
+
+    name = "fake-x"
 
     def __init__(
         self,
@@ -226,52 +230,11 @@ class FakeX:
         self._next_tweet = 0
         self._next_media = 0
 
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._sockets: set[socket.socket] = set()
+        self._init_server()
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> FakeX:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="fake-x",
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in a delay fault
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        with self._lock:
-            open_sockets = list(self._sockets)
-        for sock in open_sockets:  # keep-alive connections would otherwise stay open
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeX:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeX is not started")
-        return f"http://127.0.0.1:{self._server.server_port}"
+    # -- lifecycle (start, stop, base_url: tests/fakes/_lifecycle.py) -------------------------
+    def _make_server(self) -> _Server:
+        return _Server(("127.0.0.1", 0), _Handler)
 
     # -- faults -----------------------------------------------------------------------------
     def inject(self, path: str, fault: Fault, times: int = 1) -> None:
