@@ -311,15 +311,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from postbot import output, service
 
     app = app_from(ctx)
-    summary = service.status_json(app.store.status_summary())
+    summary = app.store.status_summary()  # one read: counts, next due, heartbeats
     if as_json:
-        output.print_json(summary)
+        output.print_json(service.status_json(summary))
         return
     zone = app.settings.timezone
     counts = summary["counts"]
     click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
-    click.echo(f"next due: {output.local(app.store.next_due(), zone)}")
-    workers = app.store.status_summary()["workers"]
+    click.echo(f"next due: {output.local(summary['next_due'], zone)}")
+    workers = summary["workers"]
     if not workers:
         click.echo("daemon: no heartbeat (not running?)")
     for w in workers:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 
@@ -55,6 +55,13 @@ class LocalServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _track(self, sock: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._sockets.add(sock)
+            else:
+                self._sockets.discard(sock)
+
     def __enter__(self) -> Self:
         return self.start()
 
@@ -66,3 +73,39 @@ class LocalServer:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
         return f"http://127.0.0.1:{self._server.server_port}"
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # load tests open many connections at once
+    fake: Any
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out and hang up are part of the tests, not errors worth a traceback.
+        pass
+
+
+class TrackedHandler(BaseHTTPRequestHandler):
+    """Keep-alive, answers sent in one segment, connections tracked so stop() can close them."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body in one segment, sent at once: otherwise Nagle's algorithm and the
+    # client's delayed ACK add ~40 ms to every request (load tests would measure that).
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+    server: QuietServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass  # the client went away (timeout) or we dropped the connection
+        finally:
+            self.server.fake._track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: the fake's request log is .requests

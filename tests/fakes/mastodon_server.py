@@ -67,14 +67,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import regex
 
-from tests.fakes._lifecycle import LocalServer
+from tests.fakes._lifecycle import LocalServer, QuietServer, TrackedHandler
 
 DEFAULT_TOKEN = "fake-mastodon-token-7f3c9a1e5b"
 INVALID_TOKEN = "The access token is invalid"
@@ -396,13 +395,6 @@ class FakeMastodon(LocalServer):
         return str(answer.body["id"])
 
     # -- request handling (called from handler threads) --------------------------------------
-    def _track(self, sock: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._sockets.add(sock)
-            else:
-                self._sockets.discard(sock)
-
     def _record(self, record: Recorded) -> Fault | None:
         with self._lock:
             self._requests.append(record)
@@ -971,38 +963,12 @@ class FakeMastodon(LocalServer):
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # load tests open many connections at once
+class _Server(QuietServer):
     fake: FakeMastodon
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out and hang up are part of the tests, not errors worth a traceback.
-        pass
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like Mastodon behind nginx
-    # Headers and body in one segment, sent at once: otherwise Nagle's algorithm and the
-    # client's delayed ACK add ~40 ms to every request (load tests would measure that).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
+class _Handler(TrackedHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass  # the client went away (timeout) or we dropped the connection
-        finally:
-            self.server.fake._track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the fake's request log is .requests
 
     def do_GET(self) -> None:
         self._dispatch()

@@ -48,11 +48,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes._lifecycle import LocalServer
+from tests.fakes._lifecycle import LocalServer, QuietServer, TrackedHandler
 
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 INVALID_REQUEST_TYPE = "https://api.twitter.com/2/problems/invalid-request"
@@ -307,13 +306,6 @@ class FakeX(LocalServer):
         return condition(self)
 
     # -- request handling (called from handler threads) --------------------------------------
-    def _track(self, sock: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._sockets.add(sock)
-            else:
-                self._sockets.discard(sock)
-
     def _record(self, record: Recorded) -> Fault | None:
         with self._lock:
             self._requests.append(record)
@@ -501,38 +493,12 @@ class FakeX(LocalServer):
         return _Answer(200, {"data": {"id": media_id, "associated_metadata": metadata}})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # load tests open many connections at once
+class _Server(QuietServer):
     fake: FakeX
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out and hang up are part of the tests, not errors worth a traceback.
-        pass
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like X
-    # Headers and body in one segment, sent at once: otherwise Nagle's algorithm and the
-    # client's delayed ACK add ~40 ms to every request (load tests would measure that).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
+class _Handler(TrackedHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass  # the client went away (timeout) or we dropped the connection
-        finally:
-            self.server.fake._track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the fake's request log is .requests
 
     def do_GET(self) -> None:
         self._dispatch()

@@ -267,13 +267,8 @@ class QueueOps:
             return int(changed)
 
     def next_due(self) -> datetime | None:
-        with self.read() as conn:
-            value: datetime | None = conn.execute(
-                select(func.min(DELIVERY.c.next_attempt_at)).where(
-                    DELIVERY.c.status == Status.QUEUED
-                )
-            ).scalar()
-            return value
+        """The next due time of any queued delivery."""
+        return self.next_due_for(())
 
     def next_due_for(self, skip: Sequence[str]) -> datetime | None:
         """The next due time among accounts not in `skip` (those wait for their pace)."""
