@@ -26,9 +26,10 @@ PLATFORMS = {
 
 def register() -> None:
     """Add the benchmark platforms to postbot's registry (this process only)."""
-    from postbot import platforms
+    from postbot.platforms import PLATFORMS as REGISTRY
 
-    platforms._REGISTRY.update(PLATFORMS)
+    for name, target in PLATFORMS.items():
+        REGISTRY.register(name, target)
 
 
 class _CallLog:

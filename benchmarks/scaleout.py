@@ -55,7 +55,7 @@ def round_(workdir: Path, workers: int, posts: int, lead: float = 3.0) -> dict[s
             deadline = time.monotonic() + lead + posts * 0.05 / 8 + 60
             while time.monotonic() < deadline:
                 time.sleep(0.25)
-                if app.store.status_summary()["counts"].get("published", 0) >= posts:
+                if app.store.status_summary().counts.get("published", 0) >= posts:
                     break
             time.sleep(0.5)  # anything published twice would show up now
             result = _check(app, posts, calls, start)

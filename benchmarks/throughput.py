@@ -88,7 +88,7 @@ def daemon_pass(
             started = time.perf_counter()
             handled = daemon.run_once()
             elapsed = time.perf_counter() - started
-        counts = app.store.status_summary()["counts"]
+        counts = app.store.status_summary().counts
     finally:
         app.store.dispose()
     nonzero = [c for c in claims if c]
@@ -228,7 +228,7 @@ def apscheduler_baseline(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from benchmarks.adapters import InstantPlatform
-    from postbot.config import Account
+    from postbot.domain import Account
 
     db = workdir / "apscheduler.db"
     db.unlink(missing_ok=True)

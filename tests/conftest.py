@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from postbot.domain import MediaItem
 from postbot.drafts import Draft, Plan, Target
-from postbot.platforms.base import MediaItem
 from postbot.store import Store, open_store
 
 ADMIN_URL_ENV = "POSTBOT_TEST_PG_URL"

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from postbot.config import Account, Settings
+from postbot.config import Settings
+from postbot.domain import Account
 from postbot.errors import PostbotError
 from postbot.platforms import platform_for
 from postbot.platforms.base import PublishError

@@ -260,9 +260,9 @@ def log_(ctx: click.Context, post_id: int | None, limit: int, as_json: bool) -> 
         return
     zone = app.settings.timezone
     rows = [
-        [a["post_id"], a["account"], output.local(a["finished_at"], zone),
-         a["outcome"] + (" (dry run)" if a["dry_run"] else ""), a["http_status"],
-         a["remote_url"] or a["remote_id"] or a["error_message"]]
+        [a.post_id, a.account, output.local(a.finished_at, zone),
+         a.outcome + (" (dry run)" if a.dry_run else ""), a.http_status,
+         a.remote_url or a.remote_id or a.error_message]
         for a in attempts
     ]  # fmt: skip
     output.table(None, ["post", "account", "at", "outcome", "http", "url / error"], rows)
@@ -316,15 +316,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
         output.print_json(service.status_json(summary))
         return
     zone = app.settings.timezone
-    counts = summary["counts"]
+    counts = summary.counts
     click.echo("queue: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
-    click.echo(f"next due: {output.local(summary['next_due'], zone)}")
-    workers = summary["workers"]
-    if not workers:
+    click.echo(f"next due: {output.local(summary.next_due, zone)}")
+    if not summary.workers:
         click.echo("daemon: no heartbeat (not running?)")
-    for w in workers:
-        mode = " (dry run)" if w["dry_run"] else ""
-        click.echo(f"daemon {w['worker']}{mode}: last heartbeat {output.local(w['seen_at'], zone)}")
+    for w in summary.workers:
+        mode = " (dry run)" if w.dry_run else ""
+        click.echo(f"daemon {w.worker}{mode}: last heartbeat {output.local(w.seen_at, zone)}")
 
 
 @cli.group()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postbot.domain import Account
 from postbot.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config/postbot.toml")
@@ -21,34 +22,6 @@ DEFAULT_DATABASE_URL = "sqlite:///var/postbot.db"
 
 # Keys an account table may carry besides its platform-specific options.
 _ACCOUNT_KEYS = {"platform", "base_url", "credentials", "char_limit"}
-
-
-@dataclass(frozen=True)
-class Account:
-    """One configured account on one platform, as named in the config (`[accounts.NAME]`)."""
-
-    name: str
-    platform: str
-    base_url: str | None = None
-    # credential role (e.g. "access_token") -> name of the environment variable holding it
-    credential_vars: Mapping[str, str] = field(default_factory=dict)
-    char_limit: int | None = None
-    # platform-specific settings: visibility, link_placement, pace, max_lateness, ...
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def credentials(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Read this account's secrets from the environment; name the first one missing."""
-        env = os.environ if environ is None else environ
-        values: dict[str, str] = {}
-        for role, var in self.credential_vars.items():
-            value = env.get(var, "")
-            if not value:
-                raise ConfigError(
-                    f"account '{self.name}': environment variable {var} ({role}) is not set"
-                    " (put it in the environment or in .env)"
-                )
-            values[role] = value
-        return values
 
 
 @dataclass(frozen=True)
@@ -167,12 +140,12 @@ def _parse_account(name: str, table: Any, where: Path) -> Account:
     platform = table.get("platform")
     if not isinstance(platform, str) or not platform:
         raise ConfigError(f"{where}: {key}.platform is missing")
-    from postbot.platforms import known_platforms
+    from postbot.platforms import PLATFORMS  # the registry only: no platform module
 
-    if platform not in known_platforms():
+    if platform not in PLATFORMS:
         raise ConfigError(
             f"{where}: {key}.platform: unknown platform '{platform}'"
-            f" (known: {', '.join(known_platforms())})"
+            f" (known: {', '.join(PLATFORMS.names())})"
         )
     credentials = table.get("credentials", {})
     if not isinstance(credentials, dict) or not all(

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from postbot.config import Settings
+from postbot.domain import Outcome, Status
 from postbot.errors import PostbotError
-from postbot.models import Outcome, Status
 from postbot.pacing import budgets, max_lateness_of, pace_of
 from postbot.platforms import platform_class, platform_for
 from postbot.platforms.base import (
-    MediaItem,
     OutcomeUnknown,
     Outgoing,
     Platform,
@@ -381,7 +380,7 @@ def outgoing_for(item: Claimed) -> Outgoing:
         language=item.language,
         link=item.link,
         hashtags=item.hashtags,
-        media=tuple(MediaItem(m["path"], m.get("alt", "")) for m in item.media),
+        media=item.media,
         idempotency_key=f"postbot-{item.key}",
         created_at=item.created_at,
     )

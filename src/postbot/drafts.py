@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from postbot.compose import normalize_hashtags
-from postbot.config import Account, Settings
+from postbot.config import Settings
+from postbot.domain import Account, MediaItem
 from postbot.errors import UserError
 from postbot.platforms import platform_for
-from postbot.platforms.base import MediaItem
 
 MAX_MEDIA = 4
 

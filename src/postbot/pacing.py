@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from postbot.config import Account
+from postbot.domain import Account
 from postbot.errors import ConfigError
 
 DEFAULT_MAX_LATENESS = timedelta(hours=2)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from postbot.compose import hashtags_in
+from postbot.domain import MediaItem
 from postbot.drafts import Draft
 from postbot.errors import UserError
-from postbot.platforms.base import MediaItem
 from postbot.when import localize, parse_when
 
 SUFFIXES = (".md", ".markdown", ".txt")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from postbot.config import Settings, load_settings
+from postbot.domain import Attempt, Delivery, Post, QueueSummary
 from postbot.drafts import Draft, Plan, plan, render_for, targets_for
 from postbot.errors import UserError
 from postbot.postfile import find_post_files, read_post_file
@@ -81,7 +82,7 @@ def import_paths(app: App, paths: Sequence[str | Path]) -> list[ImportResult]:
         checked = plan(draft, app.settings)
         if draft.at is not None and draft.at < now:
             stored = app.store.find_post_by_key(key)
-            if stored is None or stored["content_hash"] != checked.draft.content_hash():
+            if stored is None or stored.content_hash != checked.draft.content_hash():
                 raise UserError(
                     f"{path}: at {draft.at.isoformat()} is in the past; remove 'at' to post now"
                 )
@@ -94,11 +95,13 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> list[dict
     if post_id_or_text.isdigit():
         post = app.store.get_post(int(post_id_or_text))
         draft = Draft(
-            teaser=post["teaser"], hashtags=tuple(post["hashtags"]), link=post["link"],
-            language=post["language"],
-            to=tuple(to) or tuple(d["account"] for d in post["deliveries"]),
-            where=f"post {post['id']}",
-        )  # fmt: skip
+            teaser=post.teaser,
+            hashtags=post.hashtags,
+            link=post.link,
+            language=post.language,
+            to=tuple(to) or tuple(d.account for d in post.deliveries),
+            where=f"post {post.id}",
+        )
     else:
         draft = Draft(teaser=post_id_or_text, to=tuple(to))
     checked = plan(draft, app.settings, check_length=False).draft
@@ -125,68 +128,71 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def post_json(post: dict[str, Any]) -> dict[str, Any]:
+def post_json(post: Post) -> dict[str, Any]:
     return {
-        "id": post["id"],
-        "key": post["key"],
-        "headline": post["headline"],
-        "text": post["teaser"],
-        "hashtags": list(post["hashtags"]),
-        "link": post["link"],
-        "language": post["language"],
-        "media": list(post["media"]),
-        "source": post["source"],
-        "created_at": iso(post["created_at"]),
-        "deliveries": [delivery_json(d) for d in post["deliveries"]],
+        "id": post.id,
+        "key": post.key,
+        "headline": post.headline,
+        "text": post.teaser,
+        "hashtags": list(post.hashtags),
+        "link": post.link,
+        "language": post.language,
+        "media": [{"path": m.path, "alt": m.alt} for m in post.media],
+        "source": post.source,
+        "created_at": iso(post.created_at),
+        "deliveries": [delivery_json(d) for d in post.deliveries],
     }
 
 
-def delivery_json(d: dict[str, Any]) -> dict[str, Any]:
+def delivery_json(d: Delivery) -> dict[str, Any]:
     return {
-        "id": d["id"],
-        "account": d["account"],
-        "platform": d["platform"],
-        "status": d["status"],
-        "due_at": iso(d["due_at"]),
-        "next_attempt_at": iso(d["next_attempt_at"]),
-        "text": d["text"],
-        "attempts": d["attempts"],
-        "remote_id": d["remote_id"],
-        "remote_url": d["remote_url"],
-        "last_error": d["last_error"],
+        "id": d.id,
+        "account": d.account,
+        "platform": d.platform,
+        "status": str(d.status),
+        "due_at": iso(d.due_at),
+        "next_attempt_at": iso(d.next_attempt_at),
+        "text": d.text,
+        "attempts": d.attempts,
+        "remote_id": d.remote_id,
+        "remote_url": d.remote_url,
+        "last_error": d.last_error,
     }
 
 
-def attempt_json(a: dict[str, Any]) -> dict[str, Any]:
+def attempt_json(a: Attempt) -> dict[str, Any]:
     return {
-        "id": a["id"],
-        "post_id": a["post_id"],
-        "delivery_id": a["delivery_id"],
-        "account": a["account"],
-        "platform": a["platform"],
-        "started_at": iso(a["started_at"]),
-        "finished_at": iso(a["finished_at"]),
-        "outcome": a["outcome"],
-        "error_class": a["error_class"],
-        "error_message": a["error_message"],
-        "http_status": a["http_status"],
-        "remote_id": a["remote_id"],
-        "remote_url": a["remote_url"],
-        "dry_run": a["dry_run"],
-        "sent": a["detail"],
+        "id": a.id,
+        "post_id": a.post_id,
+        "delivery_id": a.delivery_id,
+        "account": a.account,
+        "platform": a.platform,
+        "started_at": iso(a.started_at),
+        "finished_at": iso(a.finished_at),
+        "outcome": str(a.outcome),
+        "error_class": a.error_class,
+        "error_message": a.error_message,
+        "http_status": a.http_status,
+        "remote_id": a.remote_id,
+        "remote_url": a.remote_url,
+        "dry_run": a.dry_run,
+        "sent": dict(a.detail),
     }
 
 
-def status_json(summary: dict[str, Any]) -> dict[str, Any]:
+def status_json(summary: QueueSummary) -> dict[str, Any]:
     return {
-        "counts": summary["counts"],
-        "next_due": iso(summary["next_due"]),
+        "counts": dict(summary.counts),
+        "next_due": iso(summary.next_due),
         "workers": [
             {
-                "worker": w["worker"], "host": w["host"], "pid": w["pid"],
-                "dry_run": w["dry_run"], "started_at": iso(w["started_at"]),
-                "seen_at": iso(w["seen_at"]),
+                "worker": w.worker,
+                "host": w.host,
+                "pid": w.pid,
+                "dry_run": w.dry_run,
+                "started_at": iso(w.started_at),
+                "seen_at": iso(w.seen_at),
             }
-            for w in summary["workers"]
+            for w in summary.workers
         ],
-    }  # fmt: skip
+    }

@@ -15,8 +15,8 @@ import pytest
 
 from postbot.config import Settings, parse_settings
 from postbot.dispatch import Dispatcher
+from postbot.domain import Status
 from postbot.drafts import Draft, plan
-from postbot.models import Status
 from postbot.retry import RetryPolicy
 from postbot.store import Store, open_store
 from tests.fakes.x_server import FakeX, Fault
@@ -85,7 +85,7 @@ def dispatcher(store: Store, settings: Settings, clock: Clock, worker: str = "w1
 
 
 def delivery(store: Store, post_id: int) -> dict[str, Any]:
-    [d] = store.get_post(post_id)["deliveries"]
+    [d] = store.get_post(post_id).deliveries
     return d
 
 
@@ -99,11 +99,11 @@ def test_publishes_through_x_and_records_the_attempt(
     [tweet] = fake_x.tweets
     assert tweet["text"] == "Gipfel in Astana: Xi übernimmt den Vorsitz #SOZGipfel"
     row = delivery(db, post_id)
-    assert row["status"] == Status.PUBLISHED
-    assert row["remote_id"] == fake_x.tweet_ids[0]
-    assert row["remote_url"].endswith(f"/status/{fake_x.tweet_ids[0]}")
+    assert row.status == Status.PUBLISHED
+    assert row.remote_id == fake_x.tweet_ids[0]
+    assert row.remote_url.endswith(f"/status/{fake_x.tweet_ids[0]}")
     [attempt] = db.attempts(post_id)
-    assert attempt["outcome"] == "published" and attempt["http_status"] == 201
+    assert attempt.outcome == "published" and attempt.http_status == 201
     # A second pass finds nothing to do: nothing is published twice.
     d2 = dispatcher(db, settings, Clock(T0 + timedelta(minutes=5)))
     assert d2.run_pass() == 0
@@ -119,14 +119,14 @@ def test_transient_error_is_retried_later_then_published(
     d = dispatcher(db, settings, clock)
     d.run_pass()
     row = delivery(db, post_id)
-    assert row["status"] == Status.QUEUED and row["attempts"] == 1
-    assert T0 + timedelta(seconds=30) <= row["next_attempt_at"] <= T0 + timedelta(seconds=60)
-    assert "503" in (row["last_error"] or "") or row["last_error"]
+    assert row.status == Status.QUEUED and row.attempts == 1
+    assert T0 + timedelta(seconds=30) <= row.next_attempt_at <= T0 + timedelta(seconds=60)
+    assert "503" in (row.last_error or "") or row.last_error
     assert d.run_pass() == 0  # not yet due again
-    clock.now = row["next_attempt_at"]
+    clock.now = row.next_attempt_at
     assert d.run_pass() == 1
-    assert delivery(db, post_id)["status"] == Status.PUBLISHED
-    outcomes = [a["outcome"] for a in db.attempts(post_id)]
+    assert delivery(db, post_id).status == Status.PUBLISHED
+    outcomes = [a.outcome for a in db.attempts(post_id)]
     assert outcomes == ["transient", "published"]
     assert len(fake_x.tweets) == 1
 
@@ -139,10 +139,10 @@ def test_rate_limit_retry_waits_for_the_platform_reset(
     fake_x.inject("/2/tweets", Fault.rate_limited(reset))
     dispatcher(db, settings, Clock(T0)).run_pass()
     row = delivery(db, post_id)
-    assert row["status"] == Status.QUEUED
-    assert row["next_attempt_at"] >= datetime.fromtimestamp(reset, UTC)
+    assert row.status == Status.QUEUED
+    assert row.next_attempt_at >= datetime.fromtimestamp(reset, UTC)
     [attempt] = db.attempts(post_id)
-    assert attempt["http_status"] == 429
+    assert attempt.http_status == 429
 
 
 def test_permanent_error_fails_at_once_with_the_platform_message(
@@ -152,12 +152,12 @@ def test_permanent_error_fails_at_once_with_the_platform_message(
     fake_x.inject("/2/tweets", Fault.duplicate())
     dispatcher(db, settings, Clock(T0)).run_pass()
     row = delivery(db, post_id)
-    assert row["status"] == Status.FAILED and row["attempts"] == 1
-    assert "duplicate" in row["last_error"]
+    assert row.status == Status.FAILED and row.attempts == 1
+    assert "duplicate" in row.last_error
     [attempt] = db.attempts(post_id)
-    assert attempt["outcome"] == "permanent" and attempt["http_status"] == 403
+    assert attempt.outcome == "permanent" and attempt.http_status == 403
     for secret in ENV.values():
-        assert secret not in row["last_error"]
+        assert secret not in row.last_error
 
 
 def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
@@ -169,8 +169,8 @@ def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
         d.run_pass()
         clock.now += timedelta(hours=1)
     row = delivery(db, post_id)
-    assert row["status"] == Status.FAILED and row["attempts"] == 3
-    assert "gave up after 3 attempts" in row["last_error"]
+    assert row.status == Status.FAILED and row.attempts == 3
+    assert "gave up after 3 attempts" in row.last_error
     assert len(fake_x.tweets) == 0
 
 
@@ -182,12 +182,12 @@ def test_unknown_outcome_on_x_is_not_retried_until_a_person_says_so(
     clock = Clock(T0)
     d = dispatcher(db, settings, clock)
     d.run_pass()
-    assert delivery(db, post_id)["status"] == Status.UNKNOWN
+    assert delivery(db, post_id).status == Status.UNKNOWN
     clock.now += timedelta(hours=2)
     assert d.run_pass() == 0
     assert len(fake_x.tweets) == 1  # it did go out; we did not send it again
     db.retry(post_id, clock.now)
-    assert delivery(db, post_id)["status"] == Status.QUEUED
+    assert delivery(db, post_id).status == Status.QUEUED
 
 
 def test_recovery_after_a_worker_died(db: Store, settings: Settings, fake_x: FakeX) -> None:
@@ -202,10 +202,10 @@ def test_recovery_after_a_worker_died(db: Store, settings: Settings, fake_x: Fak
     later.now = T0 + timedelta(seconds=61)
     assert survivor.recover() == 2
     # X cannot tell us whether it went out: unknown. Dry run never sent it: queued again.
-    assert delivery(db, on_x)["status"] == Status.UNKNOWN
-    assert delivery(db, dry)["status"] == Status.QUEUED
+    assert delivery(db, on_x).status == Status.UNKNOWN
+    assert delivery(db, dry).status == Status.QUEUED
     assert survivor.run_pass() == 1
-    assert delivery(db, dry)["status"] == Status.PUBLISHED
+    assert delivery(db, dry).status == Status.PUBLISHED
     assert len(fake_x.tweets) == 0
 
 
@@ -215,12 +215,12 @@ def test_a_worker_that_lost_its_lease_changes_nothing(db: Store, settings: Setti
     late = dispatcher(db, settings, Clock(T0 + timedelta(seconds=61)), worker="fast")
     assert late.recover() == 1  # requeued: the slow worker's lease had expired
     assert late.run_pass() == 1
-    from postbot.models import Outcome
+    from postbot.domain import Outcome
     from postbot.store import Result
 
-    stale = Result(delivery(db, post_id)["id"], Outcome.PUBLISHED, T0, T0, Status.PUBLISHED)
+    stale = Result(delivery(db, post_id).id, Outcome.PUBLISHED, T0, T0, Status.PUBLISHED)
     assert db.record("slow", [stale]) == 0
-    assert delivery(db, post_id)["status"] == Status.PUBLISHED
+    assert delivery(db, post_id).status == Status.PUBLISHED
 
 
 def test_retry_policy_backs_off_with_jitter_and_respects_reset() -> None:
@@ -249,14 +249,14 @@ def test_posts_overdue_beyond_max_lateness_are_missed_not_published(db: Store) -
     )
     d = Dispatcher(db, settings, "w1", clock=clock)
     assert d.run_pass() == 1
-    assert delivery(db, stale)["status"] == Status.MISSED
-    assert "max_lateness" in delivery(db, stale)["last_error"]
-    assert delivery(db, fresh)["status"] == Status.PUBLISHED  # 1 h late: still sent
-    assert db.status_summary()["counts"]["missed"] == 1
+    assert delivery(db, stale).status == Status.MISSED
+    assert "max_lateness" in delivery(db, stale).last_error
+    assert delivery(db, fresh).status == Status.PUBLISHED  # 1 h late: still sent
+    assert db.status_summary().counts["missed"] == 1
     # A person can publish a missed post on purpose.
     db.retry(stale, clock.now)
     assert d.run_pass() == 1
-    assert delivery(db, stale)["status"] == Status.PUBLISHED
+    assert delivery(db, stale).status == Status.PUBLISHED
 
 
 def test_pace_keeps_an_account_under_its_posting_limit(db: Store) -> None:
@@ -272,7 +272,7 @@ def test_pace_keeps_an_account_under_its_posting_limit(db: Store) -> None:
     assert d.run_pass() == 0
     clock.now = T0 + timedelta(hours=1, seconds=1)
     assert d.run_pass() == 2
-    statuses = [delivery(db, p)["status"] for p in posts]
+    statuses = [delivery(db, p).status for p in posts]
     assert statuses.count(Status.PUBLISHED) == 4 and statuses.count(Status.QUEUED) == 1
 
 
@@ -291,11 +291,11 @@ def test_a_person_resolves_an_unknown_x_delivery(
     post_id = enqueue(db, settings, "Ging das raus?")
     fake_x.inject("/2/tweets", Fault.drop(store=True))
     dispatcher(db, settings, Clock(T0)).run_pass()
-    assert delivery(db, post_id)["status"] == Status.UNKNOWN
+    assert delivery(db, post_id).status == Status.UNKNOWN
     url = f"https://x.com/newsroom/status/{fake_x.tweet_ids[0]}"
     db.resolve(post_id, url, T0)
     row = delivery(db, post_id)
-    assert row["status"] == Status.PUBLISHED and row["remote_id"] == fake_x.tweet_ids[0]
-    assert db.attempts(post_id)[-1]["detail"] == {"resolved_by": "a person"}
+    assert row.status == Status.PUBLISHED and row.remote_id == fake_x.tweet_ids[0]
+    assert db.attempts(post_id)[-1].detail == {"resolved_by": "a person"}
     with pytest.raises(StateError, match="no delivery in state unknown"):
         db.resolve(post_id, url, T0)

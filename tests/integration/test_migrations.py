@@ -18,13 +18,19 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, MetaData, Table, inspect, select
 
-from postbot.models import Attempt, Delivery, Heartbeat, Post
+from postbot.domain import MediaItem
 from postbot.store import SCHEMA_HEAD, Store, migrate, open_store
+from postbot.store.tables import AttemptRow, DeliveryRow, HeartbeatRow, PostRow
 
 pytestmark = pytest.mark.timeout(120)
 
 TABLES = ("post", "delivery", "attempt", "heartbeat")
-MODELS = {"post": Post, "delivery": Delivery, "attempt": Attempt, "heartbeat": Heartbeat}
+MODELS = {
+    "post": PostRow,
+    "delivery": DeliveryRow,
+    "attempt": AttemptRow,
+    "heartbeat": HeartbeatRow,
+}
 EXPECTED_COLUMNS = {
     "post": {
         "id", "key", "headline", "teaser", "hashtags", "link", "language", "media", "source",
@@ -122,7 +128,7 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: Store) -> None:
     # A second ensure_schema is a no-op; the store works at head.
     bare_store.ensure_schema()
     assert bare_store.schema_version() == SCHEMA_HEAD
-    assert bare_store.status_summary()["counts"] == {}
+    assert bare_store.status_summary().counts == {}
 
 
 def test_downgrade_to_base_and_upgrade_again(bare_store: Store, make_plan: Any) -> None:
@@ -283,17 +289,17 @@ def test_rows_survive_every_upgrade_step(bare_store: Store) -> None:
     assert bare_store.schema_version() == SCHEMA_HEAD
     assert _snapshot(bare_store, wanted) == before
     post = bare_store.get_post(ids["post"][1])
-    assert post["teaser"] == "Grüße Nr. 1 – „schön“"
-    assert post["hashtags"] == ["Köln", "tag1"]
-    assert post["media"] == [{"path": "/srv/Bär1.png", "alt": "Ein Bär"}]
-    assert post["created_at"] == T0 + timedelta(seconds=1, microseconds=1)
+    assert post.teaser == "Grüße Nr. 1 – „schön“"
+    assert list(post.hashtags) == ["Köln", "tag1"]
+    assert list(post.media) == [MediaItem("/srv/Bär1.png", "Ein Bär")]
+    assert post.created_at == T0 + timedelta(seconds=1, microseconds=1)
     summary = bare_store.status_summary()
-    assert sum(summary["counts"].values()) == len(data["delivery"])
-    assert {w["worker"]: w["dry_run"] for w in summary["workers"]} == {
+    assert sum(summary.counts.values()) == len(data["delivery"])
+    assert {w.worker: w.dry_run for w in summary.workers} == {
         "host-a:1": False,
         "host-b:2": True,
     }
-    assert [a["detail"]["n"] for a in bare_store.attempts()] == [1, 2, 3, 4, 5]
+    assert [a.detail["n"] for a in bare_store.attempts()] == [1, 2, 3, 4, 5]
     # New rows still get fresh ids.
     new_id = bare_store.enqueue(_plan(), T0, T0)
     assert new_id not in ids["post"].values()

@@ -24,7 +24,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from postbot.config import Account  # noqa: E402
+from postbot.domain import Account  # noqa: E402
 from postbot.errors import ConfigError  # noqa: E402
 from postbot.platforms import platform_for  # noqa: E402
 from postbot.platforms.base import (  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from postbot.config import Account
+from postbot.domain import Account
 from postbot.errors import ConfigError
 from postbot.platforms import platform_for
 from postbot.platforms.base import (

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from postbot.domain import Delivery, MediaItem, Outcome, QueueSummary, Status
 from postbot.drafts import Plan
 from postbot.errors import NotFound, StateError
-from postbot.models import Outcome, Status
 from postbot.store import SCHEMA_HEAD, Claimed, Result, Store, migrate, open_store
-from postbot.store.posts import DELIVERY, POST
+from postbot.store.posts import DELIVERY, POST, delivery_record
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,14 +37,14 @@ def s(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def deliveries(store: Store, post_id: int) -> list[dict[str, Any]]:
-    return list(store.get_post(post_id)["deliveries"])
+def deliveries(store: Store, post_id: int) -> list[Delivery]:
+    return list(store.get_post(post_id).deliveries)
 
 
-def delivery(store: Store, delivery_id: int) -> dict[str, Any]:
+def delivery(store: Store, delivery_id: int) -> Delivery:
     with store.read() as conn:
         row = conn.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).mappings().one()
-        return dict(row)
+        return delivery_record(row)
 
 
 def set_status(store: Store, delivery_id: int, status: Status, **values: Any) -> None:
@@ -74,7 +74,7 @@ def enqueue_one(
 ) -> tuple[int, int]:
     """A post with one delivery; returns (post_id, delivery_id)."""
     post_id = store.enqueue(make_plan(key, f"Text {key}", targets=[(account, "x")]), due, T0)
-    return post_id, deliveries(store, post_id)[0]["id"]
+    return post_id, deliveries(store, post_id)[0].id
 
 
 # -- enqueue -----------------------------------------------------------------------------------
@@ -95,42 +95,42 @@ def test_enqueue_creates_one_post_and_one_queued_delivery_per_target(
     post_id = store.enqueue(plan, due, T0)
 
     post = store.get_post(post_id)
-    assert post["key"] == "post-1"
-    assert post["teaser"] == "Grüße aus Köln"
-    assert post["headline"] == "Überschrift"
-    assert post["link"] == "https://example.org/ä"
-    assert post["language"] == "de"
-    assert post["content_hash"] == plan.draft.content_hash()
-    assert post["created_at"] == T0
-    assert_utc(post["created_at"])
+    assert post.key == "post-1"
+    assert post.teaser == "Grüße aus Köln"
+    assert post.headline == "Überschrift"
+    assert post.link == "https://example.org/ä"
+    assert post.language == "de"
+    assert post.content_hash == plan.draft.content_hash()
+    assert post.created_at == T0
+    assert_utc(post.created_at)
 
-    rows = post["deliveries"]
-    assert [(d["account"], d["platform"]) for d in rows] == [
+    rows = post.deliveries
+    assert [(d.account, d.platform) for d in rows] == [
         ("x-main", "x"),
         ("masto", "mastodon"),
         ("sky", "bluesky"),
     ]
-    assert [d["text"] for d in rows] == [t.text for t in plan.targets]
-    assert rows[2]["text"] == "eigener Text für Bluesky"
+    assert [d.text for d in rows] == [t.text for t in plan.targets]
+    assert rows[2].text == "eigener Text für Bluesky"
     for d in rows:
-        assert d["post_id"] == post_id
-        assert d["status"] == Status.QUEUED
-        assert d["attempts"] == 0
-        assert d["lease_owner"] is None and d["lease_expires_at"] is None
-        assert d["remote_id"] is None and d["remote_url"] is None and d["last_error"] is None
-        assert d["due_at"] == due and d["next_attempt_at"] == due
-        assert d["due_at"].microsecond == 654321
-        assert d["due_at"].hour == 6 and d["due_at"].minute == 30  # 12:00 at +05:30
-        assert_utc(d["due_at"])
-        assert_utc(d["next_attempt_at"])
-        assert len(d["key"]) == 32
-    assert len({d["key"] for d in rows}) == 3
+        assert d.post_id == post_id
+        assert d.status == Status.QUEUED
+        assert d.attempts == 0
+        assert d.lease_owner is None and d.lease_expires_at is None
+        assert d.remote_id is None and d.remote_url is None and d.last_error is None
+        assert d.due_at == due and d.next_attempt_at == due
+        assert d.due_at.microsecond == 654321
+        assert d.due_at.hour == 6 and d.due_at.minute == 30  # 12:00 at +05:30
+        assert_utc(d.due_at)
+        assert_utc(d.next_attempt_at)
+        assert len(d.key) == 32
+    assert len({d.key for d in rows}) == 3
 
 
 def test_enqueue_without_key_gets_a_fresh_one(store: Store, make_plan: MakePlan) -> None:
     a = store.enqueue(make_plan(None), T0, T0)
     b = store.enqueue(make_plan(None), T0, T0)
-    keys = {store.get_post(a)["key"], store.get_post(b)["key"]}
+    keys = {store.get_post(a).key, store.get_post(b).key}
     assert len(keys) == 2
     assert all(k.startswith("cli:") for k in keys)
 
@@ -173,27 +173,27 @@ def test_json_hashtags_and_media_round_trip_with_umlauts(store: Store, make_plan
     post_id = store.enqueue(make_plan("json", hashtags=hashtags, media=media), T0, T0)
 
     post = store.get_post(post_id)
-    assert post["hashtags"] == list(hashtags)
-    assert post["media"] == [{"path": p, "alt": a} for p, a in media]
-    assert store.find_post_by_key("json")["hashtags"] == list(hashtags)  # type: ignore[index]
+    assert list(post.hashtags) == list(hashtags)
+    assert list(post.media) == [MediaItem(p, a) for p, a in media]
+    assert list(store.find_post_by_key("json").hashtags) == list(hashtags)  # type: ignore[union-attr]
 
     claimed = store.claim_due("w1", T0, 10, LEASE)
     assert len(claimed) == 2
     for c in claimed:
         assert c.hashtags == hashtags
-        assert c.media == tuple({"path": p, "alt": a} for p, a in media)
+        assert c.media == tuple(MediaItem(p, a) for p, a in media)
 
     detail = {"text": "Grüße", "media": [{"alt": "Bär"}], "n": 1, "ok": True, "none": None}
     r = result(claimed[0].delivery_id, Outcome.PUBLISHED, Status.PUBLISHED, detail=detail)
     store.record("w1", [r])
     (attempt,) = store.attempts(post_id)
-    assert attempt["detail"] == detail
+    assert attempt.detail == detail
 
 
 def test_json_empty_lists(store: Store, make_plan: MakePlan) -> None:
     post_id = store.enqueue(make_plan("empty"), T0, T0)
     post = store.get_post(post_id)
-    assert post["hashtags"] == [] and post["media"] == []
+    assert list(post.hashtags) == [] and list(post.media) == []
     (c, _) = store.claim_due("w1", T0, 10, LEASE)
     assert c.hashtags == () and c.media == ()
 
@@ -214,7 +214,7 @@ def test_import_same_plan_twice_is_unchanged(store: Store, make_plan: MakePlan) 
 
 def test_import_without_due_creates_due_now(store: Store, make_plan: MakePlan) -> None:
     (r,) = store.import_plans([(make_plan("now"), None)], T0)
-    assert [d["due_at"] for d in deliveries(store, r.post_id)] == [T0, T0]  # type: ignore[arg-type]
+    assert [d.due_at for d in deliveries(store, r.post_id)] == [T0, T0]  # type: ignore[arg-type]
 
 
 def test_import_changed_draft_updates_and_rerenders(store: Store, make_plan: MakePlan) -> None:
@@ -228,21 +228,21 @@ def test_import_changed_draft_updates_and_rerenders(store: Store, make_plan: Mak
     assert r.action == "updated" and r.post_id == post_id
 
     post = store.get_post(post_id)
-    assert post["teaser"] == "Neu und schöner"
-    assert post["hashtags"] == ["Änderung"]
-    assert post["content_hash"] == changed.draft.content_hash()
-    assert post["updated_at"] == T0 + s(5)
-    assert post["created_at"] == T0
-    assert [d["text"] for d in post["deliveries"]] == ["Neu und schöner #Änderung"] * 2
-    for d in post["deliveries"]:
-        assert d["status"] == Status.QUEUED
-        assert d["due_at"] == due  # due None keeps the stored due time
-        assert d["next_attempt_at"] == due
+    assert post.teaser == "Neu und schöner"
+    assert list(post.hashtags) == ["Änderung"]
+    assert post.content_hash == changed.draft.content_hash()
+    assert post.updated_at == T0 + s(5)
+    assert post.created_at == T0
+    assert [d.text for d in post.deliveries] == ["Neu und schöner #Änderung"] * 2
+    for d in post.deliveries:
+        assert d.status == Status.QUEUED
+        assert d.due_at == due  # due None keeps the stored due time
+        assert d.next_attempt_at == due
 
     # A new due time moves every delivery.
     (r2,) = store.import_plans([(make_plan("file:b.md", "Dritte Fassung"), T0 + s(7200))], T0)
     assert r2.action == "updated"
-    assert {d["due_at"] for d in deliveries(store, post_id)} == {T0 + s(7200)}
+    assert {d.due_at for d in deliveries(store, post_id)} == {T0 + s(7200)}
 
 
 def test_import_update_requeues_failed_delivery(store: Store, make_plan: MakePlan) -> None:
@@ -250,12 +250,12 @@ def test_import_update_requeues_failed_delivery(store: Store, make_plan: MakePla
     post_id = created.post_id
     assert post_id is not None
     d1, _ = deliveries(store, post_id)
-    set_status(store, d1["id"], Status.FAILED, last_error="boom")
+    set_status(store, d1.id, Status.FAILED, last_error="boom")
     (r,) = store.import_plans([(make_plan("file:f.md", "Korrigiert"), None)], T0)
     assert r.action == "updated"
-    row = delivery(store, d1["id"])
-    assert row["status"] == Status.QUEUED and row["last_error"] is None
-    assert row["text"] == "Korrigiert"
+    row = delivery(store, d1.id)
+    assert row.status == Status.QUEUED and row.last_error is None
+    assert row.text == "Korrigiert"
 
 
 @pytest.mark.parametrize("settled", [Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN])
@@ -266,7 +266,7 @@ def test_import_change_after_publish_is_a_conflict(
     post_id = created.post_id
     assert post_id is not None
     first, _second = deliveries(store, post_id)
-    set_status(store, first["id"], settled)
+    set_status(store, first.id, settled)
     before = store.get_post(post_id)
 
     changed = make_plan("file:c.md", "Geändert", targets=[("x-main", "x"), ("neu", "bluesky")])
@@ -280,7 +280,7 @@ def test_import_change_after_publish_is_a_conflict(
 
 def test_import_conflict_does_not_block_other_items(store: Store, make_plan: MakePlan) -> None:
     (a,) = store.import_plans([(make_plan("a", "A"), T0)], T0)
-    set_status(store, deliveries(store, a.post_id)[0]["id"], Status.PUBLISHED)  # type: ignore[arg-type]
+    set_status(store, deliveries(store, a.post_id)[0].id, Status.PUBLISHED)  # type: ignore[arg-type]
     results = store.import_plans(
         [(make_plan("a", "A2"), None), (make_plan("b", "B"), T0), (make_plan("a", "A"), None)],
         T0,
@@ -306,19 +306,19 @@ def test_import_removed_target_is_cancelled_and_new_target_added(
     (r,) = store.import_plans([(new, None)], T0 + s(1))
     assert r.action == "updated"
 
-    rows = {d["account"]: d for d in deliveries(store, post_id)}
+    rows = {d.account: d for d in deliveries(store, post_id)}
     assert set(rows) == {"x-main", "masto", "sky"}
-    assert rows["x-main"]["id"] == x_row["id"]
-    assert rows["x-main"]["key"] == x_row["key"]  # the idempotency key survives edits
-    assert rows["x-main"]["status"] == Status.QUEUED
-    assert rows["x-main"]["text"] == "Hallo!"
-    assert rows["masto"]["id"] == masto_row["id"]
-    assert rows["masto"]["status"] == Status.CANCELLED
-    assert rows["masto"]["text"] == "Hallo"
-    assert rows["sky"]["status"] == Status.QUEUED
-    assert rows["sky"]["platform"] == "bluesky"
-    assert rows["sky"]["text"] == "Hallo!"
-    assert rows["sky"]["due_at"] == T0 + s(1)  # no due given: a new target is due now
+    assert rows["x-main"].id == x_row.id
+    assert rows["x-main"].key == x_row.key  # the idempotency key survives edits
+    assert rows["x-main"].status == Status.QUEUED
+    assert rows["x-main"].text == "Hallo!"
+    assert rows["masto"].id == masto_row.id
+    assert rows["masto"].status == Status.CANCELLED
+    assert rows["masto"].text == "Hallo"
+    assert rows["sky"].status == Status.QUEUED
+    assert rows["sky"].platform == "bluesky"
+    assert rows["sky"].text == "Hallo!"
+    assert rows["sky"].due_at == T0 + s(1)  # no due given: a new target is due now
     assert store.next_due() == T0 + s(1)
 
 
@@ -341,9 +341,9 @@ def test_claim_due_takes_only_due_queued_rows_oldest_first(
     second = store.claim_due("w1", T0, 10, LEASE)
     assert [c.delivery_id for c in second] == [late, exact]
     assert store.claim_due("w1", T0, 10, LEASE) == []
-    assert delivery(store, future)["status"] == Status.QUEUED
-    assert delivery(store, cancelled)["status"] == Status.CANCELLED
-    assert delivery(store, failed)["status"] == Status.FAILED
+    assert delivery(store, future).status == Status.QUEUED
+    assert delivery(store, cancelled).status == Status.CANCELLED
+    assert delivery(store, failed).status == Status.FAILED
 
     assert [c.delivery_id for c in store.claim_due("w1", T0 + s(1), 10, LEASE)] == [future]
 
@@ -353,28 +353,28 @@ def test_claim_due_sets_lease_and_counts_attempts(store: Store, make_plan: MakeP
     post_id = store.enqueue(plan, T0 - s(5), T0 - s(100))
     claimed = store.claim_due("worker-1", T0, 10, LEASE)
     assert len(claimed) == 2
-    rows = {d["id"]: d for d in deliveries(store, post_id)}
+    rows = {d.id: d for d in deliveries(store, post_id)}
     for c in claimed:
         assert isinstance(c, Claimed)
         row = rows[c.delivery_id]
         assert c.post_id == post_id
         assert (c.account, c.platform, c.key, c.text) == (
-            row["account"],
-            row["platform"],
-            row["key"],
-            row["text"],
+            row.account,
+            row.platform,
+            row.key,
+            row.text,
         )
         assert c.due_at == T0 - s(5)
         assert_utc(c.due_at)
         assert c.created_at == T0 - s(100)
         assert c.attempts == 1
         assert (c.language, c.link, c.hashtags) == ("de", "https://example.org", ("a",))
-        assert row["status"] == Status.PUBLISHING
-        assert row["lease_owner"] == "worker-1"
-        assert row["lease_expires_at"] == T0 + LEASE
-        assert_utc(row["lease_expires_at"])
-        assert row["attempts"] == 1
-        assert row["updated_at"] == T0
+        assert row.status == Status.PUBLISHING
+        assert row.lease_owner == "worker-1"
+        assert row.lease_expires_at == T0 + LEASE
+        assert_utc(row.lease_expires_at)
+        assert row.attempts == 1
+        assert row.updated_at == T0
 
 
 def test_claim_due_respects_limit(store: Store, make_plan: MakePlan) -> None:
@@ -393,7 +393,7 @@ def test_second_worker_gets_nothing_for_claimed_rows(store: Store, make_plan: Ma
     assert len(got) == 2
     assert store.claim_due("w2", T0, 10, LEASE) == []
     assert store.claim_due("w2", T0 + LEASE + s(1), 10, LEASE) == []  # claim_due never steals
-    assert {delivery(store, c.delivery_id)["lease_owner"] for c in got} == {"w1"}
+    assert {delivery(store, c.delivery_id).lease_owner for c in got} == {"w1"}
 
 
 def _claim_until_empty(store: Store, worker: str, limit: int) -> list[int]:
@@ -512,26 +512,26 @@ def test_record_published_sets_remote_and_clears_lease(store: Store, make_plan: 
     )  # fmt: skip
     assert store.record("w1", [r]) == 1
     row = delivery(store, d)
-    assert row["status"] == Status.PUBLISHED
-    assert row["remote_id"] == "1790000000000000042"
-    assert row["remote_url"] == "https://x.com/i/status/1790000000000000042"
-    assert row["lease_owner"] is None and row["lease_expires_at"] is None
-    assert row["last_error"] is None
-    assert row["attempts"] == 1
-    assert row["updated_at"] == T0 + s(3)
-    assert row["next_attempt_at"] == T0 - s(1)  # untouched when the result has none
+    assert row.status == Status.PUBLISHED
+    assert row.remote_id == "1790000000000000042"
+    assert row.remote_url == "https://x.com/i/status/1790000000000000042"
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert row.last_error is None
+    assert row.attempts == 1
+    assert row.updated_at == T0 + s(3)
+    assert row.next_attempt_at == T0 - s(1)  # untouched when the result has none
 
     (attempt,) = store.attempts(post_id)
-    assert attempt["delivery_id"] == d
-    assert attempt["worker"] == "w1"
-    assert attempt["outcome"] == Outcome.PUBLISHED
-    assert attempt["http_status"] == 201
-    assert attempt["remote_id"] == "1790000000000000042"
-    assert attempt["started_at"] == T0 + s(2) and attempt["finished_at"] == T0 + s(3)
-    assert_utc(attempt["finished_at"])
-    assert attempt["dry_run"] is False
-    assert attempt["post_id"] == post_id and attempt["account"] == "x-main"
-    assert attempt["platform"] == "x"
+    assert attempt.delivery_id == d
+    assert attempt.worker == "w1"
+    assert attempt.outcome == Outcome.PUBLISHED
+    assert attempt.http_status == 201
+    assert attempt.remote_id == "1790000000000000042"
+    assert attempt.started_at == T0 + s(2) and attempt.finished_at == T0 + s(3)
+    assert_utc(attempt.finished_at)
+    assert attempt.dry_run is False
+    assert attempt.post_id == post_id and attempt.account == "x-main"
+    assert attempt.platform == "x"
 
     assert store.claim_due("w1", T0 + s(3600), 10, LEASE) == []  # published stays published
 
@@ -546,12 +546,12 @@ def test_record_transient_requeues_for_later(store: Store, make_plan: MakePlan) 
     )  # fmt: skip
     assert store.record("w1", [r]) == 1
     row = delivery(store, d)
-    assert row["status"] == Status.QUEUED
-    assert row["next_attempt_at"] == retry_at
-    assert row["due_at"] == T0 - s(1)
-    assert row["last_error"] == "503 Dienst nicht verfügbar"
-    assert row["lease_owner"] is None and row["lease_expires_at"] is None
-    assert row["remote_id"] is None
+    assert row.status == Status.QUEUED
+    assert row.next_attempt_at == retry_at
+    assert row.due_at == T0 - s(1)
+    assert row.last_error == "503 Dienst nicht verfügbar"
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert row.remote_id is None
 
     assert store.next_due() == retry_at
     assert store.claim_due("w1", retry_at - timedelta(microseconds=1), 10, LEASE) == []
@@ -570,8 +570,8 @@ def test_record_by_a_worker_without_the_lease_changes_nothing(
     assert delivery(store, d) == before
     # ... but what w2 did is still logged.
     (attempt,) = store.attempts(post_id)
-    assert attempt["worker"] == "w2" and attempt["remote_id"] == "stray"
-    assert attempt["dry_run"] is True
+    assert attempt.worker == "w2" and attempt.remote_id == "stray"
+    assert attempt.dry_run is True
 
     # After w1 recorded, a late duplicate from w1 itself changes nothing either.
     assert store.record("w1", [result(d, Outcome.PUBLISHED, Status.PUBLISHED)]) == 1
@@ -593,11 +593,11 @@ def test_record_many_counts_only_applied(store: Store, make_plan: MakePlan) -> N
         result(c, Outcome.PUBLISHED, Status.PUBLISHED, remote_id="rc"),
     ]
     assert store.record("w1", results) == 2
-    assert delivery(store, a)["status"] == Status.PUBLISHED
-    assert delivery(store, b)["status"] == Status.FAILED
-    assert delivery(store, b)["last_error"] == "zu lang"
-    assert delivery(store, c)["status"] == Status.PUBLISHING
-    assert delivery(store, c)["remote_id"] is None
+    assert delivery(store, a).status == Status.PUBLISHED
+    assert delivery(store, b).status == Status.FAILED
+    assert delivery(store, b).last_error == "zu lang"
+    assert delivery(store, c).status == Status.PUBLISHING
+    assert delivery(store, c).remote_id is None
     assert store.record("w1", []) == 0
 
 
@@ -617,19 +617,19 @@ def test_claim_expired_takes_only_expired_publishing_rows(
     assert [c.delivery_id for c in taken] == [expired]
     assert taken[0].attempts == 1  # taking over is not a new attempt
     row = delivery(store, expired)
-    assert row["status"] == Status.PUBLISHING
-    assert row["lease_owner"] == "reaper"
-    assert row["lease_expires_at"] == T0 + LEASE
-    assert row["attempts"] == 1
-    assert delivery(store, running)["lease_owner"] == "alive"
-    assert delivery(store, edge)["lease_owner"] == "edge"
-    assert delivery(store, queued)["status"] == Status.QUEUED
+    assert row.status == Status.PUBLISHING
+    assert row.lease_owner == "reaper"
+    assert row.lease_expires_at == T0 + LEASE
+    assert row.attempts == 1
+    assert delivery(store, running).lease_owner == "alive"
+    assert delivery(store, edge).lease_owner == "edge"
+    assert delivery(store, queued).status == Status.QUEUED
     assert store.claim_expired("reaper2", T0, 10, LEASE) == []
 
     # The old owner lost the row: its late record changes nothing.
     assert store.record("dead", [result(expired, Outcome.PUBLISHED, Status.PUBLISHED)]) == 0
     assert store.record("reaper", [result(expired, Outcome.UNKNOWN, Status.UNKNOWN)]) == 1
-    assert delivery(store, expired)["status"] == Status.UNKNOWN
+    assert delivery(store, expired).status == Status.UNKNOWN
 
 
 def test_claim_expired_respects_limit_and_order(store: Store, make_plan: MakePlan) -> None:
@@ -650,10 +650,10 @@ def test_renew_leases_extends_only_own_rows(store: Store, make_plan: MakePlan) -
 
     until = T0 + timedelta(minutes=20, microseconds=7)
     assert store.renew_leases("w1", [mine, done, theirs, 999_999], until) == 1
-    assert delivery(store, mine)["lease_expires_at"] == until
-    assert delivery(store, theirs)["lease_expires_at"] == T0 + LEASE
-    assert delivery(store, theirs)["lease_owner"] == "w2"
-    assert delivery(store, done)["lease_expires_at"] is None
+    assert delivery(store, mine).lease_expires_at == until
+    assert delivery(store, theirs).lease_expires_at == T0 + LEASE
+    assert delivery(store, theirs).lease_owner == "w2"
+    assert delivery(store, done).lease_expires_at is None
     assert store.renew_leases("w1", [], until) == 0
     # A renewed lease is not expired at the old expiry time.
     assert store.claim_expired("reaper", T0 + LEASE + s(1), 10, LEASE)[0].delivery_id == theirs
@@ -664,8 +664,8 @@ def test_cancel_only_queued(store: Store, make_plan: MakePlan) -> None:
     post_id = store.enqueue(make_plan("p"), T0 + s(60), T0)
     assert store.cancel(post_id, T0 + s(1)) == 2
     rows = deliveries(store, post_id)
-    assert {d["status"] for d in rows} == {Status.CANCELLED}
-    assert {d["updated_at"] for d in rows} == {T0 + s(1)}
+    assert {d.status for d in rows} == {Status.CANCELLED}
+    assert {d.updated_at for d in rows} == {T0 + s(1)}
     assert store.next_due() is None
     with pytest.raises(StateError, match="cancel"):
         store.cancel(post_id, T0)
@@ -675,28 +675,28 @@ def test_cancel_only_queued(store: Store, make_plan: MakePlan) -> None:
 
 def test_cancel_leaves_settled_deliveries_alone(store: Store, make_plan: MakePlan) -> None:
     post_id = store.enqueue(make_plan("p"), T0 - s(1), T0)
-    published, queued = (d["id"] for d in deliveries(store, post_id))
+    published, queued = (d.id for d in deliveries(store, post_id))
     set_status(store, published, Status.PUBLISHED)
     assert store.cancel(post_id, T0) == 1
-    assert delivery(store, published)["status"] == Status.PUBLISHED
-    assert delivery(store, queued)["status"] == Status.CANCELLED
+    assert delivery(store, published).status == Status.PUBLISHED
+    assert delivery(store, queued).status == Status.CANCELLED
 
     other, d = enqueue_one(store, make_plan, "publishing", T0 - s(1))
     store.claim_due("w1", T0, 10, LEASE)
     with pytest.raises(StateError):
         store.cancel(other, T0)
-    assert delivery(store, d)["status"] == Status.PUBLISHING
+    assert delivery(store, d).status == Status.PUBLISHING
 
 
 def test_reschedule(store: Store, make_plan: MakePlan) -> None:
     post_id = store.enqueue(make_plan("p"), T0 + s(60), T0)
-    a, b = (d["id"] for d in deliveries(store, post_id))
+    a, b = (d.id for d in deliveries(store, post_id))
     set_status(store, b, Status.MISSED)
     new_due = T0 + timedelta(days=1, microseconds=99)
     assert store.reschedule(post_id, new_due, T0) == 2
     for d in deliveries(store, post_id):
-        assert d["status"] == Status.QUEUED
-        assert d["due_at"] == new_due and d["next_attempt_at"] == new_due
+        assert d.status == Status.QUEUED
+        assert d.due_at == new_due and d.next_attempt_at == new_due
     assert store.next_due() == new_due
 
     set_status(store, a, Status.PUBLISHED)
@@ -712,14 +712,14 @@ def test_retry_resets_to_queued(store: Store, make_plan: MakePlan, status: Statu
     post_id, d = enqueue_one(store, make_plan, "p", T0 - s(100))
     store.claim_due("w1", T0 - s(100), 10, LEASE)
     store.record("w1", [result(d, Outcome.PERMANENT, status, T0 - s(99), error_message="kaputt")])
-    assert delivery(store, d)["attempts"] == 1
+    assert delivery(store, d).attempts == 1
     assert store.retry(post_id, T0) == 1
     row = delivery(store, d)
-    assert row["status"] == Status.QUEUED
-    assert row["attempts"] == 0
-    assert row["last_error"] is None
-    assert row["next_attempt_at"] == T0
-    assert row["updated_at"] == T0
+    assert row.status == Status.QUEUED
+    assert row.attempts == 0
+    assert row.last_error is None
+    assert row.next_attempt_at == T0
+    assert row.updated_at == T0
     assert [c.delivery_id for c in store.claim_due("w1", T0, 10, LEASE)] == [d]
 
 
@@ -731,7 +731,7 @@ def test_retry_refuses_other_states(store: Store, make_plan: MakePlan, status: S
     set_status(store, d, status)
     with pytest.raises(StateError, match="retry"):
         store.retry(post_id, T0)
-    assert delivery(store, d)["status"] == status
+    assert delivery(store, d).status == status
 
 
 def test_retry_unknown_post(store: Store) -> None:
@@ -758,13 +758,13 @@ def test_next_due(store: Store, make_plan: MakePlan) -> None:
 def test_list_posts(store: Store, make_plan: MakePlan) -> None:
     early = store.enqueue(make_plan("early"), T0, T0)
     late = store.enqueue(make_plan("late"), T0 + s(60), T0)
-    d = deliveries(store, early)[0]["id"]
+    d = deliveries(store, early)[0].id
     set_status(store, d, Status.FAILED)
-    assert [p["id"] for p in store.list_posts()] == [late, early]
-    assert [p["id"] for p in store.list_posts(limit=1)] == [late]
+    assert [p.id for p in store.list_posts()] == [late, early]
+    assert [p.id for p in store.list_posts(limit=1)] == [late]
     failed = store.list_posts(status=Status.FAILED)
-    assert [p["id"] for p in failed] == [early]
-    assert [x["id"] for x in failed[0]["deliveries"]] == [d]
+    assert [p.id for p in failed] == [early]
+    assert [x.id for x in failed[0].deliveries] == [d]
     assert store.list_posts(status=Status.PUBLISHED) == []
 
 
@@ -783,15 +783,15 @@ def test_attempts_in_order(store: Store, make_plan: MakePlan) -> None:
             ],
         )  # fmt: skip
     mine = store.attempts(post_id)
-    assert [a["error_message"] for a in mine] == ["try 0", "try 1", "try 2"]
-    assert [a["id"] for a in mine] == sorted(a["id"] for a in mine)
-    assert {a["delivery_id"] for a in mine} == {d}
+    assert [a.error_message for a in mine] == ["try 0", "try 1", "try 2"]
+    assert [a.id for a in mine] == sorted(a.id for a in mine)
+    assert {a.delivery_id for a in mine} == {d}
     assert len(store.attempts(other_post)) == 3
     everything = store.attempts()
     assert len(everything) == 6
-    assert [a["id"] for a in everything] == sorted(a["id"] for a in everything)
+    assert [a.id for a in everything] == sorted(a.id for a in everything)
     # A limit keeps the newest, still oldest first.
-    assert [a["error_message"] for a in store.attempts(post_id, limit=2)] == ["try 1", "try 2"]
+    assert [a.error_message for a in store.attempts(post_id, limit=2)] == ["try 1", "try 2"]
     assert store.attempts(424242) == []
 
 
@@ -803,7 +803,7 @@ def test_get_post_unknown(store: Store) -> None:
 # -- heartbeats and status -----------------------------------------------------------------------
 def test_beat_forget_worker_and_status_summary(store: Store, make_plan: MakePlan) -> None:
     empty = store.status_summary()
-    assert empty == {"counts": {}, "next_due": None, "workers": []}
+    assert empty == QueueSummary(counts={}, next_due=None, workers=())
 
     store.enqueue(make_plan("a", targets=["one", "two", "three"]), T0 - s(5), T0)
     store.enqueue(make_plan("b", targets=["one"]), T0 + s(50), T0)
@@ -816,24 +816,24 @@ def test_beat_forget_worker_and_status_summary(store: Store, make_plan: MakePlan
     store.beat("w1", "host-a", 101, False, T0 + s(2))  # a second beat refreshes seen_at only
 
     summary = store.status_summary()
-    assert summary["counts"] == {
+    assert summary.counts == {
         Status.PUBLISHING: 2,
         Status.QUEUED: 2,
         Status.CANCELLED: 2,
     }
-    assert summary["next_due"] == T0 - s(5)
-    workers = summary["workers"]
-    assert [w["worker"] for w in workers] == ["w1", "w2"]  # most recently seen first
+    assert summary.next_due == T0 - s(5)
+    workers = summary.workers
+    assert [w.worker for w in workers] == ["w1", "w2"]  # most recently seen first
     w1, w2 = workers
-    assert (w1["host"], w1["pid"], w1["dry_run"]) == ("host-a", 101, False)
-    assert (w1["started_at"], w1["seen_at"]) == (T0, T0 + s(2))
-    assert (w2["host"], w2["pid"], w2["dry_run"]) == ("host-b", 202, True)
-    assert w2["dry_run"] is True and w1["dry_run"] is False
-    assert_utc(w1["seen_at"])
+    assert (w1.host, w1.pid, w1.dry_run) == ("host-a", 101, False)
+    assert (w1.started_at, w1.seen_at) == (T0, T0 + s(2))
+    assert (w2.host, w2.pid, w2.dry_run) == ("host-b", 202, True)
+    assert w2.dry_run is True and w1.dry_run is False
+    assert_utc(w1.seen_at)
 
     store.forget_worker("w1")
     store.forget_worker("nobody")
-    assert [w["worker"] for w in store.status_summary()["workers"]] == ["w2"]
+    assert [w.worker for w in store.status_summary().workers] == ["w2"]
 
 
 # -- schema ------------------------------------------------------------------------------------
@@ -850,7 +850,7 @@ def test_ensure_schema_on_current_database_is_a_noop(
     store.ensure_schema()
     store.ensure_schema()
     assert store.schema_version() == SCHEMA_HEAD
-    assert store.get_post(post_id)["key"] == "keep"
+    assert store.get_post(post_id).key == "keep"
     with store.read() as conn:
         assert conn.execute(select(POST.c.id)).scalars().all() == [post_id]
 
@@ -908,7 +908,7 @@ def test_change_watcher_sees_enqueue_by_another_connection(
         # Anything that makes work available wakes it: import, retry, reschedule.
         other.import_plans([(make_plan("imp"), T0)], T0)
         assert _saw_change(store, watcher)
-        post_id = other.find_post_by_key("a")["id"]  # type: ignore[index]
+        post_id = other.find_post_by_key("a").id  # type: ignore[index]
         other.reschedule(post_id, T0 + s(5), T0)
         assert _saw_change(store, watcher)
     finally:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from postbot.config import Settings, parse_settings
+from postbot.domain import MediaItem
 from postbot.drafts import Draft, clean, plan
 from postbot.errors import UserError
-from postbot.platforms.base import MediaItem
 
 FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # one grapheme, five code points
 WHERE = "posts/a.md"

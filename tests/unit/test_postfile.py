@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from postbot.compose import render_text
+from postbot.domain import MediaItem
 from postbot.drafts import Draft, clean
 from postbot.errors import UserError
-from postbot.platforms.base import MediaItem
 from postbot.postfile import find_post_files, read_post_file
 
 BERLIN = ZoneInfo("Europe/Berlin")

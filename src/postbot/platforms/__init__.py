@@ -1,42 +1,39 @@
 """Platforms are plugins, registered by name.
 
-Adding a platform: write one module with a `Platform` subclass and add one line to `_REGISTRY`.
-Modules are imported only when their platform is first used.
+Adding a platform: write one module with a `Platform` subclass and add one line to `PLATFORMS`
+(or, from another package, one `postbot.platforms` entry point). Modules are imported only
+when their platform is first used.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from functools import cache
+from typing import TYPE_CHECKING
 
-from postbot.config import Account
-from postbot.errors import ConfigError
-from postbot.platforms.base import Platform
+from postbot.registry import Registry
 
-_REGISTRY: dict[str, str] = {
-    "mastodon": "postbot.platforms.mastodon:MastodonPlatform",
-    "x": "postbot.platforms.x:XPlatform",
-    "bluesky": "postbot.platforms.bluesky:BlueskyPlatform",
-    "dryrun": "postbot.platforms.dryrun:DryRunPlatform",
-}
+if TYPE_CHECKING:
+    from postbot.domain import Account
+    from postbot.platforms.base import Platform
+
+PLATFORMS: Registry[Platform] = Registry(
+    "platform",
+    "postbot.platforms",
+    {
+        "mastodon": "postbot.platforms.mastodon:MastodonPlatform",
+        "x": "postbot.platforms.x:XPlatform",
+        "bluesky": "postbot.platforms.bluesky:BlueskyPlatform",
+        "dryrun": "postbot.platforms.dryrun:DryRunPlatform",
+    },
+)
 
 
 def known_platforms() -> list[str]:
-    return sorted(_REGISTRY)
+    return PLATFORMS.names()
 
 
-@cache
 def platform_class(name: str) -> type[Platform]:
-    try:
-        target = _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown platform '{name}' (known: {', '.join(known_platforms())})"
-        ) from None
-    module_name, _, attr = target.partition(":")
-    cls: type[Platform] = getattr(importlib.import_module(module_name), attr)
-    return cls
+    return PLATFORMS.load(name)
 
 
 def platform_for(account: Account, environ: Mapping[str, str] | None = None) -> Platform:

@@ -13,13 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from postbot.config import Account
-
-
-@dataclass(frozen=True)
-class MediaItem:
-    path: str
-    alt: str = ""
+from postbot.domain import Account, MediaItem
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from postbot.config import Account
+from postbot.domain import Account, MediaItem
 from postbot.platforms.base import (
-    MediaItem,
     OutcomeUnknown,
     Outgoing,
     PermanentError,

@@ -39,10 +39,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from postbot.config import Account
+from postbot.domain import Account, MediaItem
 from postbot.errors import ConfigError
 from postbot.platforms.base import (
-    MediaItem,
     OutcomeUnknown,
     Outgoing,
     PermanentError,

@@ -33,10 +33,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from postbot.config import Account
+from postbot.domain import Account, MediaItem
 from postbot.errors import ConfigError
 from postbot.platforms.base import (
-    MediaItem,
     OutcomeUnknown,
     Outgoing,
     PermanentError,

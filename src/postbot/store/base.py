@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from postbot.errors import ConfigError, PostbotError
+from postbot.errors import PostbotError
 from postbot.store.posts import PostOps
 from postbot.store.queue import QueueOps
 
@@ -93,10 +93,6 @@ class Store(PostOps, QueueOps):
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def ping(self) -> None:
-        with self.read() as conn:
-            conn.execute(select(1))
-
 
 class ChangeWatcher:
     """Tells a sleeping daemon that something in the database changed."""
@@ -117,20 +113,6 @@ class ChangeWatcher:
 
 class PollingWatcher(ChangeWatcher):
     """Fallback: assume a change every time (the daemon then re-reads the next due time)."""
-
-
-def open_store(url: str, **engine_options: Any) -> Store:
-    """The store for a database URL: sqlite:///path or postgresql+psycopg://..."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
-    if scheme == "sqlite":
-        from postbot.store.sqlite import SQLiteStore
-
-        return SQLiteStore(url, **engine_options)
-    if scheme in ("postgresql", "postgres"):
-        from postbot.store.postgresql import PostgresStore
-
-        return PostgresStore(url, **engine_options)
-    raise ConfigError(f"database URL: unsupported database '{scheme}' (use sqlite or postgresql)")
 
 
 def _short(exc: BaseException) -> str:

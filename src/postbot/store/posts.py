@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from postbot.domain import Attempt, Delivery, MediaItem, Outcome, Post, Status
 from postbot.errors import NotFound, StateError
-from postbot.models import Attempt, Delivery, Post, Status
+from postbot.store.tables import AttemptRow, DeliveryRow, PostRow
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan
 
-POST = Post.__table__  # type: ignore[attr-defined]
-DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
-ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+POST = PostRow.__table__  # type: ignore[attr-defined]
+DELIVERY = DeliveryRow.__table__  # type: ignore[attr-defined]
+ATTEMPT = AttemptRow.__table__  # type: ignore[attr-defined]
 
 # Deliveries in these states no longer follow edits of their post file.
 SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
@@ -96,10 +97,11 @@ class PostOps:
             self.notify_enqueued(conn)
         return results
 
-    def find_post_by_key(self, key: str) -> dict[str, Any] | None:
+    def find_post_by_key(self, key: str) -> Post | None:
+        """The post stored under `key`, without its deliveries; None if there is none."""
         with self.read() as conn:
             row = conn.execute(select(POST).where(POST.c.key == key)).mappings().first()
-            return dict(row) if row else None
+            return post_record(row) if row else None
 
     def _import_one(
         self, conn: Connection, plan: Plan, due: datetime | None, now: datetime
@@ -206,7 +208,7 @@ class PostOps:
                 )
 
     # -- reading -------------------------------------------------------------------------
-    def get_post(self, post_id: int) -> dict[str, Any]:
+    def get_post(self, post_id: int) -> Post:
         with self.read() as conn:
             post = conn.execute(select(POST).where(POST.c.id == post_id)).mappings().first()
             if post is None:
@@ -214,29 +216,30 @@ class PostOps:
             deliveries = conn.execute(
                 select(DELIVERY).where(DELIVERY.c.post_id == post_id).order_by(DELIVERY.c.id)
             ).mappings()
-            return {**post, "deliveries": [dict(d) for d in deliveries]}
+            return post_record(post, [delivery_record(d) for d in deliveries])
 
-    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[dict]:
+    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
         """Posts with their deliveries, newest due first; `status` filters deliveries."""
         with self.read() as conn:
             query = select(DELIVERY).order_by(DELIVERY.c.due_at.desc(), DELIVERY.c.id)
             if status:
                 query = query.where(DELIVERY.c.status == status)
-            deliveries = list(conn.execute(query).mappings())
-            post_ids = list(dict.fromkeys(d["post_id"] for d in deliveries))
+            deliveries = [delivery_record(d) for d in conn.execute(query).mappings()]
+            post_ids = list(dict.fromkeys(d.post_id for d in deliveries))
             if limit is not None:
                 post_ids = post_ids[:limit]
-            posts = {
-                p["id"]: {**p, "deliveries": []}
+            rows = {
+                p["id"]: p
                 for chunk in _chunks(post_ids, 500)
                 for p in conn.execute(select(POST).where(POST.c.id.in_(chunk))).mappings()
             }
-            for d in deliveries:
-                if d["post_id"] in posts:
-                    posts[d["post_id"]]["deliveries"].append(dict(d))
-            return [posts[i] for i in post_ids]
+        by_post: dict[int, list[Delivery]] = {i: [] for i in post_ids}
+        for d in deliveries:
+            if d.post_id in by_post:
+                by_post[d.post_id].append(d)
+        return [post_record(rows[i], by_post[i]) for i in post_ids]
 
-    def attempts(self, post_id: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         with self.read() as conn:
             query = (
                 select(ATTEMPT, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform)
@@ -246,7 +249,7 @@ class PostOps:
             )
             if post_id is not None:
                 query = query.where(DELIVERY.c.post_id == post_id)
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+            rows = [attempt_record(r) for r in conn.execute(query).mappings()]
             return rows[::-1]
 
     # -- changing ------------------------------------------------------------------------
@@ -328,6 +331,69 @@ class PostOps:
             return int(changed)
 
 
+# -- rows -> records ------------------------------------------------------------------------------
+def post_record(row: Any, deliveries: Sequence[Delivery] = ()) -> Post:
+    return Post(
+        id=row["id"],
+        key=row["key"],
+        headline=row["headline"],
+        teaser=row["teaser"],
+        hashtags=tuple(row["hashtags"] or ()),
+        link=row["link"],
+        language=row["language"],
+        media=tuple(MediaItem(m["path"], m.get("alt", "")) for m in row["media"] or ()),
+        source=row["source"],
+        content_hash=row["content_hash"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deliveries=tuple(deliveries),
+    )
+
+
+def delivery_record(row: Any) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        post_id=row["post_id"],
+        account=row["account"],
+        platform=row["platform"],
+        key=row["key"],
+        text=row["text"],
+        status=Status(row["status"]),
+        due_at=row["due_at"],
+        next_attempt_at=row["next_attempt_at"],
+        attempts=row["attempts"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        remote_id=row["remote_id"],
+        remote_url=row["remote_url"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def attempt_record(row: Any) -> Attempt:
+    return Attempt(
+        id=row["id"],
+        delivery_id=row["delivery_id"],
+        post_id=row["post_id"],
+        account=row["account"],
+        platform=row["platform"],
+        worker=row["worker"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=Outcome(row["outcome"]),
+        error_class=row["error_class"],
+        error_message=row["error_message"],
+        http_status=row["http_status"],
+        remote_id=row["remote_id"],
+        remote_url=row["remote_url"],
+        dry_run=bool(row["dry_run"]),
+        detail=dict(row["detail"] or {}),
+    )
+
+
+# -- records -> rows ------------------------------------------------------------------------------
 def _post_row(plan: Plan, now: datetime) -> dict[str, Any]:
     draft = plan.draft
     return {

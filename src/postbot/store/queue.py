@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from postbot.models import Heartbeat, Outcome, Status
+from postbot.domain import MediaItem, Outcome, QueueSummary, Status, Worker
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
+from postbot.store.tables import HeartbeatRow
 
-HEARTBEAT = Heartbeat.__table__  # type: ignore[attr-defined]
+HEARTBEAT = HeartbeatRow.__table__  # type: ignore[attr-defined]
 
 # Statements run for every claim and every record, built once: SQLAlchemy then finds their
 # compiled form by a cache key it has already computed.
@@ -67,7 +68,7 @@ class Claimed:
     language: str | None
     link: str | None
     hashtags: tuple[str, ...]
-    media: tuple[dict[str, Any], ...]
+    media: tuple[MediaItem, ...]
 
 
 @dataclass
@@ -190,7 +191,7 @@ class QueueOps:
                 Claimed(
                     r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
                     r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
-                    tuple(p.media or ()),
+                    tuple(MediaItem(m["path"], m.get("alt", "")) for m in p.media or ()),
                 )
             )  # fmt: skip
         return claimed
@@ -339,7 +340,7 @@ class QueueOps:
         with self.write() as conn:
             conn.execute(delete(HEARTBEAT).where(HEARTBEAT.c.worker == worker))
 
-    def status_summary(self) -> dict[str, Any]:
+    def status_summary(self) -> QueueSummary:
         with self.read() as conn:
             counts = {
                 s: n
@@ -352,10 +353,10 @@ class QueueOps:
                     DELIVERY.c.status == Status.QUEUED
                 )
             ).scalar()
-            workers = [
-                dict(r)
+            workers = tuple(
+                Worker(**r)
                 for r in conn.execute(
                     select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())
                 ).mappings()
-            ]
-        return {"counts": counts, "next_due": next_due, "workers": workers}
+            )
+        return QueueSummary(counts, next_due, workers)

@@ -1,4 +1,6 @@
-"""The data: Post (the content), Delivery (one post to one account), Attempt (the log).
+"""The tables: post (the content), delivery (one post to one account), attempt (the log),
+heartbeat (the workers). SQLModel classes, used by the store only; what the store hands back
+are the records of `postbot.domain`.
 
 All datetimes are aware and stored in UTC (SQLModel's UTCDateTime refuses naive ones).
 The schema is built by the Alembic migrations in `postbot/store/migrations`, never by
@@ -7,43 +9,16 @@ The schema is built by the Alembic migrations in `postbot/store/migrations`, nev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from postbot.domain import Status, utcnow
 
 
-class Status(StrEnum):
-    QUEUED = "queued"  # waiting for its due time (or its next attempt)
-    PUBLISHING = "publishing"  # claimed by a worker, lease running
-    PUBLISHED = "published"
-    FAILED = "failed"  # permanent error, or attempts used up
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"  # a worker died mid-publish and the platform cannot tell us
-    MISSED = "missed"  # overdue by more than max_lateness: a stale teaser is not sent
-
-    @classmethod
-    def open(cls) -> tuple[Status, ...]:
-        """States from which a delivery may still be published without a person's say."""
-        return (cls.QUEUED, cls.PUBLISHING)
-
-
-class Outcome(StrEnum):
-    """What one attempt came to."""
-
-    PUBLISHED = "published"
-    TRANSIENT = "transient"  # will be tried again
-    PERMANENT = "permanent"
-    UNKNOWN = "unknown"
-
-
-class Post(SQLModel, table=True):
+class PostRow(SQLModel, table=True):
     __tablename__ = "post"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,7 +39,7 @@ class Post(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Delivery(SQLModel, table=True):
+class DeliveryRow(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("post_id", "account", name="uq_delivery_post_account"),
@@ -91,7 +66,7 @@ class Delivery(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Attempt(SQLModel, table=True):
+class AttemptRow(SQLModel, table=True):
     """Append-only: one row per publish attempt, never updated."""
 
     __tablename__ = "attempt"
@@ -112,7 +87,7 @@ class Attempt(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Heartbeat(SQLModel, table=True):
+class HeartbeatRow(SQLModel, table=True):
     """One row per daemon process, refreshed while it lives (`postbot status` reads it)."""
 
     __tablename__ = "heartbeat"
