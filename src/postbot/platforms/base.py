@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from postbot.domain import Account, MediaItem
+from postbot.options import Option
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,11 @@ class Platform(ABC):
     # True where the idempotency protection expires (Mastodon keeps a key about an hour):
     # a retry first looks the post up, in case an earlier attempt did get through.
     lookup_before_retry: ClassVar[bool] = False
+    # The options an account of this platform takes beside the common ones (platform,
+    # base_url, credentials, char_limit, pace, max_lateness): the config schema refuses others.
+    options: ClassVar[Mapping[str, Option]] = {}
+    # Hosts that serve this platform's post pages, when they are not base_url's host.
+    post_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         self.account = account
@@ -149,6 +155,24 @@ class Platform(ABC):
         Raise PublishError if the platform cannot tell (the default: we do not know).
         """
         raise OutcomeUnknown(f"platform '{self.name}' cannot look up a post")
+
+    def is_post_url(self, url: str) -> bool:
+        """Could `url` be the address of a post of this account (for `postbot resolve`)?"""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or not parts.path.strip("/"):
+            return False
+        hosts = set(self.post_hosts)
+        if self.account.base_url:
+            base = urlsplit(
+                self.account.base_url
+                if "://" in self.account.base_url
+                else "https://" + self.account.base_url
+            ).hostname
+            if base:
+                hosts.add(base)
+        return parts.hostname.lower() in {h.lower() for h in hosts}
 
     def close(self) -> None:  # noqa: B027 (optional hook: most platforms hold nothing)
         """Release sessions and connections (called when the daemon stops)."""

@@ -26,11 +26,13 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from postbot.domain import Account, MediaItem
+from postbot.options import SECONDS, Option
 from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
@@ -81,6 +83,11 @@ class BlueskyPlatform(Platform):
     safe_to_resend: ClassVar[bool] = True
     # 5,000 write points an hour at 3 points per post.
     default_pace: ClassVar[str | None] = "1666/1h"
+    options: ClassVar[Mapping[str, Option]] = {
+        "timeout": replace(SECONDS, default=DEFAULT_TIMEOUT),
+        "session_file": Option(str, help="a file path, e.g. var/bluesky.session"),
+    }
+    post_hosts: ClassVar[tuple[str, ...]] = ("bsky.app",)
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)

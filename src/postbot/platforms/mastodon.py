@@ -31,7 +31,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import partial
@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from postbot.domain import Account, MediaItem
 from postbot.errors import ConfigError
+from postbot.options import SECONDS, Option
 from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
@@ -103,6 +104,11 @@ class MastodonPlatform(Platform):
     lookup_before_retry: ClassVar[bool] = True
     # 300 statuses per 3 hours per account (Mastodon's default rate limit).
     default_pace: ClassVar[str | None] = "300/3h"
+    options: ClassVar[Mapping[str, Option]] = {
+        "visibility": Option(str, "public", choices=VISIBILITIES),
+        "timeout": replace(SECONDS, default=DEFAULT_TIMEOUT),
+        "media_timeout": replace(SECONDS, default=DEFAULT_MEDIA_TIMEOUT),
+    }
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)

@@ -27,7 +27,7 @@ import logging
 import mimetypes
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from postbot.domain import Account, MediaItem
 from postbot.errors import ConfigError
+from postbot.options import SECONDS, Option
 from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
@@ -93,6 +94,11 @@ class XPlatform(Platform):
     default_limit: ClassVar[int] = 280
     # X Free tier: 17 posts per 24 hours per user. Paid tiers set `pace` (Basic: "100/24h").
     default_pace: ClassVar[str | None] = "17/24h"
+    options: ClassVar[Mapping[str, Option]] = {
+        "link_placement": Option(str, "inline", choices=LINK_PLACEMENTS),
+        "timeout": replace(SECONDS, default=DEFAULT_TIMEOUT),
+    }
+    post_hosts: ClassVar[tuple[str, ...]] = ("x.com", "twitter.com", "www.x.com", "mobile.x.com")
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)
