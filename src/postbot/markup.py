@@ -1,0 +1,43 @@
+"""Markdown formatting in a teaser, which plain-text platforms would show as typed. Pure.
+
+Mastodon, X and Bluesky show a post's text as plain text: `**SOZ-Gipfel**` arrives with its
+asterisks. `markdown_in` finds such marks so `preview`, `enqueue` and the import can warn (a
+warning, not a refusal: the asterisks may be meant).
+
+The rules follow CommonMark's delimiter runs, made stricter where newsroom text would trip
+them: a mark opens after a space or punctuation and closes before one, so the German gender
+star (`Lehrer*innen und Schüler*innen`), snake_case and `#SOZ_Gipfel` are not emphasis;
+URLs are left out (their underscores and asterisks belong to the address).
+"""
+
+from __future__ import annotations
+
+import re
+
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_LINK = re.compile(r"\[[^\[\]\n]+\]\(https?://[^()\s]+\)", re.IGNORECASE)
+
+
+def _run(mark: str) -> re.Pattern[str]:
+    """`mark`text`mark`: not glued to a word outside, not padded with spaces inside."""
+    m = re.escape(mark)
+    c = re.escape(mark[0])
+    return re.compile(rf"(?<![\w{c}]){m}(?=[^\s{c}])[^{c}\n]*?(?<=[^\s{c}]){m}(?![\w{c}])")
+
+
+# Longest marks first, so `**x**` is found as bold rather than as `*x*` inside it.
+_MARKS = (_run("**"), _run("__"), _run("~~"), _run("*"), _run("_"), re.compile(r"`[^`\n]+`"))
+
+
+def markdown_in(text: str) -> tuple[str, ...]:
+    """The Markdown marks in `text` (bold, italics, strike-through, code, links), in order."""
+    found = [(m.start(), m.group(0)) for m in _LINK.finditer(text)]
+    # Blank out links and URLs (same length, so positions still order the findings).
+    blanked = _LINK.sub(lambda m: " " * len(m.group(0)), text)
+    blanked = _URL.sub(lambda m: " " * len(m.group(0)), blanked)
+    for pattern in _MARKS:
+        for match in pattern.finditer(blanked):
+            found.append((match.start(), match.group(0)))
+            start, end = match.span()
+            blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+    return tuple(dict.fromkeys(snippet for _, snippet in sorted(found)))

@@ -1,0 +1,43 @@
+"""Markdown marks that plain-text platforms would show as typed: found, and only those."""
+
+from __future__ import annotations
+
+import pytest
+
+from postbot.markup import markdown_in
+
+FOUND = {
+    "bold": ("Heute **SOZ-Gipfel** in Astana", ("**SOZ-Gipfel**",)),
+    "bold with underscores": ("Der __Gipfel__ beginnt", ("__Gipfel__",)),
+    "italics with underscores": ("ein _x_ hier", ("_x_",)),
+    "italics with a star": ("(*kursiv*) und mehr", ("*kursiv*",)),
+    "strike-through": ("~~alt~~ neu", ("~~alt~~",)),
+    "code": ("Befehl `postbot run` läuft", ("`postbot run`",)),
+    "link": ("Siehe [hier](https://example.org/x_y)", ("[hier](https://example.org/x_y)",)),
+    "several, in order": ("_a_ und **b** und _c_", ("_a_", "**b**", "_c_")),
+    "a mark repeated once": ("**a** und **a**", ("**a**",)),
+    "at the very start and end": ("**Eilmeldung**", ("**Eilmeldung**",)),
+}
+
+NOT_FOUND = {
+    "gender star": "Lehrer*innen und Schüler*innen streiken",
+    "hashtag with underscore": "#SOZ_Gipfel heute",
+    "snake_case": "the config_file_name here",
+    "underscores in a URL": "https://example.org/a_b_c_d",
+    "stars in a URL": "https://example.org/*x*",
+    "arithmetic": "5 * 3 * 2",
+    "spaces inside": "** nicht fett **",
+    "glued to words": "x**y**z",
+    "a lone star": "*",
+    "plain text": "Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel teilnimmt.",
+}
+
+
+@pytest.mark.parametrize(("text", "marks"), FOUND.values(), ids=FOUND.keys())
+def test_markdown_marks_are_found(text: str, marks: tuple[str, ...]) -> None:
+    assert markdown_in(text) == marks
+
+
+@pytest.mark.parametrize("text", NOT_FOUND.values(), ids=NOT_FOUND.keys())
+def test_newsroom_text_that_is_not_markdown_is_left_alone(text: str) -> None:
+    assert markdown_in(text) == ()
