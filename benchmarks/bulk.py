@@ -128,7 +128,7 @@ def from_files(workdir: Path, posts: int) -> dict[str, Any]:
 
     app = open_app(config)
     started = time.perf_counter()
-    results = service.import_paths(app, [folder])
+    results = service.import_paths(app, [folder]).results
     elapsed = time.perf_counter() - started
     app.store.dispose()
     created = sum(1 for r in results if r.action == "created")

@@ -26,11 +26,11 @@ def main(config: str, tries: int, spacing: float, out_path: str) -> None:
     posted = []
     for i in range(tries):
         due = app.now() + timedelta(seconds=1)
-        post_id = service.enqueue_text(
+        queued = service.enqueue_text(
             app, f"Eilmeldung {i}: Lesen Sie hier", link="https://example.org/a",
             at=due.isoformat(),
         )  # fmt: skip
-        posted.append((post_id, due.timestamp()))
+        posted.append((queued.post_id, due.timestamp()))
         time.sleep(max(0.0, due.timestamp() - time.time()) + spacing)
     app.store.dispose()
     with open(out_path, "w", encoding="utf-8") as out:

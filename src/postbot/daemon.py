@@ -24,7 +24,8 @@ from typing import Any
 
 from postbot.dispatch import Dispatcher
 from postbot.errors import PostbotError
-from postbot.service import App, import_paths
+from postbot.importing import log_lines as import_log_lines
+from postbot.service import App, import_folder
 
 log = logging.getLogger("postbot.daemon")
 
@@ -130,7 +131,9 @@ class Daemon:
             log.warning("heartbeat failed: %s", exc)
 
     def import_posts(self) -> None:
-        """Import the posts folder when its files changed; a broken file is logged, not fatal."""
+        """Import the posts folder when its files changed: every good file is imported, each
+        broken one is logged (and recorded for `postbot status`), and so is every post whose
+        file is gone."""
         folder = self.app.settings.posts_dir
         if folder is None or not folder.is_dir():
             return
@@ -139,13 +142,12 @@ class Daemon:
             return
         self._posts_stamp = stamp
         try:
-            for result in import_paths(self.app, [folder]):
-                if result.action != "unchanged":
-                    note = f": {result.message}" if result.message else ""
-                    log.info("import %s: %s%s", result.key, result.action, note)
+            report = import_folder(self.app, folder)
         except PostbotError as exc:
-            log.error("import of %s refused: %s", folder, exc)
+            log.error("import of %s failed: %s", folder, exc)
             return
+        for level, line in import_log_lines(folder, report):
+            log.log(level, "%s", line)
         if self.scheduler is not None:
             self.arm(self.dispatcher.next_wake())
 

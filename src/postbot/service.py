@@ -1,23 +1,27 @@
-"""What the CLI (and any script) calls: enqueue, import, preview, cancel, reschedule, retry, read.
+"""What the CLI (and any script) calls: one function per command, each with a typed result.
 
-Each function validates everything first and writes in one transaction, so a refused
-request leaves the database as it was.
+enqueue, import, preview, cancel, reschedule, retry, resolve, and the reads (list, show,
+log, status). Each function validates everything first and writes in one transaction, so a
+refused request leaves the database as it was. How results look to people and scripts (the
+tables, the `--json` shapes) is `postbot.output`'s business, not this module's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
+from postbot import importing
 from postbot.config import Settings, load_settings
-from postbot.domain import Attempt, Delivery, Post, QueueSummary
-from postbot.drafts import Draft, Plan, plan, render_for, targets_for
-from postbot.errors import UserError
-from postbot.postfile import find_post_files, read_post_file
-from postbot.store import ImportResult, Store, open_store
+from postbot.domain import Attempt, Post, QueueSummary, Status
+from postbot.drafts import Draft, Target, plan, render_for, targets_for
+from postbot.errors import StateError, UserError
+from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
+from postbot.platforms import platform_for
+from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
 
 
@@ -29,6 +33,11 @@ class App:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured zone: the one people read times in."""
+        return self.settings.timezone
+
 
 def open_app(config_path: str | Path | None = None, *, migrate: bool = True) -> App:
     settings = load_settings(config_path)
@@ -38,12 +47,70 @@ def open_app(config_path: str | Path | None = None, *, migrate: bool = True) -> 
     return App(settings, store)
 
 
+# -- results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Enqueued:
+    post_id: int
+    due: datetime
+    accounts: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Changed:
+    """cancel, reschedule, retry: how many deliveries of the post changed, and when they are due."""
+
+    post_id: int
+    deliveries: int
+    due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    post_id: int
+    account: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    targets: tuple[Target, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def fits(self) -> bool:
+        return all(t.fits for t in self.targets)
+
+
+@dataclass(frozen=True)
+class AttemptLog:
+    post: Post | None  # the post asked about; None for the whole log
+    attempts: tuple[Attempt, ...]
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    account: str
+    platform: str
+    identity: str | None  # who we are logged in as
+    ok: bool
+    error: str | None  # why not, with secrets masked
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    summary: QueueSummary
+    # What the daemon's last import of the posts folder found; None if nothing is recorded.
+    last_import: ImportRecord | None = None
+
+
+# -- writing ----------------------------------------------------------------------------------
 def due_time(app: App, at: str | None, now_flag: bool, now: datetime) -> datetime:
-    if at and now_flag:
+    if at is not None and now_flag:
         raise UserError("give either --at or --now, not both")
-    if not at:
+    if at is None:
         return now
-    return require_future(parse_when(at, app.settings.timezone, now), now, at)
+    return require_future(parse_when(at, app.zone, now), now, at)
 
 
 def enqueue_text(
@@ -56,42 +123,95 @@ def enqueue_text(
     now_flag: bool = False,
     to: Sequence[str] = (),
     language: str | None = None,
-) -> int:
+) -> Enqueued:
     now = app.now()
     due = due_time(app, at, now_flag, now)
     draft = Draft(
         teaser=text, hashtags=tuple(hashtags), link=link,
         language=language or app.settings.language, to=tuple(to),
     )  # fmt: skip
-    return app.store.enqueue(plan(draft, app.settings), due, now)
+    checked = plan(draft, app.settings)
+    post_id = app.store.enqueue(checked, due, now)
+    accounts = tuple(t.account for t in checked.targets)
+    return Enqueued(post_id, due, accounts, tuple(importing.markdown_warnings(checked)))
 
 
-def import_paths(app: App, paths: Sequence[str | Path]) -> list[ImportResult]:
-    """Import post files and folders; all are checked before any is written."""
+def import_paths(
+    app: App,
+    paths: Sequence[str | Path],
+    *,
+    keep_going: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import post files and folders; all are checked before any is written.
+
+    Without `keep_going`, one broken file means nothing is written, and the refusal
+    (`importing.BrokenFiles`) names every broken file. With it, the good files are written and
+    the broken ones are in the report.
+    """
+    return importing.import_files(
+        app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress
+    )
+
+
+def import_folder(app: App, folder: Path, *, on_delete: OnDelete = OnDelete.KEEP) -> ImportReport:
+    """The daemon's import of the posts folder: every good file, each broken one reported,
+    posts whose file is gone kept or cancelled; recorded for `postbot status`."""
     now = app.now()
-    items: list[tuple[Plan, datetime | None]] = []
-    seen: dict[str, str] = {}
-    for path in find_post_files(paths):
-        draft = read_post_file(path, app.settings.timezone, now)
-        if draft.language is None and app.settings.language:
-            draft = replace(draft, language=app.settings.language)
-        key = draft.key or ""
-        if key in seen:
-            raise UserError(f"{path}: id '{key}' is also used by {seen[key]}")
-        seen[key] = str(path)
-        checked = plan(draft, app.settings)
-        if draft.at is not None and draft.at < now:
-            stored = app.store.find_post_by_key(key)
-            if stored is None or stored.content_hash != checked.draft.content_hash():
-                raise UserError(
-                    f"{path}: at {draft.at.isoformat()} is in the past; remove 'at' to post now"
-                )
-        items.append((checked, draft.at))
-    return app.store.import_plans(items, now)
+    report = importing.import_files(app.settings, app.store, [folder], now, keep_going=True)
+    report = importing.withdraw_missing(app.store, folder, report, on_delete, now)
+    record = importing.record_path(app.settings)
+    if record is not None:
+        importing.save_record(record, folder, report, now)
+    return report
 
 
-def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """For each target: account, platform, rendered text, count, limit and whether it fits."""
+def cancel(app: App, post_id: int) -> Changed:
+    return Changed(post_id, app.store.cancel(post_id, app.now()))
+
+
+def reschedule(app: App, post_id: int, at: str) -> Changed:
+    now = app.now()
+    due = require_future(parse_when(at, app.zone, now), now, at)
+    return Changed(post_id, app.store.reschedule(post_id, due, now), due)
+
+
+def retry(app: App, post_id: int) -> Changed:
+    now = app.now()
+    return Changed(post_id, app.store.retry(post_id, now), now)
+
+
+def resolve(app: App, post_id: int, url: str, account: str | None = None) -> Resolved:
+    """Record an `unknown` delivery as published at `url`, a post address on its platform."""
+    post = app.store.get_post(post_id)
+    unknown = [
+        d for d in post.deliveries
+        if d.status == Status.UNKNOWN and (account is None or d.account == account)
+    ]  # fmt: skip
+    if not unknown:
+        on = f" on '{account}'" if account else ""
+        raise StateError(f"post {post_id} has no delivery in state unknown{on} to resolve")
+    for delivery in unknown:
+        if not platform_for(app.settings.account(delivery.account)).is_post_url(url):
+            raise UserError(
+                f"post {post_id}: '{url}' is not the address of a post on {delivery.account}"
+                f" ({delivery.platform}); give the post's https:// URL as the platform shows it"
+            )
+    # With several unknown deliveries and no --to, the store refuses, naming them.
+    name = unknown[0].account if len(unknown) == 1 else account
+    app.store.resolve(post_id, url, app.now(), name)
+    return Resolved(post_id, unknown[0].account, url)
+
+
+def require_credentials(app: App) -> None:
+    """Refuse to start a live daemon rather than fail every delivery later."""
+    for account in app.settings.accounts.values():
+        account.credentials()
+
+
+# -- reading ----------------------------------------------------------------------------------
+def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
+    """For each target: the rendered text, its count, the limit and whether it fits."""
     if post_id_or_text.isdigit():
         post = app.store.get_post(int(post_id_or_text))
         draft = Draft(
@@ -104,95 +224,36 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> list[dict
         )
     else:
         draft = Draft(teaser=post_id_or_text, to=tuple(to))
-    checked = plan(draft, app.settings, check_length=False).draft
+    checked = plan(draft, app.settings, check_length=False)
+    targets = tuple(render_for(checked.draft, a) for a in targets_for(checked.draft, app.settings))
+    return Preview(targets, tuple(importing.markdown_warnings(checked)))
+
+
+def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> list[Post]:
+    """Posts with their deliveries, latest due first; `status` filters the deliveries."""
+    return app.store.list_posts(status, limit)
+
+
+def show(app: App, post_id: int) -> Post:
+    return app.store.get_post(post_id)
+
+
+def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> AttemptLog:
+    post = app.store.get_post(post_id) if post_id is not None else None  # NotFound, clearly
+    return AttemptLog(post, tuple(app.store.attempts(post_id, limit)))
+
+
+def check_accounts(config_path: str | Path | None = None) -> list[AccountCheck]:
+    """Log in to every configured account (needs the config only, not the database)."""
+    from postbot.accounts import check_accounts as check_all
+
     return [
-        {
-            "account": t.account, "platform": t.platform, "text": t.text,
-            "count": t.count, "limit": t.limit, "fits": t.fits,
-        }
-        for t in (render_for(checked, a) for a in targets_for(checked, app.settings))
-    ]  # fmt: skip
+        AccountCheck(r["account"], r["platform"], r["identity"], bool(r["ok"]), r["error"])
+        for r in check_all(load_settings(config_path))
+    ]
 
 
-def reschedule(app: App, post_id: int, at: str) -> datetime:
-    now = app.now()
-    due = require_future(parse_when(at, app.settings.timezone, now), now, at)
-    app.store.reschedule(post_id, due, now)
-    return due
-
-
-# -- JSON shapes (documented in the README; keep them stable) ------------------------------
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def post_json(post: Post) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "key": post.key,
-        "headline": post.headline,
-        "text": post.teaser,
-        "hashtags": list(post.hashtags),
-        "link": post.link,
-        "language": post.language,
-        "media": [{"path": m.path, "alt": m.alt} for m in post.media],
-        "source": post.source,
-        "created_at": iso(post.created_at),
-        "deliveries": [delivery_json(d) for d in post.deliveries],
-    }
-
-
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "account": d.account,
-        "platform": d.platform,
-        "status": str(d.status),
-        "due_at": iso(d.due_at),
-        "next_attempt_at": iso(d.next_attempt_at),
-        "text": d.text,
-        "attempts": d.attempts,
-        "remote_id": d.remote_id,
-        "remote_url": d.remote_url,
-        "last_error": d.last_error,
-    }
-
-
-def attempt_json(a: Attempt) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "post_id": a.post_id,
-        "delivery_id": a.delivery_id,
-        "account": a.account,
-        "platform": a.platform,
-        "started_at": iso(a.started_at),
-        "finished_at": iso(a.finished_at),
-        "outcome": str(a.outcome),
-        "error_class": a.error_class,
-        "error_message": a.error_message,
-        "http_status": a.http_status,
-        "remote_id": a.remote_id,
-        "remote_url": a.remote_url,
-        "dry_run": a.dry_run,
-        "sent": dict(a.detail),
-    }
-
-
-def status_json(summary: QueueSummary) -> dict[str, Any]:
-    return {
-        "counts": dict(summary.counts),
-        "next_due": iso(summary.next_due),
-        "workers": [
-            {
-                "worker": w.worker,
-                "host": w.host,
-                "pid": w.pid,
-                "dry_run": w.dry_run,
-                "started_at": iso(w.started_at),
-                "seen_at": iso(w.seen_at),
-            }
-            for w in summary.workers
-        ],
-    }
+def status(app: App) -> QueueStatus:
+    record = importing.record_path(app.settings)
+    last_import = importing.load_record(record) if record is not None else None
+    return QueueStatus(app.store.status_summary(), last_import)

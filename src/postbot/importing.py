@@ -1,0 +1,298 @@
+"""Post files into the queue: every file is checked, and every broken one is reported.
+
+Two ways to import, one set of checks:
+- `postbot enqueue --file` is all or nothing: if any file is broken, nothing is written and
+  the refusal names every broken file (`BrokenFiles`, one line);
+- the daemon's import of the posts folder (`keep_going=True`) writes every good file and
+  reports each broken one, so one colleague's typo does not hold up everyone's posts.
+
+A post whose file has left the posts folder is *withdrawn*: `[posts] on_delete` says whether
+its queued deliveries are kept (the default: a branch switch or a moved folder must not cancel
+a morning's posts) or cancelled. Either way it is reported.
+
+The daemon records what its last import found (`save_record`) beside the SQLite database,
+where `postbot status`, another process, reads it (`load_record`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from postbot.config import Settings
+from postbot.domain import Status
+from postbot.drafts import Plan, plan
+from postbot.errors import StateError, UserError
+from postbot.markup import markdown_in
+from postbot.postfile import find_post_files, read_post_file
+from postbot.store import ImportResult, Store
+
+Progress = Callable[[int, int], None]  # (files checked, files in all)
+
+
+class OnDelete(StrEnum):
+    """What a post file's disappearance from the posts folder does to its post."""
+
+    KEEP = "keep"  # its queued deliveries stay queued; a warning says so
+    CANCEL = "cancel"  # its queued deliveries are cancelled
+
+
+@dataclass(frozen=True)
+class BrokenFile:
+    path: str
+    message: str  # one line, naming the file (and line) and what is wrong
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """A post whose file is gone from the posts folder, and what was done about it."""
+
+    post_id: int
+    source: str
+    action: OnDelete
+    cancelled: int = 0  # deliveries cancelled
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    # Every post file looked at (absolute path) -> the key of its post; None if it is broken.
+    seen: Mapping[str, str | None] = field(default_factory=dict)
+    results: tuple[ImportResult, ...] = ()
+    broken: tuple[BrokenFile, ...] = ()
+    warnings: tuple[str, ...] = ()
+    withdrawn: tuple[Withdrawn, ...] = ()
+
+    @property
+    def files(self) -> int:
+        return len(self.seen)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.results if r.action == action)
+
+    def summary(self) -> dict[str, int]:
+        """created, updated, unchanged, conflicts, broken: what a person reads at the end."""
+        return {
+            "created": self.count("created"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "conflicts": self.count("conflict"),
+            "broken": len(self.broken),
+        }
+
+
+class BrokenFiles(UserError):
+    """Some files of an all-or-nothing import are broken: one line naming each of them."""
+
+    def __init__(self, broken: Sequence[BrokenFile]) -> None:
+        self.broken = tuple(broken)
+        if len(broken) == 1:
+            message = broken[0].message
+        else:
+            listed = "; ".join(b.message for b in broken)
+            message = f"{len(broken)} post files are broken, nothing was imported: {listed}"
+        super().__init__(message)
+
+
+def import_files(
+    settings: Settings,
+    store: Store,
+    paths: Sequence[str | Path],
+    now: datetime,
+    *,
+    keep_going: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check every post file under `paths`, then write the good ones in one transaction.
+
+    Without `keep_going` a broken file means nothing is written (`BrokenFiles`).
+    """
+    files, broken = _find(paths)
+    items: list[tuple[Plan, datetime | None]] = []
+    warnings: list[str] = []
+    seen: dict[str, str | None] = {}
+    used_by: dict[str, str] = {}  # key -> the file that has it
+    for done, path in enumerate(files, 1):
+        try:
+            checked = _check(settings, store, path, now, used_by)
+        except UserError as exc:
+            broken.append(BrokenFile(str(path), str(exc)))
+            seen[os.path.abspath(path)] = None
+        else:
+            items.append((checked, checked.draft.at))
+            warnings.extend(markdown_warnings(checked))
+            seen[os.path.abspath(path)] = checked.draft.key
+        if progress is not None:
+            progress(done, len(files))
+    if broken and not keep_going:
+        raise BrokenFiles(broken)
+    results = store.import_plans(items, now) if items else []
+    return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings))
+
+
+def withdraw_missing(
+    store: Store, folder: Path, report: ImportReport, on_delete: OnDelete, now: datetime
+) -> ImportReport:
+    """Queued posts of `folder` that no file there stands for any more: keep or cancel them.
+
+    That is a post whose file is gone (deleted, renamed without an `id`, or no longer a post
+    file), or whose file now carries another `id`. A broken file still stands for its post.
+    """
+    where = os.path.abspath(folder)
+    withdrawn: list[Withdrawn] = []
+    # Every queued post is read: the store has no query by source folder (yet).
+    for post in store.list_posts(Status.QUEUED):
+        source = os.path.abspath(post.source)
+        if os.path.dirname(source) != where:
+            continue
+        if source in report.seen and report.seen[source] in (None, post.key):
+            continue
+        cancelled = 0
+        if on_delete is OnDelete.CANCEL:
+            try:
+                cancelled = store.cancel(post.id, now)
+            except StateError:  # published or cancelled meanwhile: nothing left to cancel
+                cancelled = 0
+        withdrawn.append(Withdrawn(post.id, post.source, on_delete, cancelled))
+    return replace(report, withdrawn=tuple(withdrawn))
+
+
+def markdown_warnings(checked: Plan) -> list[str]:
+    """A warning line if the text has Markdown marks the platforms would show as typed."""
+    marks = markdown_in(checked.draft.teaser)
+    if not marks:
+        return []
+    accounts = ", ".join(t.account for t in checked.targets)
+    shown = " ".join(marks[:3]) + (" …" if len(marks) > 3 else "")
+    return [
+        f"{checked.draft.where}: Markdown formatting {shown} is sent as typed to {accounts}"
+        " (they show plain text: no bold or italics)"
+    ]
+
+
+def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:
+    """The daemon's log of one import: a summary, then each problem on its own line."""
+    import logging
+
+    counts = ", ".join(f"{n} {name}" for name, n in report.summary().items())
+    lines = [(logging.INFO, f"import {folder}: {report.files} post files: {counts}")]
+    for r in report.results:
+        if r.action == "conflict":
+            lines.append((logging.WARNING, f"import {r.key}: {r.message}"))
+        elif r.action != "unchanged":
+            lines.append((logging.DEBUG, f"import {r.key}: {r.action} post {r.post_id}"))
+    for b in report.broken:
+        lines.append((logging.ERROR, f"import: broken file, not imported: {b.message}"))
+    for warning in report.warnings:
+        lines.append((logging.WARNING, f"import: {warning}"))
+    for w in report.withdrawn:
+        if w.action is OnDelete.CANCEL:
+            done = f"cancelled {w.cancelled} queued deliveries of post {w.post_id}"
+        else:
+            done = f"post {w.post_id} stays queued (to stop it: postbot cancel {w.post_id})"
+        lines.append(
+            (logging.WARNING, f'import: {w.source} is gone: {done} (on_delete = "{w.action}")')
+        )
+    return lines
+
+
+# -- the record `postbot status` reads --------------------------------------------------------
+@dataclass(frozen=True)
+class ImportRecord:
+    """What the daemon's last import of the posts folder found."""
+
+    at: datetime
+    folder: str
+    summary: dict[str, int]
+    broken: tuple[BrokenFile, ...]
+
+
+def record_path(settings: Settings) -> Path | None:
+    """Where the record lives: beside the SQLite database; None for other databases."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).parent / "import-report.json"
+
+
+def save_record(path: Path, folder: Path, report: ImportReport, now: datetime) -> None:
+    payload = {
+        "at": now.astimezone(UTC).isoformat(),
+        "folder": str(folder),
+        "summary": report.summary(),
+        "broken": [{"path": b.path, "message": b.message} for b in report.broken],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(partial, path)  # readers see the old record or the new one, never half of one
+
+
+def load_record(path: Path) -> ImportRecord | None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        return ImportRecord(
+            at=datetime.fromisoformat(payload["at"]),
+            folder=str(payload["folder"]),
+            summary={str(k): int(v) for k, v in payload["summary"].items()},
+            broken=tuple(BrokenFile(str(b["path"]), str(b["message"])) for b in payload["broken"]),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{path}: unreadable import record ({exc}); delete it") from None
+
+
+# -- checks ---------------------------------------------------------------------------------
+def _find(paths: Sequence[str | Path]) -> tuple[list[Path], list[BrokenFile]]:
+    files: list[Path] = []
+    broken: list[BrokenFile] = []
+    for raw in paths:
+        try:
+            found = find_post_files([raw])
+        except UserError as exc:
+            broken.append(BrokenFile(str(raw), str(exc)))
+            continue
+        for path in found:
+            if _utf8_name(path):
+                files.append(path)
+            else:
+                shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+                broken.append(
+                    BrokenFile(shown, f"{shown}: the file name is not valid UTF-8; rename it")
+                )
+    return files, broken
+
+
+def _check(
+    settings: Settings, store: Store, path: Path, now: datetime, used_by: dict[str, str]
+) -> Plan:
+    draft = read_post_file(path, settings.timezone, now)
+    if draft.language is None and settings.language:
+        draft = replace(draft, language=settings.language)
+    key = draft.key or ""
+    if key in used_by:
+        raise UserError(f"{path}: id '{key}' is also used by {used_by[key]}")
+    used_by[key] = str(path)
+    checked = plan(draft, settings)
+    if draft.at is not None and draft.at < now:
+        stored = store.find_post_by_key(key)
+        if stored is None or stored.content_hash != checked.draft.content_hash():
+            raise UserError(
+                f"{path}: at {draft.at.isoformat()} is in the past; remove 'at' to post now"
+            )
+    return checked
+
+
+def _utf8_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -1,0 +1,126 @@
+"""The `--json` shapes, exactly as the README documents them (scripts and tests parse them).
+
+All times are ISO 8601 in UTC, to the second, with a `Z`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from postbot.domain import Attempt, Delivery, Post
+from postbot.drafts import Target
+from postbot.service import AccountCheck, QueueStatus
+from postbot.store import ImportResult
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def post(p: Post) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "key": p.key,
+        "headline": p.headline,
+        "text": p.teaser,
+        "hashtags": list(p.hashtags),
+        "link": p.link,
+        "language": p.language,
+        "media": [{"path": m.path, "alt": m.alt} for m in p.media],
+        "source": p.source,
+        "created_at": iso(p.created_at),
+        "deliveries": [delivery(d) for d in p.deliveries],
+    }
+
+
+def delivery(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "account": d.account,
+        "platform": d.platform,
+        "status": str(d.status),
+        "due_at": iso(d.due_at),
+        "next_attempt_at": iso(d.next_attempt_at),
+        "text": d.text,
+        "attempts": d.attempts,
+        "remote_id": d.remote_id,
+        "remote_url": d.remote_url,
+        "last_error": d.last_error,
+    }
+
+
+def attempt(a: Attempt) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "post_id": a.post_id,
+        "delivery_id": a.delivery_id,
+        "account": a.account,
+        "platform": a.platform,
+        "started_at": iso(a.started_at),
+        "finished_at": iso(a.finished_at),
+        "outcome": str(a.outcome),
+        "error_class": a.error_class,
+        "error_message": a.error_message,
+        "http_status": a.http_status,
+        "remote_id": a.remote_id,
+        "remote_url": a.remote_url,
+        "dry_run": a.dry_run,
+        "sent": dict(a.detail),
+    }
+
+
+def status(s: QueueStatus) -> dict[str, Any]:
+    summary = s.summary
+    last = s.last_import
+    return {
+        "counts": dict(summary.counts),
+        "next_due": iso(summary.next_due),
+        "workers": [
+            {
+                "worker": w.worker,
+                "host": w.host,
+                "pid": w.pid,
+                "dry_run": w.dry_run,
+                "started_at": iso(w.started_at),
+                "seen_at": iso(w.seen_at),
+            }
+            for w in summary.workers
+        ],
+        "last_import": None
+        if last is None
+        else {
+            "at": iso(last.at),
+            "folder": last.folder,
+            **last.summary,
+            "broken_files": [{"path": b.path, "message": b.message} for b in last.broken],
+        },
+    }
+
+
+def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
+    return [
+        {
+            "account": t.account, "platform": t.platform, "text": t.text,
+            "count": t.count, "limit": t.limit, "fits": t.fits,
+        }
+        for t in targets
+    ]  # fmt: skip
+
+
+def import_results(results: Sequence[ImportResult]) -> list[dict[str, Any]]:
+    return [
+        {"post_id": r.post_id, "key": r.key, "action": r.action, "message": r.message}
+        for r in results
+    ]
+
+
+def accounts(rows: Sequence[AccountCheck]) -> list[dict[str, Any]]:
+    return [
+        {"account": r.account, "platform": r.platform, "identity": r.identity, "ok": r.ok,
+         "error": r.error}
+        for r in rows
+    ]  # fmt: skip

@@ -1,0 +1,238 @@
+"""What people read: tables that fit an 80-column terminal, lines, times in the configured zone.
+
+Statuses are coloured on a terminal (never when piped, or with NO_COLOR set). Texts from posts
+and platforms go into Rich as plain `Text`, so a `[link]` in a teaser is never read as markup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+import click
+
+from postbot.domain import Post, Status
+from postbot.importing import ImportReport
+from postbot.output import console, local
+from postbot.service import (
+    AccountCheck,
+    AttemptLog,
+    Changed,
+    Enqueued,
+    Preview,
+    QueueStatus,
+    Resolved,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from postbot.importing import Progress
+
+STATUS_STYLE: Mapping[Status, str] = {
+    Status.QUEUED: "cyan",
+    Status.PUBLISHING: "yellow",
+    Status.PUBLISHED: "green",
+    Status.FAILED: "bold red",
+    Status.CANCELLED: "dim",
+    Status.UNKNOWN: "bold magenta",
+    Status.MISSED: "red",
+}
+
+
+def warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        click.echo(f"postbot: warning: {line}", err=True)
+
+
+# -- posts ----------------------------------------------------------------------------------
+def posts_table(posts: Sequence[Post], zone: tzinfo) -> None:
+    """One row per delivery; the post's id and text on its first row only."""
+    from rich.text import Text
+
+    grid = _table()
+    grid.add_column("post", justify="right", no_wrap=True)
+    grid.add_column("account", no_wrap=True, overflow="ellipsis", max_width=16)
+    grid.add_column("status", no_wrap=True)
+    grid.add_column("due", no_wrap=True)
+    grid.add_column("text", overflow="ellipsis", min_width=12)  # takes what is left
+    for post in posts:
+        for i, d in enumerate(post.deliveries):
+            first = i == 0
+            grid.add_row(
+                str(post.id) if first else "", Text(d.account), _status(d.status),
+                local(d.due_at, zone),
+                Text(post.teaser if first else "", no_wrap=True, overflow="ellipsis"),
+                end_section=i == len(post.deliveries) - 1 and len(post.deliveries) > 1,
+            )  # fmt: skip
+    console().print(grid)
+
+
+def post_detail(post: Post, zone: tzinfo) -> None:
+    from rich.text import Text
+
+    out = console()
+    lines = [f"post {post.id}  ({post.source}, key {post.key})"]
+    if post.headline:
+        lines.append(f"headline: {post.headline}")
+    lines += [
+        f"text:     {post.teaser}",
+        f"hashtags: {' '.join('#' + t for t in post.hashtags) or '-'}",
+        f"link:     {post.link or '-'}",
+        f"language: {post.language or '-'}",
+        *(f"media:    {m.path} (alt: {m.alt})" for m in post.media),
+    ]
+    out.print(Text("\n".join(lines)))
+    for d in post.deliveries:
+        when = f"due {local(d.due_at, zone)}"
+        if d.status == Status.QUEUED and d.next_attempt_at != d.due_at:
+            when += f", next attempt {local(d.next_attempt_at, zone)}"
+        where = d.remote_url or d.remote_id or d.last_error or ""
+        head = Text.assemble(
+            "\n", f"{d.account} ({d.platform}): ", _status(d.status),
+            f", {when}, {d.attempts} attempt(s) {where}".rstrip(),
+        )  # fmt: skip
+        out.print(head)
+        out.print(Text(f"  sends: {d.text}"))
+
+
+# -- the attempt log ------------------------------------------------------------------------
+def attempt_log(log: AttemptLog, zone: tzinfo) -> None:
+    from rich.text import Text
+
+    if not log.attempts:
+        if log.post is None:
+            click.echo("no attempts yet")
+        else:
+            where = ", ".join(f"{d.account} {d.status}" for d in log.post.deliveries)
+            click.echo(f"post {log.post.id} has no attempts yet ({where})")
+        return
+    grid = _table()
+    for name in ("post", "account", "at", "outcome", "http"):
+        grid.add_column(name, no_wrap=True, justify="right" if name in ("post", "http") else "left")
+    grid.add_column("url / error", overflow="fold")
+    for a in log.attempts:
+        grid.add_row(
+            str(a.post_id), Text(a.account), local(a.finished_at, zone),
+            a.outcome + (" (dry run)" if a.dry_run else ""),
+            "-" if a.http_status is None else str(a.http_status),
+            Text(a.remote_url or a.remote_id or a.error_message or "-"),
+        )  # fmt: skip
+    console().print(grid)
+
+
+# -- status ---------------------------------------------------------------------------------
+def queue_status(s: QueueStatus, zone: tzinfo) -> None:
+    summary = s.summary
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
+    lines = [f"queue: {counts or 'empty'}", f"next due: {local(summary.next_due, zone)}"]
+    if not summary.workers:
+        lines.append("daemon: no heartbeat (not running?)")
+    for w in summary.workers:
+        mode = " (dry run)" if w.dry_run else ""
+        lines.append(f"daemon {w.worker}{mode}: last heartbeat {local(w.seen_at, zone)}")
+    last = s.last_import
+    if last is not None:
+        lines.append(
+            f"posts folder {last.folder}: last import {local(last.at, zone)}: "
+            + _counts(last.summary)
+        )
+        lines += [f"  broken: {b.message}" for b in last.broken]
+    for line in lines:
+        click.echo(line)
+
+
+# -- writing commands -----------------------------------------------------------------------
+def enqueued(e: Enqueued, zone: tzinfo) -> None:
+    """The id alone on stdout (for `id=$(postbot enqueue ...)`); the rest for people, on stderr."""
+    click.echo(e.post_id)
+    accounts = ", ".join(e.accounts)
+    click.echo(f"post {e.post_id}: due {local(e.due, zone)} to {accounts}", err=True)
+    warn(e.warnings)
+
+
+def import_report(report: ImportReport) -> None:
+    """A summary, not a line per file; conflicts and warnings each on their own line."""
+    warn([f"{r.key}: {r.message}" for r in report.results if r.action == "conflict"])
+    warn(report.warnings)
+    files = f"{report.files} post file{'' if report.files == 1 else 's'}"
+    click.echo(f"{files}: {_counts(report.summary())}")
+
+
+@contextlib.contextmanager
+def import_progress() -> Iterator[Progress | None]:
+    """A progress bar on stderr while files are checked, on a terminal only."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=err, transient=True) as bar:
+        task = bar.add_task("checking post files", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def changed(verb: str, c: Changed, zone: tzinfo) -> None:
+    n = c.deliveries
+    line = f"{verb} {n} deliver{'y' if n == 1 else 'ies'} of post {c.post_id}"
+    click.echo(line + (f", due {local(c.due, zone)}" if c.due is not None else ""))
+
+
+def resolved(r: Resolved) -> None:
+    click.echo(f"post {r.post_id}: {r.account} recorded as published at {r.url}")
+
+
+def preview(p: Preview) -> None:
+    from rich.text import Text
+
+    grid = _table()
+    for name in ("account", "platform", "count", "limit", "fits"):
+        grid.add_column(name, no_wrap=True)
+    grid.add_column("text", overflow="fold")
+    for t in p.targets:
+        fits = Text("yes", style="green") if t.fits else Text("NO", style="bold red")
+        grid.add_row(Text(t.account), t.platform, str(t.count), str(t.limit), fits, Text(t.text))
+    console().print(grid)
+    warn(p.warnings)
+
+
+def accounts(rows: Sequence[AccountCheck]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table()
+    for name in ("account", "platform", "logged in as", "result"):
+        grid.add_column(name, overflow="fold")
+    for r in rows:
+        result = Text("OK", style="green") if r.ok else Text(str(r.error), style="red")
+        grid.add_row(Text(r.account), r.platform, Text(r.identity or "-"), result)
+    console().print(grid)
+
+
+# -- pieces ---------------------------------------------------------------------------------
+def _table() -> Table:
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+        padding=(0, 1),
+    )  # fmt: skip
+
+
+def _status(status: Status) -> Text:
+    from rich.text import Text
+
+    return Text(str(status), style=STATUS_STYLE.get(status, ""))
+
+
+def _counts(summary: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in summary.items())
