@@ -87,8 +87,13 @@ at_help = "When: ISO 8601, local 'YYYY-MM-DD HH:MM', '+2h', 'in 30 minutes'."
 
 
 @click.group(cls=PostbotCLI, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="POSTBOT_CONFIG",
-              help="Config file (default: config/postbot.toml, or $POSTBOT_CONFIG).")  # fmt: skip
+@click.option(
+    "--config",
+    "-c",
+    type=click.Path(dir_okay=False),
+    envvar="POSTBOT_CONFIG",
+    help="Config file (default: config/postbot.toml, or $POSTBOT_CONFIG).",
+)
 @click.version_option(package_name="postbot-scheduler")
 def cli(config: str | None) -> None:
     """postbot: schedule teaser posts to Mastodon, X and Bluesky, and publish them on time.
@@ -108,14 +113,28 @@ def cli(config: str | None) -> None:
 @click.option("--now", "now_flag", is_flag=True, help="Publish as soon as the daemon sees it.")
 @click.option("--to", "to", multiple=True, help="Account name from the config. Repeatable.")
 @click.option("--lang", help="Language code, e.g. de.")
-@click.option("--file", "-f", "files", multiple=True, type=click.Path(),
-              help="Post file or folder to import (idempotent). Repeatable.")  # fmt: skip
+@click.option(
+    "--file",
+    "-f",
+    "files",
+    multiple=True,
+    type=click.Path(),
+    help="Post file or folder to import (idempotent). Repeatable.",
+)
 @json_option
 @pass_app
 def enqueue(
-    app: App, text: str | None, tags: tuple[str, ...], link: str | None, at: str | None,
-    now_flag: bool, to: tuple[str, ...], lang: str | None, files: tuple[str, ...], as_json: bool,
-) -> None:  # fmt: skip
+    app: App,
+    text: str | None,
+    tags: tuple[str, ...],
+    link: str | None,
+    at: str | None,
+    now_flag: bool,
+    to: tuple[str, ...],
+    lang: str | None,
+    files: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Queue a post typed here, or import post files.
 
     Prints the post's id on stdout, and its due time and accounts on stderr. A post file
@@ -139,9 +158,14 @@ def enqueue(
         raise click.UsageError("give the post TEXT, or --file PATH")
     if files:
         # option -> (given?, what a post file says it with in its front matter)
-        given = {"--at": (at is not None, "at"), "--now": (now_flag, "at"), "--to": (to, "to"),
-                 "--tag": (tags, "hashtags"), "--link": (link is not None, "link"),
-                 "--lang": (lang is not None, "language")}  # fmt: skip
+        given = {
+            "--at": (at is not None, "at"),
+            "--now": (now_flag, "at"),
+            "--to": (to, "to"),
+            "--tag": (tags, "hashtags"),
+            "--link": (link is not None, "link"),
+            "--lang": (lang is not None, "language"),
+        }
         clashing = {option: key for option, (value, key) in given.items() if value}
         if clashing:
             raise click.UsageError(
@@ -168,8 +192,12 @@ def enqueue(
 
 
 @cli.command(name="list")
-@click.option("--status", "-s", type=click.Choice([s.value for s in Status]),
-              help="Only deliveries in this state.")  # fmt: skip
+@click.option(
+    "--status",
+    "-s",
+    type=click.Choice([s.value for s in Status]),
+    help="Only deliveries in this state.",
+)
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="At most this many posts.")
 @json_option
 @pass_app
@@ -258,7 +286,7 @@ def retry(app: App, post_id: int) -> None:
     from postbot import service
     from postbot.output import text
 
-    text.changed("queued again", service.retry(app, post_id), app.zone)
+    text.changed("requeued", service.retry(app, post_id), app.zone)
 
 
 @cli.command()
@@ -285,8 +313,13 @@ def resolve(app: App, post_id: int, url: str, account: str | None) -> None:
 
 @cli.command(name="log")
 @click.argument("post_id", type=click.IntRange(min=1), required=False)
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=200,
-              help="Newest N attempts (default 200).")  # fmt: skip
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=1),
+    default=200,
+    help="Newest N attempts (default 200).",
+)
 @json_option
 @pass_app
 def log_(app: App, post_id: int | None, limit: int, as_json: bool) -> None:

@@ -190,13 +190,14 @@ def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:
     for warning in report.warnings:
         lines.append((logging.WARNING, f"import: {warning}"))
     for w in report.withdrawn:
+        setting = f'(posts.on_delete = "{w.action}")'
         if w.action is OnDelete.CANCEL:
-            done = f"cancelled {w.cancelled} queued deliveries of post {w.post_id}"
+            done = f"cancelled {w.cancelled} queued deliveries of post {w.post_id} {setting}"
         else:
-            done = f"post {w.post_id} stays queued (to stop it: postbot cancel {w.post_id})"
-        lines.append(
-            (logging.WARNING, f'import: {w.source} is gone: {done} (on_delete = "{w.action}")')
-        )
+            done = (
+                f"post {w.post_id} stays queued {setting}; to stop it: postbot cancel {w.post_id}"
+            )
+        lines.append((logging.WARNING, f"import: {w.source} is gone; {done}"))
     return lines
 
 

@@ -127,9 +127,12 @@ def enqueue_text(
     now = app.now()
     due = due_time(app, at, now_flag, now)
     draft = Draft(
-        teaser=text, hashtags=tuple(hashtags), link=link,
-        language=language or app.settings.language, to=tuple(to),
-    )  # fmt: skip
+        teaser=text,
+        hashtags=tuple(hashtags),
+        link=link,
+        language=language or app.settings.language,
+        to=tuple(to),
+    )
     checked = plan(draft, app.settings)
     post_id = app.store.enqueue(checked, due, now)
     accounts = tuple(t.account for t in checked.targets)
@@ -185,9 +188,10 @@ def resolve(app: App, post_id: int, url: str, account: str | None = None) -> Res
     """Record an `unknown` delivery as published at `url`, a post address on its platform."""
     post = app.store.get_post(post_id)
     unknown = [
-        d for d in post.deliveries
+        d
+        for d in post.deliveries
         if d.status == Status.UNKNOWN and (account is None or d.account == account)
-    ]  # fmt: skip
+    ]
     if not unknown:
         on = f" on '{account}'" if account else ""
         raise StateError(f"post {post_id} has no delivery in state unknown{on} to resolve")

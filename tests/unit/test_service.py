@@ -141,8 +141,12 @@ def test_import_keep_going_writes_the_good_files(app: App, folder: Path) -> None
     break_two(folder)
     report = service.import_paths(app, [folder], keep_going=True)
     assert report.summary() == {
-        "created": 2, "updated": 0, "unchanged": 0, "conflicts": 0, "broken": 2,
-    }  # fmt: skip
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "conflicts": 0,
+        "broken": 2,
+    }
     assert report.files == 4
     assert sorted(p.key for p in everything(app.store)) == ["a", "b"]
 

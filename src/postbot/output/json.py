@@ -104,11 +104,15 @@ def status(s: QueueStatus) -> dict[str, Any]:
 def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
     return [
         {
-            "account": t.account, "platform": t.platform, "text": t.text,
-            "count": t.count, "limit": t.limit, "fits": t.fits,
+            "account": t.account,
+            "platform": t.platform,
+            "text": t.text,
+            "count": t.count,
+            "limit": t.limit,
+            "fits": t.fits,
         }
         for t in targets
-    ]  # fmt: skip
+    ]
 
 
 def import_results(results: Sequence[ImportResult]) -> list[dict[str, Any]]:
@@ -120,7 +124,12 @@ def import_results(results: Sequence[ImportResult]) -> list[dict[str, Any]]:
 
 def accounts(rows: Sequence[AccountCheck]) -> list[dict[str, Any]]:
     return [
-        {"account": r.account, "platform": r.platform, "identity": r.identity, "ok": r.ok,
-         "error": r.error}
+        {
+            "account": r.account,
+            "platform": r.platform,
+            "identity": r.identity,
+            "ok": r.ok,
+            "error": r.error,
+        }
         for r in rows
-    ]  # fmt: skip
+    ]

@@ -63,15 +63,18 @@ def posts_table(posts: Sequence[Post], zone: tzinfo) -> None:
         for i, d in enumerate(post.deliveries):
             first = i == 0
             grid.add_row(
-                str(post.id) if first else "", Text(d.account), _status(d.status),
+                str(post.id) if first else "",
+                Text(d.account),
+                _status(d.status),
                 local(d.due_at, zone),
                 Text(post.teaser if first else "", no_wrap=True, overflow="ellipsis"),
                 end_section=i == len(post.deliveries) - 1 and len(post.deliveries) > 1,
-            )  # fmt: skip
+            )
     console().print(grid)
 
 
 def post_detail(post: Post, zone: tzinfo) -> None:
+    """Every field in full: long lines are left to the terminal to wrap (copy-paste safe)."""
     from rich.text import Text
 
     out = console()
@@ -85,18 +88,20 @@ def post_detail(post: Post, zone: tzinfo) -> None:
         f"language: {post.language or '-'}",
         *(f"media:    {m.path} (alt: {m.alt})" for m in post.media),
     ]
-    out.print(Text("\n".join(lines)))
+    out.print(Text("\n".join(lines)), soft_wrap=True)
     for d in post.deliveries:
         when = f"due {local(d.due_at, zone)}"
         if d.status == Status.QUEUED and d.next_attempt_at != d.due_at:
             when += f", next attempt {local(d.next_attempt_at, zone)}"
         where = d.remote_url or d.remote_id or d.last_error or ""
         head = Text.assemble(
-            "\n", f"{d.account} ({d.platform}): ", _status(d.status),
+            "\n",
+            f"{d.account} ({d.platform}): ",
+            _status(d.status),
             f", {when}, {d.attempts} attempt(s) {where}".rstrip(),
-        )  # fmt: skip
-        out.print(head)
-        out.print(Text(f"  sends: {d.text}"))
+        )
+        out.print(head, soft_wrap=True)
+        out.print(Text(f"  sends: {d.text}"), soft_wrap=True)
 
 
 # -- the attempt log ------------------------------------------------------------------------
@@ -116,11 +121,13 @@ def attempt_log(log: AttemptLog, zone: tzinfo) -> None:
     grid.add_column("url / error", overflow="fold")
     for a in log.attempts:
         grid.add_row(
-            str(a.post_id), Text(a.account), local(a.finished_at, zone),
+            str(a.post_id),
+            Text(a.account),
+            local(a.finished_at, zone),
             a.outcome + (" (dry run)" if a.dry_run else ""),
             "-" if a.http_status is None else str(a.http_status),
             Text(a.remote_url or a.remote_id or a.error_message or "-"),
-        )  # fmt: skip
+        )
     console().print(grid)
 
 
@@ -223,9 +230,12 @@ def _table() -> Table:
     from rich.table import Table
 
     return Table(
-        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
         padding=(0, 1),
-    )  # fmt: skip
+    )
 
 
 def _status(status: Status) -> Text:
