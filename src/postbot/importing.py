@@ -29,7 +29,7 @@ from postbot.domain import Status
 from postbot.drafts import Plan, plan
 from postbot.errors import StateError, UserError
 from postbot.markup import markdown_in
-from postbot.postfile import find_post_files, read_post_file
+from postbot.postfile import SUFFIXES, find_post_files, read_post_file
 from postbot.store import ImportResult, Store
 
 Progress = Callable[[int, int], None]  # (files checked, files in all)
@@ -146,6 +146,8 @@ def withdraw_missing(
     withdrawn: list[Withdrawn] = []
     # Every queued post is read: the store has no query by source folder (yet).
     for post in store.list_posts(Status.QUEUED):
+        if not post.source.lower().endswith(SUFFIXES):
+            continue  # typed at the command line (source "cli"), not from a file
         source = os.path.abspath(post.source)
         if os.path.dirname(source) != where:
             continue

@@ -308,3 +308,15 @@ def test_status_counts_deliveries(app: App) -> None:
     result = service.status(app)
     assert dict(result.summary.counts) == {"cancelled": 3, "queued": 1}
     assert result.summary.next_due is not None
+
+
+def test_a_typed_post_is_never_taken_for_a_deleted_file(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post typed at the command line has the source "cli": it has no file to lose, even
+    when the posts folder is the working folder."""
+    post_id = service.enqueue_text(app, "Getippt", at="+1h").post_id
+    monkeypatch.chdir(tmp_path)
+    report = service.import_folder(app, Path("."), on_delete=OnDelete.CANCEL)
+    assert report.withdrawn == ()
+    assert {d.status for d in app.store.get_post(post_id).deliveries} == {Status.QUEUED}
