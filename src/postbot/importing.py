@@ -29,6 +29,7 @@ from postbot.domain import Status
 from postbot.drafts import Plan, plan
 from postbot.errors import StateError, UserError
 from postbot.markup import markdown_in
+from postbot.output import local
 from postbot.postfile import SUFFIXES, find_post_files, read_post_file
 from postbot.store import ImportResult, Store
 
@@ -288,7 +289,8 @@ def _check(
         stored = store.find_post_by_key(key)
         if stored is None or stored.content_hash != checked.draft.content_hash():
             raise UserError(
-                f"{path}: at {draft.at.isoformat()} is in the past; remove 'at' to post now"
+                f"{path}: at {local(draft.at, settings.timezone)} is in the past;"
+                " remove 'at' to post now"
             )
     return checked
 

@@ -9,7 +9,7 @@ tables, the `--json` shapes) is `postbot.output`'s business, not this module's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -165,7 +165,11 @@ def import_folder(app: App, folder: Path, *, on_delete: OnDelete = OnDelete.KEEP
     report = importing.withdraw_missing(app.store, folder, report, on_delete, now)
     record = importing.record_path(app.settings)
     if record is not None:
-        importing.save_record(record, folder, report, now)
+        try:
+            importing.save_record(record, folder, report, now)
+        except OSError as exc:  # the import itself went through: say so, and why status won't
+            note = f"cannot record this import for `postbot status` in {record}: {exc.strerror}"
+            report = replace(report, warnings=(*report.warnings, note))
     return report
 
 

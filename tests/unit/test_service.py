@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from postbot import service
+from postbot import importing, service
 from postbot.config import parse_settings
 from postbot.domain import Outcome, Post, Status
 from postbot.errors import NotFound, StateError, UserError
@@ -154,6 +154,15 @@ def test_import_keep_going_writes_the_good_files(app: App, folder: Path) -> None
     assert again.summary()["unchanged"] == 2 and again.summary()["created"] == 0
 
 
+def test_a_past_time_in_a_file_is_shown_in_the_configured_zone(app: App, tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("---\nat: 2020-01-01 10:00\n---\nText\n", "utf-8")
+    with pytest.raises(UserError) as refused:
+        service.import_paths(app, [tmp_path / "old.md"])
+    assert str(refused.value) == (
+        f"{tmp_path / 'old.md'}: at 2020-01-01 10:00:00 CET is in the past; remove 'at' to post now"
+    )
+
+
 def test_import_reports_progress_for_every_file(app: App, folder: Path) -> None:
     seen: list[tuple[int, int]] = []
     service.import_paths(app, [folder], progress=lambda done, total: seen.append((done, total)))
@@ -217,6 +226,21 @@ def test_status_shows_what_the_last_folder_import_found(app: App, folder: Path) 
     assert last.summary["created"] == 2 and last.summary["broken"] == 2
     assert [Path(b.path).name for b in last.broken] == ["broken.md", "typo.md"]
     assert abs(last.at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_an_import_that_cannot_be_recorded_still_imports_and_says_so(
+    app: App, folder: Path
+) -> None:
+    record = importing.record_path(app.settings)
+    if record is None:
+        assert not app.store.url.startswith("sqlite")  # recorded beside SQLite databases only
+        return
+    (record / "in-the-way").mkdir(parents=True)  # a folder where the record should go
+    report = service.import_folder(app, folder)
+    assert report.summary()["created"] == 2
+    assert any(
+        w.startswith("cannot record this import for `postbot status`") for w in report.warnings
+    )
 
 
 # -- changing ------------------------------------------------------------------------------
