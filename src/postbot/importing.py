@@ -28,7 +28,7 @@ from postbot.config import Settings
 from postbot.domain import Status
 from postbot.drafts import Plan, plan
 from postbot.errors import StateError, UserError
-from postbot.markup import markdown_in
+from postbot.markup import markdown_warning
 from postbot.output import local
 from postbot.postfile import SUFFIXES, find_post_files, read_post_file
 from postbot.store import ImportResult, Store
@@ -166,15 +166,9 @@ def withdraw_missing(
 
 def markdown_warnings(checked: Plan) -> list[str]:
     """A warning line if the text has Markdown marks the platforms would show as typed."""
-    marks = markdown_in(checked.draft.teaser)
-    if not marks:
-        return []
-    accounts = ", ".join(t.account for t in checked.targets)
-    shown = " ".join(marks[:3]) + (" …" if len(marks) > 3 else "")
-    return [
-        f"{checked.draft.where}: Markdown formatting {shown} is sent as typed to {accounts}"
-        " (they show plain text: no bold or italics)"
-    ]
+    accounts = [t.account for t in checked.targets]
+    warning = markdown_warning(checked.draft.teaser, accounts, checked.draft.where)
+    return [warning] if warning else []
 
 
 def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:

@@ -13,6 +13,7 @@ URLs are left out (their underscores and asterisks belong to the address).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _LINK = re.compile(r"\[[^\[\]\n]+\]\(https?://[^()\s]+\)", re.IGNORECASE)
@@ -43,3 +44,15 @@ def markdown_in(text: str) -> tuple[str, ...]:
             start, end = match.span()
             blanked = blanked[:start] + " " * (end - start) + blanked[end:]
     return tuple(dict.fromkeys(snippet for _, snippet in sorted(found)))
+
+
+def markdown_warning(text: str, accounts: Sequence[str], where: str) -> str | None:
+    """The warning for `text` going to `accounts`, or None if it has no Markdown marks."""
+    marks = markdown_in(text)
+    if not marks:
+        return None
+    shown = " ".join(marks[:3]) + (" …" if len(marks) > 3 else "")
+    return (
+        f"{where}: Markdown formatting {shown} is sent as typed to {', '.join(accounts)}"
+        " (they show plain text: no bold or italics)"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postbot.markup import markdown_in
+from postbot.markup import markdown_in, markdown_warning
 
 FOUND = {
     "bold": ("Heute **SOZ-Gipfel** in Astana", ("**SOZ-Gipfel**",)),
@@ -41,3 +41,11 @@ def test_markdown_marks_are_found(text: str, marks: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("text", NOT_FOUND.values(), ids=NOT_FOUND.keys())
 def test_newsroom_text_that_is_not_markdown_is_left_alone(text: str) -> None:
     assert markdown_in(text) == ()
+
+
+def test_the_warning_names_the_place_the_marks_and_the_accounts() -> None:
+    assert markdown_warning("Kein Markdown", ["x"], "posts/a.md") is None
+    assert markdown_warning("**a** _b_ ~~c~~ `d` *e*", ["x", "bluesky"], "posts/a.md") == (
+        "posts/a.md: Markdown formatting **a** _b_ ~~c~~ … is sent as typed to x, bluesky"
+        " (they show plain text: no bold or italics)"
+    )
