@@ -118,6 +118,10 @@ def test_list_without_a_terminal_or_with_no_color_has_no_colour(project: Path) -
     assert "queued" in shown and "cancelled" in shown
 
 
+def test_list_says_when_there_is_nothing(project: Path) -> None:
+    assert postbot(project, "list", "--status", "failed") == "no posts\n"
+
+
 def test_a_teaser_with_brackets_is_shown_as_written(project: Path) -> None:
     post_id = postbot(project, "enqueue", "Termine [bold]heute[/bold]", "--at", "+5h").strip()
     assert "Termine [bold]heute[/bold]" in postbot(project, "show", post_id)

@@ -53,6 +53,10 @@ def posts_table(posts: Sequence[Post], zone: tzinfo) -> None:
     """One row per delivery; the post's id and text on its first row only."""
     from rich.text import Text
 
+    if not posts:
+        click.echo("no posts")
+        return
+
     grid = _table()
     grid.add_column("post", justify="right", no_wrap=True)
     grid.add_column("account", no_wrap=True, overflow="ellipsis", max_width=16)
