@@ -122,7 +122,8 @@ def describe_network_error(
     chain = exception_chain(exc)
     where = host or "the server"
     within = f" within {timeout:g} s" if timeout else ""
-    if _first(chain, _classes("socket", "gaierror")) is not None:
+    dns = (_classes("socket", "gaierror"), _classes("urllib3.exceptions", "NameResolutionError"))
+    if _first(chain, *dns) is not None:
         return f"cannot resolve host {host}" if host else "cannot resolve the server's host name"
     if _first(chain, (ConnectionRefusedError,)) is not None:
         return f"connection refused by {where}"
