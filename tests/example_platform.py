@@ -79,12 +79,12 @@ class ExamplePlatform(Platform):
             )
         except requests.RequestException as exc:
             said = describe_network_error(exc, host_of(base_url), timeout) or type(exc).__name__
-            cls = OutcomeUnknown if creates and not never_sent(exc) else TransientError
-            raise cls(redact(f"Example: {said}")) from None
+            lost = OutcomeUnknown if creates and not never_sent(exc) else TransientError
+            raise lost(redact(f"Example: {said}")) from None
         if answer.status_code == 404 and method == "GET":
             return None
         if answer.status_code >= 400:
-            cls = error_class(answer.status_code, creates=creates)
+            refused = error_class(answer.status_code, creates=creates)
             message = f"Example: HTTP {answer.status_code}: {answer.text[:200]}"
-            raise cls(redact(message), http_status=answer.status_code)
+            raise refused(redact(message), http_status=answer.status_code)
         return answer.json()
