@@ -16,15 +16,20 @@ from postbot.dispatch import Dispatcher
 from postbot.domain import Status
 from postbot.drafts import Draft, plan
 from postbot.errors import UserError
-from postbot.platforms import PLATFORMS
 from postbot.store import Store, open_store
 from tests.fakes.example_server import TOKEN, FakeExample
+from tests.fakes.registry import registered
 
 ENV = {"EXAMPLE_TOKEN": TOKEN}
 T0 = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 
-# The one line that adds the platform.
-PLATFORMS.register("example", "tests.example_platform:ExamplePlatform")
+
+@pytest.fixture(autouse=True)
+def example_platform() -> Iterator[None]:
+    # The one line that adds the platform: PLATFORMS.register(name, "module:Class"), here for
+    # the length of each test only.
+    with registered("example", "tests.example_platform:ExamplePlatform"):
+        yield
 
 
 @pytest.fixture

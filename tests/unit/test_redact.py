@@ -12,8 +12,8 @@ import pytest
 from postbot.accounts import check_account, configured_secrets_of, redactor_of
 from postbot.domain import Account
 from postbot.logs import RedactSecrets, setup_logging
-from postbot.platforms import PLATFORMS
 from postbot.redact import MASK, Redactor
+from tests.fakes.registry import registered
 
 TOKEN = "tok-Secret-4711-abcdef"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkaWQ6cGxjOnh5eiJ9.c2lnbmF0dXJlLXBhcnQ"
@@ -109,8 +109,8 @@ def test_the_secrets_of_accounts_leave_public_roles_alone() -> None:
 
 
 def test_accounts_check_masks_a_secret_an_unsorted_library_error_quoted() -> None:
-    PLATFORMS.register("leaky", "tests.fakes.leaky_platform:LeakyPlatform")
     account = Account("leaky", "leaky", credential_vars={"token": "LEAKY_TOKEN"})
-    row = check_account(account, {"LEAKY_TOKEN": TOKEN})
+    with registered("leaky", "tests.fakes.leaky_platform:LeakyPlatform"):
+        row = check_account(account, {"LEAKY_TOKEN": TOKEN})
     assert not row["ok"]
     assert row["error"] == "RuntimeError: handshake failed for Authorization: Bearer ***"

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from postbot.options import SECONDS
@@ -232,6 +231,8 @@ def _parse_reset(value: str, *, relative: bool) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        from email.utils import parsedate_to_datetime
+
         try:
             parsed = parsedate_to_datetime(value)  # Retry-After as an HTTP date
         except (TypeError, ValueError):

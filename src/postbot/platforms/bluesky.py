@@ -48,7 +48,6 @@ from postbot.platforms.bluesky_record import (
     record_key,
     text_limits,
 )
-from postbot.platforms.bluesky_session import SessionFile, default_path
 from postbot.platforms.limits import TextLimit
 from postbot.platforms.media import MediaError, checked_images
 from postbot.redact import Redactor
@@ -56,6 +55,8 @@ from postbot.redact import Redactor
 if TYPE_CHECKING:
     from atproto_client import Client
     from atproto_client.client.session import Session, SessionEvent
+
+    from postbot.platforms.bluesky_session import SessionFile
 
 log = logging.getLogger(__name__)
 
@@ -396,9 +397,13 @@ class BlueskyPlatform(Platform):
         configured = self.account.options.get("session_file")
         if configured:
             return Path(str(configured)).expanduser()
+        from postbot.platforms.bluesky_session import default_path
+
         return default_path(self.account.name)
 
     def _session_file(self) -> SessionFile:
+        from postbot.platforms.bluesky_session import SessionFile
+
         return SessionFile(self.session_path(), self._base_url, self.account.name)
 
     # -- errors ----------------------------------------------------------------------------

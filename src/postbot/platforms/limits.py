@@ -1,16 +1,17 @@
 """The limits a platform puts on a post's text, declared once by the platform
 (`Platform.text_limits`) and checked both at enqueue (`drafts.plan`, shown by `preview`) and at
-publish (the adapters). Pure: no I/O, nothing heavy to import.
+publish (the adapters). Pure: no I/O, nothing heavy to import. TextLimit is a NamedTuple rather
+than a dataclass: `postbot enqueue` imports this, and a dataclass costs ~1 ms to create.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class TextLimit:
+class TextLimit(NamedTuple):
     """One limit: what is measured (`name`, shown to people), and the most the platform takes."""
 
     name: str  # "characters", "UTF-8 bytes", "graphemes in the longest hashtag"
@@ -21,7 +22,7 @@ class TextLimit:
         return LimitCheck(self.name, self.measure(text), self.limit)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not a NamedTuple: its `count` would shadow tuple.count
 class LimitCheck:
     """One limit, measured on one text."""
 

@@ -8,8 +8,7 @@ documentation, as of 2026-06.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from postbot.platforms.media import ImageRule, MediaPolicy
 
@@ -26,8 +25,7 @@ DESCRIPTION_LIMIT = 1_500  # characters of alt text
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif")
 
 
-@dataclass(frozen=True)
-class InstanceLimits:
+class InstanceLimits(NamedTuple):
     max_characters: int = MAX_CHARACTERS
     characters_reserved_per_url: int = URL_WEIGHT
     max_media_attachments: int = MAX_MEDIA_ATTACHMENTS

@@ -7,7 +7,8 @@ has. Pillow is imported on first use only: `postbot enqueue` without media never
 
 `judge` is pure: images in, refusals and warnings out. A refusal is what the platform would
 refuse; a warning is what it would accept but change (Mastodon downscales large images). postbot
-itself never changes a file.
+itself never changes a file. (NamedTuples, not dataclasses, for the same reason as in
+limits.py: every platform module imports this on `postbot enqueue`.)
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from postbot.domain import MediaItem
 
@@ -39,8 +39,7 @@ class MediaError(ValueError):
     """A media file that cannot be read (missing, a folder, no permission, absurdly large)."""
 
 
-@dataclass(frozen=True)
-class ImageRule:
+class ImageRule(NamedTuple):
     """The limits of one image type."""
 
     max_bytes: int | None = None
@@ -49,8 +48,7 @@ class ImageRule:
     downscaled_above: int | None = None
 
 
-@dataclass(frozen=True)
-class MediaPolicy:
+class MediaPolicy(NamedTuple):
     """What a platform takes, as its documentation says (docs/platforms/*.md cites each number)."""
 
     name: str  # the platform, for messages
@@ -62,8 +60,7 @@ class MediaPolicy:
         return ", ".join(_NAMES.get(t, t) for t in self.types)
 
 
-@dataclass(frozen=True)
-class ImageFile:
+class ImageFile(NamedTuple):
     """What a media file really is."""
 
     path: str
@@ -81,8 +78,7 @@ class ImageFile:
         return Path(self.path).name
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     """What is wrong (`media a.png is 6,000,000 bytes`) and what the platform allows."""
 
     subject: str
@@ -92,8 +88,7 @@ class Refusal:
         return f"{self.subject}; {self.allowed}"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     refusals: tuple[Refusal, ...] = ()
     warnings: tuple[str, ...] = ()
 

@@ -45,13 +45,6 @@ from postbot.platforms.base import (
     TransientError,
 )
 from postbot.platforms.media import ImageFile, ImageRule, MediaError, MediaPolicy, checked_images
-from postbot.platforms.x_http import (
-    http_error,
-    make_session,
-    network_error,
-    quiet_credential_loggers,
-    raise_for_status,
-)
 from postbot.redact import Redactor
 
 if TYPE_CHECKING:
@@ -258,6 +251,8 @@ class XPlatform(Platform):
                 f"{OAUTH2_ROLE} (OAuth 2.0); missing: {', '.join(missing)}"
             )
         creds = self.account.credentials(self.environ)  # ConfigError names a missing variable
+        from postbot.platforms.x_http import make_session, quiet_credential_loggers
+
         quiet_credential_loggers()
 
         session = make_session(self.timeout, self.account.base_url)
@@ -327,6 +322,8 @@ class XPlatform(Platform):
             method, API_HOST + route, auth=conn.auth, headers=conn.headers, **kwargs
         )
         with response:
+            from postbot.platforms.x_http import raise_for_status
+
             raise_for_status(response)
             return response.json()
 
@@ -338,6 +335,8 @@ class XPlatform(Platform):
         """
         import requests
         import tweepy
+
+        from postbot.platforms.x_http import http_error, network_error
 
         try:
             return call()
