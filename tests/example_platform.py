@@ -28,7 +28,6 @@ from postbot.platforms._http import (
 from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
-    PermanentError,
     Platform,
     Published,
     TransientError,
@@ -50,9 +49,7 @@ class ExamplePlatform(Platform):
         return count_graphemes(text)
 
     def publish(self, outgoing: Outgoing) -> Published:
-        overrun = self.overrun(outgoing.text)
-        if overrun is not None:
-            raise PermanentError(f"Example: text is {overrun.count} {overrun.name}")
+        self.refuse_overrun(outgoing.text, prefix="Example: ")
         body = {"text": outgoing.text, "language": outgoing.language}
         headers = {"Idempotency-Key": outgoing.idempotency_key}
         post = self._call("POST", "/api/posts", creates=True, json=body, headers=headers)

@@ -8,7 +8,7 @@ so `postbot enqueue` can ask it how to count text without loading any of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -16,7 +16,7 @@ from typing import ClassVar
 from postbot.domain import Account, MediaItem
 from postbot.options import Option
 from postbot.platforms.limits import LimitCheck, TextLimit, check_all
-from postbot.platforms.media import GENERIC, MediaPolicy
+from postbot.platforms.media import GENERIC, ImageFile, MediaError, MediaPolicy, checked_images
 
 
 @dataclass(frozen=True)
@@ -146,10 +146,36 @@ class Platform(ABC):
         return check_all(self.text_limits(), text)
 
     def overrun(self, text: str, limits: tuple[TextLimit, ...] | None = None) -> LimitCheck | None:
-        """The first limit `text` breaks (of `limits`, by default `text_limits()`), or None:
-        what publish refuses before sending anything."""
+        """The first limit `text` breaks (of `limits`, by default `text_limits()`), or None."""
         checks = check_all(self.text_limits() if limits is None else limits, text)
         return next((check for check in checks if not check.fits), None)
+
+    # -- before publishing: refuse what the platform would refuse, before anything is sent --
+    def refuse_overrun(
+        self,
+        text: str,
+        limits: tuple[TextLimit, ...] | None = None,
+        *,
+        prefix: str = "",
+        limit_is: str = "the limit is",
+    ) -> None:
+        """PermanentError if `text` breaks a limit (`X: text is 281 characters, the limit is
+        280`)."""
+        broken = self.overrun(text, limits)
+        if broken is not None:
+            raise PermanentError(
+                f"{prefix}text is {broken.count} {broken.name}, {limit_is} {broken.limit}"
+            )
+
+    def checked_media(
+        self, media: Sequence[MediaItem], policy: MediaPolicy | None = None, *, prefix: str = ""
+    ) -> list[ImageFile]:
+        """Every file read and judged against `policy` (by default `media`); PermanentError
+        with one line if any is refused."""
+        try:
+            return checked_images(self.media if policy is None else policy, media)
+        except MediaError as exc:
+            raise PermanentError(f"{prefix}{exc}") from None
 
     def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
         """The text to send. Platforms that move the link elsewhere override this."""

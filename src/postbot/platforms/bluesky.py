@@ -49,7 +49,6 @@ from postbot.platforms.bluesky_record import (
     text_limits,
 )
 from postbot.platforms.limits import TextLimit
-from postbot.platforms.media import MediaError, checked_images
 from postbot.redact import Redactor
 
 if TYPE_CHECKING:
@@ -108,11 +107,7 @@ class BlueskyPlatform(Platform):
     # -- publishing ------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
         text = outgoing.text
-        overrun = self.overrun(text)
-        if overrun is not None:
-            raise PermanentError(
-                f"Bluesky: text is {overrun.count} {overrun.name}, the limit is {overrun.limit}"
-            )
+        self.refuse_overrun(text, prefix="Bluesky: ")
         rkey = record_key(outgoing)
         images = self._load_images(outgoing)  # refuse bad media before any network call
         facets = build_facets(text)
@@ -159,14 +154,12 @@ class BlueskyPlatform(Platform):
 
     # -- the record ------------------------------------------------------------------------
     def _load_images(self, outgoing: Outgoing) -> list[tuple[bytes, str, str]]:
+        images = self.checked_media(outgoing.media, prefix="Bluesky: ")
         try:
-            images = checked_images(MEDIA, outgoing.media)
             return [
                 (Path(image.path).read_bytes(), image.mime or "", item.alt)
                 for image, item in zip(images, outgoing.media, strict=True)
             ]
-        except MediaError as exc:
-            raise PermanentError(f"Bluesky: {exc}") from None
         except OSError as exc:
             raise PermanentError(f"Bluesky: cannot read an image: {exc.strerror}") from None
 

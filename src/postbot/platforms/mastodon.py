@@ -30,7 +30,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from postbot.domain import Account, MediaItem
+from postbot.domain import Account
 from postbot.errors import ConfigError
 from postbot.options import SECONDS, Option
 from postbot.platforms._http import TIMEOUT, host_of
@@ -44,7 +44,7 @@ from postbot.platforms.base import (
 )
 from postbot.platforms.limits import TextLimit
 from postbot.platforms.mastodon_instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
-from postbot.platforms.media import ImageFile, MediaError, MediaPolicy, checked_images, judge
+from postbot.platforms.media import judge
 from postbot.redact import Redactor
 
 if TYPE_CHECKING:
@@ -123,13 +123,9 @@ class MastodonPlatform(Platform):
         visibility = self._visibility()
         media_timeout = self._seconds("media_timeout", DEFAULT_MEDIA_TIMEOUT)
         media = tuple(outgoing.media)
-        images = self._checked(media, self.media)  # offline first: a partial upload helps nobody
+        images = self.checked_media(media)  # offline first: a partial upload helps nobody
         limits = self.instance_limits()
-        overrun = self.overrun(outgoing.text, self.text_limits(limits))
-        if overrun is not None:
-            raise PermanentError(
-                f"text is {overrun.count} {overrun.name}, instance limit is {overrun.limit}"
-            )
+        self.refuse_overrun(outgoing.text, self.text_limits(limits), limit_is="instance limit is")
         refusals = judge(limits.media_policy(), images, [item.alt for item in media]).refusals
         if refusals:
             said = "; ".join(map(str, refusals))
@@ -368,13 +364,6 @@ class MastodonPlatform(Platform):
         return name
 
     # -- media ----------------------------------------------------------------------------
-    @staticmethod
-    def _checked(media: tuple[MediaItem, ...], policy: MediaPolicy) -> list[ImageFile]:
-        try:
-            return checked_images(policy, media)
-        except MediaError as exc:
-            raise PermanentError(str(exc)) from None
-
     def _ensure_version(self, api: Mastodon) -> None:
         """Make Mastodon.py learn the server version now, so media go to /api/v2/media."""
         with self._lock:

@@ -44,7 +44,7 @@ from postbot.platforms.base import (
     PublishError,
     TransientError,
 )
-from postbot.platforms.media import ImageFile, ImageRule, MediaError, MediaPolicy, checked_images
+from postbot.platforms.media import ImageFile, ImageRule, MediaPolicy
 from postbot.redact import Redactor
 
 if TYPE_CHECKING:
@@ -134,15 +134,8 @@ class XPlatform(Platform):
     # -- network ----------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
         # Refuse what X would refuse before anything is uploaded: no half-done work to undo.
-        overrun = self.overrun(outgoing.text)
-        if overrun is not None:
-            raise PermanentError(
-                f"X: text is {overrun.count} {overrun.name}, the limit is {overrun.limit}"
-            )
-        try:
-            images = checked_images(MEDIA, outgoing.media)
-        except MediaError as exc:
-            raise PermanentError(f"X media: {exc}") from None
+        self.refuse_overrun(outgoing.text, prefix="X: ")
+        images = self.checked_media(outgoing.media, prefix="X media: ")
         conn = self._connection()
 
         media_detail: list[dict[str, object]] = []
