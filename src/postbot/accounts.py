@@ -1,9 +1,9 @@
-"""Account checks and the set of secret values the logs must never show."""
+"""Account checks, and the secret values that logs and messages must never show."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +12,7 @@ from postbot.domain import Account
 from postbot.errors import PostbotError
 from postbot.platforms import platform_for
 from postbot.platforms.base import PublishError
+from postbot.redact import Redactor
 
 
 def check_account(account: Account, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -26,13 +27,13 @@ def check_account(account: Account, environ: Mapping[str, str] | None = None) ->
     except (PublishError, PostbotError) as exc:
         row["error"] = getattr(exc, "message", None) or str(exc)
     except Exception as exc:  # an unsorted library error: say what kind, keep going
-        row["error"] = f"{type(exc).__name__}: {exc}"
+        from postbot.platforms._http import describe_failure
+
+        row["error"] = describe_failure(exc)
     finally:
         platform.close()
-    secrets = configured_secrets_of([account], environ)
     if row["error"]:
-        for secret in secrets:
-            row["error"] = row["error"].replace(secret, "***")
+        row["error"] = redactor_of([account], environ)(row["error"])
     return row
 
 
@@ -47,12 +48,19 @@ def configured_secrets(settings: Settings) -> list[str]:
     return configured_secrets_of(settings.accounts.values())
 
 
+def redactor(settings: Settings) -> Redactor:
+    """The Redactor for every configured account's secrets (for the daemon's logs)."""
+    return redactor_of(settings.accounts.values())
+
+
 # Credential roles that say who we are rather than prove it: not secret, never masked (a
 # Bluesky handle is part of every post URL; masked, the log showed ".../profile/***/post/...").
 PUBLIC_ROLES = frozenset({"handle"})
 
 
-def configured_secrets_of(accounts: Any, environ: Mapping[str, str] | None = None) -> list[str]:
+def configured_secrets_of(
+    accounts: Iterable[Account], environ: Mapping[str, str] | None = None
+) -> list[str]:
     env = os.environ if environ is None else environ
     return [
         env[var]
@@ -60,3 +68,7 @@ def configured_secrets_of(accounts: Any, environ: Mapping[str, str] | None = Non
         for role, var in a.credential_vars.items()
         if role not in PUBLIC_ROLES and env.get(var)
     ]
+
+
+def redactor_of(accounts: Iterable[Account], environ: Mapping[str, str] | None = None) -> Redactor:
+    return Redactor(configured_secrets_of(accounts, environ))

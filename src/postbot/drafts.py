@@ -18,8 +18,8 @@ from postbot.config import Settings
 from postbot.domain import Account, MediaItem
 from postbot.errors import UserError
 from postbot.platforms import platform_for
-
-MAX_MEDIA = 4
+from postbot.platforms.base import Platform
+from postbot.platforms.limits import LimitCheck
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,22 @@ class Target:
     account: str
     platform: str
     text: str
-    count: int
-    limit: int
+    count: int  # the platform's main measure of the text (its `count`) ...
+    limit: int  # ... and its limit for this account
+    # Every limit the text was checked against, the main one first (`preview` shows them all).
+    checks: tuple[LimitCheck, ...] = ()
+    # What the platform will accept but change (an image it downscales): said, never done.
+    warnings: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
-        return self.count <= self.limit
+        return self.count <= self.limit and all(check.fits for check in self.checks)
+
+    def overruns(self) -> list[str]:
+        """Each limit the text breaks, as `301 characters, limit 300`."""
+        found = [f"{self.count} characters, limit {self.limit}"] if self.count > self.limit else []
+        found += [f"{c.count} {c.name}, limit {c.limit}" for c in self.checks[1:] if not c.fits]
+        return found
 
 
 @dataclass(frozen=True)
@@ -66,13 +76,20 @@ class Plan:
     draft: Draft
     targets: tuple[Target, ...] = field(default_factory=tuple)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line each: where, which account, what the platform will change."""
+        return tuple(
+            f"{self.draft.where}: {t.platform} ({t.account}): {warning}"
+            for t in self.targets
+            for warning in t.warnings
+        )
+
 
 def clean(draft: Draft) -> Draft:
     """Validate the parts of a draft that do not depend on accounts; normalise hashtags."""
     if not draft.teaser.strip():
         raise UserError(f"{draft.where}: the post text is empty")
-    if len(draft.media) > MAX_MEDIA:
-        raise UserError(f"{draft.where}: {len(draft.media)} images; at most {MAX_MEDIA} allowed")
     for item in draft.media:
         if not Path(item.path).is_file():
             raise UserError(f"{draft.where}: media file not found: {item.path}")
@@ -98,25 +115,60 @@ def targets_for(draft: Draft, settings: Settings) -> list[Account]:
 
 
 def render_for(draft: Draft, account: Account, environ: Mapping[str, str] | None = None) -> Target:
-    platform = platform_for(account, environ)
+    return _render(draft, platform_for(account, environ))
+
+
+def _render(draft: Draft, platform: Platform) -> Target:
     text = platform.render(draft.teaser, draft.link, draft.hashtags)
-    return Target(account.name, account.platform, text, platform.count(text), platform.limit())
+    checks = platform.check_text(text)
+    main = checks[0]
+    return Target(platform.account.name, platform.name, text, main.count, main.limit, checks)
 
 
 def plan(draft: Draft, settings: Settings, *, check_length: bool = True) -> Plan:
-    """Clean the draft and render it for each target; refuse it if it is too long anywhere."""
+    """Clean the draft and render it for each target; refuse it if its text breaks a limit of
+    any target platform (`check_length`), or if its media does."""
     draft = clean(draft)
-    targets = tuple(render_for(draft, account) for account in targets_for(draft, settings))
+    platforms = [platform_for(account) for account in targets_for(draft, settings)]
+    targets = tuple(_render(draft, platform) for platform in platforms)
     if check_length:
         too_long = [t for t in targets if not t.fits]
         if too_long:
             detail = "; ".join(
-                f"{t.platform} ({t.account}): {t.count} characters, limit {t.limit}"
-                for t in too_long
+                f"{t.platform} ({t.account}): {' and '.join(t.overruns())}" for t in too_long
             )
             raise UserError(f"{draft.where}: text too long for {detail}")
+    if draft.media:
+        targets = _judge_media(draft, platforms, targets)
     return Plan(draft, targets)
 
 
-def plan_all(drafts: Sequence[Draft], settings: Settings) -> list[Plan]:
-    return [plan(d, settings) for d in drafts]
+def _judge_media(
+    draft: Draft, platforms: Sequence[Platform], targets: tuple[Target, ...]
+) -> tuple[Target, ...]:
+    """Each file's real type, size, pixels and alt text against each target's media policy.
+    One line for everything refused, naming the file, the accounts and the limit."""
+    from postbot.platforms.media import MediaError, judge, read_images
+
+    try:
+        images = read_images(draft.media)
+    except MediaError as exc:
+        raise UserError(f"{draft.where}: {exc}") from None
+    alts = [item.alt for item in draft.media]
+    # What is wrong -> what each platform allows -> the accounts it is wrong for.
+    refused: dict[str, dict[str, list[str]]] = {}
+    judged = []
+    for platform, target in zip(platforms, targets, strict=True):
+        verdict = judge(platform.media, images, alts)
+        for refusal in verdict.refusals:
+            accounts = refused.setdefault(refusal.subject, {}).setdefault(refusal.allowed, [])
+            accounts.append(f"{target.platform} ({target.account})")
+        judged.append(replace(target, warnings=target.warnings + verdict.warnings))
+    if refused:
+        detail = "; ".join(
+            f"{subject}; "
+            + ", ".join(f"{allowed} for {', '.join(where)}" for allowed, where in limits.items())
+            for subject, limits in refused.items()
+        )
+        raise UserError(f"{draft.where}: {detail}")
+    return tuple(judged)

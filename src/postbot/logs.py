@@ -1,7 +1,8 @@
 """Logging for the daemon: one line per attempt, as text or JSON, with secrets masked.
 
 Masking is a last line of defence: the code never logs a credential on purpose, but a
-library's error message might quote one, so every configured secret value is replaced.
+library's error message might quote one, so every configured secret value (and anything shaped
+like a token) is replaced, by the same `Redactor` the adapters use.
 """
 
 from __future__ import annotations
@@ -12,30 +13,28 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from postbot.redact import Redactor
+
 _FIELDS = ("post_id", "delivery_id", "account", "platform", "outcome", "status", "attempt",
            "remote_url", "remote_id", "error", "dry_run")  # fmt: skip
 
 
 class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: Iterable[str]) -> None:
+    """Masks secrets in the message and in the `error` and `remote_url` fields of a record."""
+
+    def __init__(self, secrets: Iterable[str] | Redactor = ()) -> None:
         super().__init__()
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, None
-            for name in ("error", "remote_url"):
-                value = getattr(record, name, None)
-                if isinstance(value, str):
-                    for secret in self.secrets:
-                        value = value.replace(secret, "***")
-                    setattr(record, name, value)
+        message = record.getMessage()
+        masked = self.redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        for name in ("error", "remote_url"):
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, self.redact(value))
         return True
 
 
@@ -53,7 +52,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+def setup_logging(
+    fmt: str = "text", level: str = "INFO", secrets: Iterable[str] | Redactor = ()
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -55,7 +55,7 @@ _GRAPHEME = regex.compile(r"\X")
 MAX_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000
 MAX_IMAGES = 4
-MAX_IMAGE_BYTES = 1_000_000
+MAX_IMAGE_BYTES = 2_000_000  # app.bsky.embed.images maxSize since April 2026 (was 1,000,000)
 MAX_LANGS = 3
 
 # Reference PDS policies: createSession 30 per 5 minutes per account, a global 3000 per 5 min.

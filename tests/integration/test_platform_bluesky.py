@@ -657,3 +657,48 @@ def test_session_file_is_not_group_readable_even_if_it_existed(
     assert platform.check() == f"@{HANDLE}"  # the unreadable session is ignored: new login
     assert fake.login_count == 1
     assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+
+
+# -- limits checked before sending, failures in words ---------------------------------------------
+FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # one grapheme, 18 UTF-8 bytes
+
+
+def test_300_family_emoji_are_refused_by_their_bytes_before_any_request(
+    fake: FakeBluesky, make_platform: MakePlatform
+) -> None:
+    err = publish_error(make_platform(), outgoing(text=FAMILY * 300))
+    assert isinstance(err, PermanentError)
+    assert err.message == "Bluesky: text is 5400 UTF-8 bytes, the limit is 3000"
+    assert fake.requests == []
+
+
+def test_images_up_to_the_lexicons_two_megabytes_go_through_larger_ones_do_not(
+    fake: FakeBluesky, make_platform: MakePlatform, tmp_path: Path
+) -> None:
+    from tests.fakes.images import noise
+
+    platform = make_platform()
+    big = noise(tmp_path / "gross.png", 1_500_000)
+    platform.publish(outgoing(media=(MediaItem(str(big), "Groß"),)))
+    (record,) = fake.records.values()
+    assert record["embed"]["images"][0]["image"]["size"] == big.stat().st_size
+    too_big = noise(tmp_path / "zu-gross.png", 2_000_001)
+    err = publish_error(platform, outgoing(delivery_id=8, media=(MediaItem(str(too_big), "x"),)))
+    assert isinstance(err, PermanentError)
+    size = too_big.stat().st_size
+    assert (
+        err.message == f"Bluesky: media zu-gross.png is {size:,} bytes; at most 2,000,000 allowed"
+    )
+    assert len(fake.calls(UPLOAD)) == 1  # only the first image was uploaded
+
+
+def test_unreachable_server_says_so_in_words(
+    fake: FakeBluesky, make_platform: MakePlatform
+) -> None:
+    platform = make_platform()
+    host = fake.base_url.split("://")[1]
+    fake.stop()
+    err = publish_error(platform, outgoing())
+    assert err.message == (
+        f"Bluesky createSession (login): connection failed: connection refused by {host}"
+    )

@@ -501,3 +501,66 @@ def test_fake_fail_rate_is_seeded_and_answers_carry_rate_limit_headers() -> None
     assert answer.json()["configuration"]["statuses"]["max_characters"] == 500
     assert answer.headers["X-RateLimit-Limit"] == "300"
     assert answer.headers["X-RateLimit-Reset"].endswith("Z")
+
+
+# -- limits from the server, media read from the bytes, failures in words -------------------------
+def test_the_servers_max_media_attachments_is_used_at_publish(
+    fake: FakeMastodon, make: MakePlatform, tmp_path: Path
+) -> None:
+    fake.max_media_attachments = 2
+    image = tmp_path / "a.png"
+    image.write_bytes(tiny_png())
+    media = tuple(MediaItem(str(image), f"Bild {i}") for i in range(3))
+    with pytest.raises(PermanentError) as caught:
+        make().publish(outgoing(media=media))
+    assert caught.value.message == (
+        "media refused by the server's limits: 3 images; at most 2 allowed"
+    )
+    assert fake.requests_to("/api/v2/media") == []
+    assert fake.statuses == []
+
+
+def test_a_text_file_named_png_is_refused_before_any_request(
+    fake: FakeMastodon, make: MakePlatform, tmp_path: Path
+) -> None:
+    fake_image = tmp_path / "foto.png"
+    fake_image.write_text("kein Bild", encoding="utf-8")
+    with pytest.raises(PermanentError, match=r"media foto\.png is not an image"):
+        make().publish(outgoing(media=(MediaItem(str(fake_image), "Foto"),)))
+    assert fake.requests == []
+
+
+def test_the_media_type_sent_is_the_one_in_the_bytes(
+    fake: FakeMastodon, make: MakePlatform, tmp_path: Path
+) -> None:
+    misnamed = tmp_path / "foto.jpg"
+    misnamed.write_bytes(tiny_png())
+    make().publish(outgoing(media=(MediaItem(str(misnamed), "Foto"),)))
+    [media] = fake.media
+    assert media["content_type"] == "image/png"
+
+
+def test_connection_refused_names_the_server_in_words(
+    fake: FakeMastodon, make: MakePlatform
+) -> None:
+    platform = make(timeout=2)
+    platform.instance_limits()
+    host = fake.base_url.split("://")[1]
+    fake.stop()
+    with pytest.raises(TransientError) as caught:
+        platform.publish(outgoing())
+    assert caught.value.message == (
+        f"posting the status: cannot reach the server: connection refused by {host}"
+    )
+
+
+def test_a_timeout_says_how_long_it_waited_for_whom(fake: FakeMastodon, make: MakePlatform) -> None:
+    platform = make(timeout=1)
+    fake.inject(STATUSES, Fault.slow(1.6))
+    with pytest.raises(OutcomeUnknown) as caught:
+        platform.publish(outgoing())
+    host = fake.base_url.split("://")[1]
+    assert caught.value.message == (
+        f"posting the status: timed out: no answer within 1 s from {host}, after sending:"
+        " the status may or may not exist"
+    )

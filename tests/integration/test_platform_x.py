@@ -510,3 +510,80 @@ def test_module_does_not_import_tweepy_or_requests() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "False"
+
+
+# -- failures in words, limits checked before sending -----------------------------------------
+def test_connection_refused_says_so_in_words(make_platform: Callable[..., XPlatform]) -> None:
+    closed = FakeX().start()
+    base_url = closed.base_url
+    closed.stop()
+    error = publish_error(make_platform(base_url=base_url), outgoing("Niemand da"))
+    host = base_url.split("://")[1]
+    assert error.message == f"X post: cannot connect to X: connection refused by {host}"
+
+
+def test_a_timeout_on_post_says_how_long_it_waited(
+    fake: FakeX, make_platform: Callable[..., XPlatform]
+) -> None:
+    fake.inject("/2/tweets", Fault.slow(TIMEOUT * 4))
+    error = publish_error(make_platform(), outgoing("Langsam"))
+    host = fake.base_url.split("://")[1]
+    assert error.message.startswith(
+        f"X post: timed out: no answer within {TIMEOUT:g} s from {host};"
+    )
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_that_gave_up_on_a_post_leaves_it_unknown(
+    status: int, fake: FakeX, make_platform: Callable[..., XPlatform], tmp_path: Path
+) -> None:
+    # X has no idempotency key: a proxy's 502/504 may hide a post that went out.
+    fake.inject("/2/tweets", Fault.server_error(status))
+    error = publish_error(make_platform(), outgoing("Gateway"))
+    assert isinstance(error, OutcomeUnknown)
+    assert error.http_status == status
+    assert "may or may not have been published" in error.message
+    # The same answer to a media upload is only transient: nothing is published yet.
+    image = tmp_path / "c.png"
+    image.write_bytes(PNG)
+    fake.inject("/2/media/upload", Fault.server_error(status))
+    error = publish_error(make_platform(), outgoing("Bild", media=(MediaItem(str(image)),)))
+    assert type(error) is TransientError
+
+
+def test_text_over_the_limit_is_refused_before_any_request(
+    fake: FakeX, make_platform: Callable[..., XPlatform]
+) -> None:
+    error = publish_error(make_platform(), outgoing("a" * 281))
+    assert type(error) is PermanentError
+    assert error.message == "X: text is 281 characters, the limit is 280"
+    assert fake.requests == []
+
+
+def test_media_is_judged_by_its_bytes_before_any_request(
+    fake: FakeX, make_platform: Callable[..., XPlatform], tmp_path: Path
+) -> None:
+    from tests.fakes.images import image
+
+    gif = image(tmp_path / "anim.gif")
+    error = publish_error(make_platform(), outgoing("GIF", media=(MediaItem(str(gif)),)))
+    assert error.message == "X media: media anim.gif is a GIF image; only JPEG, PNG, WebP allowed"
+    long_alt = MediaItem(str(image(tmp_path / "a.png")), "a" * 1001)
+    error = publish_error(make_platform(), outgoing("Alt", media=(long_alt,)))
+    assert "the alt text of a.png is 1,001 characters; at most 1,000 allowed" in error.message
+    assert fake.requests == []
+
+
+def test_accounts_check_reports_an_unreachable_server_in_words(
+    make_platform: Callable[..., XPlatform],
+) -> None:
+    from postbot.accounts import check_account
+
+    closed = FakeX().start()
+    base_url = closed.base_url
+    closed.stop()
+    account = Account("xtest", "x", base_url, OAUTH1_VARS, options={"timeout": TIMEOUT})
+    row = check_account(account, ENV)
+    host = base_url.split("://")[1]
+    assert row["ok"] is False
+    assert row["error"] == f"X account check: cannot connect to X: connection refused by {host}"

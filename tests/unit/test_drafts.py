@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from postbot.config import Settings, parse_settings
 from postbot.domain import MediaItem
 from postbot.drafts import Draft, clean, plan
 from postbot.errors import UserError
+from tests.fakes.images import blank, image, noise
 
 FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # one grapheme, five code points
 WHERE = "posts/a.md"
@@ -121,12 +124,39 @@ def test_x_counts_cjk_double() -> None:
     assert target.count == 280
 
 
-def test_bluesky_301_graphemes_refused_300_fit() -> None:
-    # 300 family emoji are 1500 code points but 300 graphemes: Bluesky takes them.
-    (target,) = plan(_draft(FAMILY * 300, to=("sky",)), _settings()).targets
+def test_bluesky_counts_graphemes_and_refuses_300_family_emoji_by_their_bytes() -> None:
+    # 300 family emoji are 1500 code points but 300 graphemes ...
+    (target,) = plan(_draft(FAMILY * 300, to=("sky",)), _settings(), check_length=False).targets
     assert (target.count, target.limit) == (300, 300)
+    # ... and 5,400 UTF-8 bytes: Bluesky's other limit (3,000) refuses them, so enqueue does.
+    assert not target.fits
+    message = _refused(_draft(FAMILY * 300, to=("sky",)))
+    assert "text too long for bluesky (sky): 5400 UTF-8 bytes, limit 3000" in message
     message = _refused(_draft(FAMILY * 301, to=("sky",)))
     assert "text too long for bluesky (sky): 301 characters, limit 300" in message
+
+
+def test_bluesky_300_graphemes_within_3000_bytes_fit_and_every_limit_is_shown() -> None:
+    thumbs = "\U0001f44d\U0001f3fd"  # one grapheme, 8 bytes
+    (target,) = plan(_draft(thumbs * 292 + " #Gipfel", to=("sky",)), _settings()).targets
+    assert target.fits
+    assert [(c.name, c.count, c.limit) for c in target.checks] == [
+        ("graphemes", 300, 300),
+        ("UTF-8 bytes", 292 * 8 + 8, 3000),
+        ("graphemes in the longest hashtag", 6, 64),
+        ("UTF-8 bytes in the longest hashtag", 6, 640),
+    ]
+    assert (target.count, target.limit) == (300, 300)  # the main check, as before
+    assert str(target.checks[1]) == "UTF-8 bytes 2344/3000"  # how preview can show it
+
+
+def test_bluesky_hashtag_over_64_graphemes_is_refused_64_fit() -> None:
+    message = _refused(_draft("Text", hashtags=("a" * 65,), to=("sky",)))
+    assert "bluesky (sky): 65 graphemes in the longest hashtag, limit 64" in message
+    (target,) = plan(_draft("Text", hashtags=("a" * 64,), to=("sky",)), _settings()).targets
+    assert target.fits
+    # X and Mastodon put no limit on a hashtag of its own.
+    assert plan(_draft("Text", hashtags=("a" * 65,), to=("xacct", "masto")), _settings())
 
 
 def test_mastodon_501_refused_with_default_limit_500() -> None:
@@ -195,14 +225,93 @@ def test_http_and_https_links_are_accepted(link: str) -> None:
 
 
 def test_more_than_four_media_refused(tmp_path: Path) -> None:
-    images = []
-    for i in range(5):
-        path = tmp_path / f"{i}.png"
-        path.write_bytes(b"\x89PNG")
-        images.append(MediaItem(str(path), f"Bild {i}"))
-    assert "5 images; at most 4 allowed" in _refused(_draft(media=tuple(images)))
+    images = [MediaItem(str(image(tmp_path / f"{i}.png")), f"Bild {i}") for i in range(5)]
+    message = _refused(_draft(media=tuple(images)))
+    assert "5 images; at most 4 allowed for" in message
+    for account in ("dryrun (dry)", "mastodon (masto)", "x (xacct)", "bluesky (sky)"):
+        assert account in message
     # four are fine
     assert len(clean(_draft(media=tuple(images[:4]))).media) == 4
+    assert len(plan(_draft(media=tuple(images[:4])), _settings()).draft.media) == 4
+
+
+def test_a_text_file_named_jpg_is_refused_by_its_bytes(tmp_path: Path) -> None:
+    fake = tmp_path / "gipfel.jpg"
+    fake.write_text("Das ist kein Bild.\n", encoding="utf-8")
+    message = _refused(_draft(media=(MediaItem(str(fake), "Gipfelfoto"),), to=("xacct",)))
+    assert message == (
+        f"{WHERE}: media gipfel.jpg is not an image (its name says image/jpeg);"
+        " only JPEG, PNG, WebP allowed for x (xacct)"
+    )
+
+
+def test_a_markdown_file_as_media_is_refused_for_every_platform(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notizen\n", encoding="utf-8")
+    message = _refused(_draft(media=(MediaItem(str(notes), "Notizen"),)))
+    assert "media notes.md is not an image" in message
+    for account in ("dryrun (dry)", "mastodon (masto)", "x (xacct)", "bluesky (sky)"):
+        assert account in message
+    assert "\n" not in message  # one line
+
+
+def test_the_type_comes_from_the_bytes_not_the_name(tmp_path: Path) -> None:
+    png_named_jpg = image(tmp_path / "foto.jpg", fmt="PNG")
+    assert plan(_draft(media=(MediaItem(str(png_named_jpg), "Foto"),)), _settings())
+    bmp = image(tmp_path / "grafik.bmp")
+    message = _refused(_draft(media=(MediaItem(str(bmp), "Grafik"),), to=("xacct",)))
+    assert "media grafik.bmp is a BMP image; only JPEG, PNG, WebP allowed for x (xacct)" in message
+
+
+def test_an_image_over_a_size_limit_names_the_file_each_platform_and_its_limit(
+    tmp_path: Path,
+) -> None:
+    big = noise(tmp_path / "gross.png", 5_000_001)
+    size = big.stat().st_size
+    message = _refused(_draft(media=(MediaItem(str(big), "Groß"),)))
+    assert message == (  # Mastodon takes 16 MB
+        f"{WHERE}: media gross.png is {size:,} bytes; at most 5,000,000 allowed for x (xacct),"
+        " at most 2,000,000 allowed for bluesky (sky)"
+    )
+
+
+def test_mastodon_refuses_too_many_pixels_and_warns_where_it_downscales(tmp_path: Path) -> None:
+    huge = blank(tmp_path / "riesig.png", (8000, 4200))  # 33.6 megapixels, a few KB
+    message = _refused(_draft(media=(MediaItem(str(huge), "Riesig"),), to=("masto",)))
+    assert message == (
+        f"{WHERE}: media riesig.png is 8000x4200 pixels (33.6 megapixels);"
+        " at most 33.2 megapixels allowed for mastodon (masto)"
+    )
+    large = blank(tmp_path / "gross.png", (4000, 2500))  # 10 megapixels: accepted, shrunk
+    result = plan(_draft(media=(MediaItem(str(large), "Groß"),), to=("masto", "sky")), _settings())
+    masto, sky = result.targets
+    assert masto.warnings == (
+        "media gross.png is 4000x2500 pixels (10.0 megapixels); Mastodon will downscale it to"
+        " 8.3 megapixels",
+    )
+    assert sky.warnings == ()
+    assert result.warnings == (f"{WHERE}: mastodon (masto): {masto.warnings[0]}",)
+
+
+def test_alt_text_over_a_platform_limit_is_refused(tmp_path: Path) -> None:
+    photo = MediaItem(str(image(tmp_path / "foto.png")), "a" * 1001)
+    message = _refused(_draft(media=(photo,)))
+    assert message == (
+        f"{WHERE}: the alt text of foto.png is 1,001 characters; at most 1,000 allowed"
+        " for x (xacct)"
+    )
+    photo = MediaItem(photo.path, "a" * 1000)
+    assert plan(_draft(media=(photo,), to=("xacct",)), _settings())
+
+
+def test_planning_without_media_never_imports_pillow() -> None:
+    code = (
+        "import sys; from pathlib import Path; from postbot.config import parse_settings;"
+        " from postbot.drafts import Draft, plan;"
+        " s = parse_settings({'accounts': {'d': {'platform': 'dryrun'}}}, Path('t.toml'), {});"
+        " plan(Draft(teaser='Hallo'), s); assert 'PIL' not in sys.modules, 'Pillow imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.parametrize("alt", ["", "   "])

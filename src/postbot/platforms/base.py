@@ -8,13 +8,15 @@ so `postbot enqueue` can ask it how to count text without loading any of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
 from postbot.domain import Account, MediaItem
 from postbot.options import Option
+from postbot.platforms.limits import LimitCheck, TextLimit, check_all
+from postbot.platforms.media import GENERIC, ImageFile, MediaError, MediaPolicy, checked_images
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ class PublishError(Exception):
         # Earliest moment a retry may happen (a platform's rate-limit reset), UTC-aware.
         self.retry_after = retry_after
 
+    def redacted(self, redact: Callable[[str], str]) -> PublishError:
+        """This error, its message passed through `redact` (an adapter's Redactor)."""
+        self.message = redact(self.message)
+        self.args = (self.message,)
+        return self
+
 
 class TransientError(PublishError):
     """Network failure, timeout, 5xx, 429: worth trying again later."""
@@ -80,14 +88,6 @@ class OutcomeUnknown(TransientError):
 
     Retried only where the platform lets us prevent a duplicate (idempotency key, record key).
     """
-
-
-@dataclass(frozen=True)
-class TextRules:
-    """How a platform counts text, for `preview` and validation at enqueue time."""
-
-    limit: int
-    counting: str  # a short human description, shown in `preview`
 
 
 class Platform(ABC):
@@ -109,6 +109,9 @@ class Platform(ABC):
     options: ClassVar[Mapping[str, Option]] = {}
     # Hosts that serve this platform's post pages, when they are not base_url's host.
     post_hosts: ClassVar[tuple[str, ...]] = ()
+    # The images it takes (count, types, bytes, pixels, alt text), checked at enqueue and again
+    # before anything is uploaded.
+    media: ClassVar[MediaPolicy] = GENERIC
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         self.account = account
@@ -133,6 +136,46 @@ class Platform(ABC):
     @abstractmethod
     def count(self, text: str) -> int:
         """The length of `text` as this platform counts it."""
+
+    def text_limits(self) -> tuple[TextLimit, ...]:
+        """Every limit this platform puts on a post's text, the main one (count, limit) first.
+        Offline: enqueue and preview check these; publish checks them again."""
+        return (TextLimit("characters", self.limit(), self.count),)
+
+    def check_text(self, text: str) -> tuple[LimitCheck, ...]:
+        return check_all(self.text_limits(), text)
+
+    def overrun(self, text: str, limits: tuple[TextLimit, ...] | None = None) -> LimitCheck | None:
+        """The first limit `text` breaks (of `limits`, by default `text_limits()`), or None."""
+        checks = check_all(self.text_limits() if limits is None else limits, text)
+        return next((check for check in checks if not check.fits), None)
+
+    # -- before publishing: refuse what the platform would refuse, before anything is sent --
+    def refuse_overrun(
+        self,
+        text: str,
+        limits: tuple[TextLimit, ...] | None = None,
+        *,
+        prefix: str = "",
+        limit_is: str = "the limit is",
+    ) -> None:
+        """PermanentError if `text` breaks a limit (`X: text is 281 characters, the limit is
+        280`)."""
+        broken = self.overrun(text, limits)
+        if broken is not None:
+            raise PermanentError(
+                f"{prefix}text is {broken.count} {broken.name}, {limit_is} {broken.limit}"
+            )
+
+    def checked_media(
+        self, media: Sequence[MediaItem], policy: MediaPolicy | None = None, *, prefix: str = ""
+    ) -> list[ImageFile]:
+        """Every file read and judged against `policy` (by default `media`); PermanentError
+        with one line if any is refused."""
+        try:
+            return checked_images(self.media if policy is None else policy, media)
+        except MediaError as exc:
+            raise PermanentError(f"{prefix}{exc}") from None
 
     def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
         """The text to send. Platforms that move the link elsewhere override this."""
@@ -176,11 +219,3 @@ class Platform(ABC):
 
     def close(self) -> None:  # noqa: B027 (optional hook: most platforms hold nothing)
         """Release sessions and connections (called when the daemon stops)."""
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Mask every secret in a message that may quote a request (libraries' errors do)."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

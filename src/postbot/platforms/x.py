@@ -24,18 +24,17 @@ to count text and must stay fast.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from postbot.domain import Account, MediaItem
 from postbot.errors import ConfigError
-from postbot.options import SECONDS, Option
+from postbot.options import Option
+from postbot.platforms._http import TIMEOUT, host_of
 from postbot.platforms.base import (
     OutcomeUnknown,
     Outgoing,
@@ -44,8 +43,9 @@ from postbot.platforms.base import (
     Published,
     PublishError,
     TransientError,
-    scrub,
 )
+from postbot.platforms.media import ImageFile, ImageRule, MediaPolicy
+from postbot.redact import Redactor
 
 if TYPE_CHECKING:
     import requests
@@ -58,21 +58,22 @@ T = TypeVar("T")
 # The host our own media calls use; tweepy hard-codes https://api.twitter.com for its calls,
 # and X serves the v2 API on both.
 API_HOST = "https://api.x.com"
-DEFAULT_TIMEOUT = 30.0
 LINK_PLACEMENTS = ("inline", "reply")
 
 OAUTH1_ROLES = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 OAUTH2_ROLE = "user_token"
 
-# What the v2 simple upload (media_category=tweet_image) takes. GIFs and videos need the
-# chunked upload (initialize/append/finalize), which we do not implement yet.
-IMAGE_TYPES = frozenset(
-    {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/bmp", "image/tiff"}
+# What X takes through the v2 simple upload (media_category=tweet_image), as documented
+# (docs/platforms/x.md): up to 4 images per post, JPEG, PNG or WebP of at most 5 MB each (read
+# as 5,000,000 bytes: X does not say MB or MiB, and the smaller reading never queues what X
+# refuses), alt text up to 1,000 characters. GIFs (15 MB, one per post) and videos need the
+# chunked upload, which postbot does not implement yet.
+MEDIA = MediaPolicy(
+    "X",
+    max_items=4,
+    types={t: ImageRule(max_bytes=5_000_000) for t in ("image/jpeg", "image/png", "image/webp")},
+    max_alt=1000,
 )
-# Some systems' mime.types name BMP differently; X wants the standard name.
-_MIME_ALIASES = {"image/x-ms-bmp": "image/bmp", "image/x-bmp": "image/bmp"}
-MAX_IMAGES = 4  # X attaches at most four images to one post
-MAX_ALT_TEXT = 1000  # X refuses longer alt text
 
 
 @dataclass
@@ -84,7 +85,7 @@ class _Connection:
     user_auth: bool  # True: OAuth 1.0a (tweepy's user_auth); False: Bearer user token
     auth: AuthBase | None  # for our own media calls: OAuth1 signer, or None with Bearer
     headers: dict[str, str]  # User-Agent, and Authorization with a Bearer token
-    secrets: tuple[str, ...]  # credential values, scrubbed from every message
+    redact: Redactor  # masks the credential values in every message
 
 
 class XPlatform(Platform):
@@ -96,9 +97,10 @@ class XPlatform(Platform):
     default_pace: ClassVar[str | None] = "17/24h"
     options: ClassVar[Mapping[str, Option]] = {
         "link_placement": Option(str, "inline", choices=LINK_PLACEMENTS),
-        "timeout": replace(SECONDS, default=DEFAULT_TIMEOUT),
+        "timeout": TIMEOUT,
     }
     post_hosts: ClassVar[tuple[str, ...]] = ("x.com", "twitter.com", "www.x.com", "mobile.x.com")
+    media = MEDIA
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)
@@ -110,7 +112,7 @@ class XPlatform(Platform):
                 f"{', '.join(LINK_PLACEMENTS)} (got {placement!r})"
             )
         self.link_placement: str = placement
-        self.timeout = self.seconds_option("timeout", DEFAULT_TIMEOUT)
+        self.timeout = self.seconds_option("timeout", TIMEOUT.default)
         self._lock = threading.Lock()
         self._conn: _Connection | None = None
 
@@ -132,15 +134,16 @@ class XPlatform(Platform):
     # -- network ----------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
         # Refuse what X would refuse before anything is uploaded: no half-done work to undo.
-        self._check_media(outgoing.media)
+        self.refuse_overrun(outgoing.text, prefix="X: ")
+        images = self.checked_media(outgoing.media, prefix="X media: ")
         conn = self._connection()
 
         media_detail: list[dict[str, object]] = []
-        for item in outgoing.media:
+        for item, image in zip(outgoing.media, images, strict=True):
             # A repeated upload only leaves an unused media id that X discards after a day,
             # so a media failure is never an unknown outcome: nothing is published yet.
             media_id = self._guard(
-                "media upload", partial(self._upload, conn, item), conn, creates=False
+                "media upload", partial(self._upload, conn, item, image), conn, creates=False
             )
             media_detail.append({"path": item.path, "id": media_id, "alt": item.alt})
         media_ids = [str(m["id"]) for m in media_detail]
@@ -241,10 +244,11 @@ class XPlatform(Platform):
                 f"{OAUTH2_ROLE} (OAuth 2.0); missing: {', '.join(missing)}"
             )
         creds = self.account.credentials(self.environ)  # ConfigError names a missing variable
-        _quiet_credential_loggers()
-        secrets = tuple(sorted({v for v in creds.values() if v}, key=len, reverse=True))
+        from postbot.platforms.x_http import make_session, quiet_credential_loggers
 
-        session = _make_session(self.timeout, self.account.base_url)
+        quiet_credential_loggers()
+
+        session = make_session(self.timeout, self.account.base_url)
         auth: AuthBase | None
         if OAUTH2_ROLE in roles:
             client = tweepy.Client(bearer_token=creds[OAUTH2_ROLE], return_type=dict)
@@ -274,36 +278,17 @@ class XPlatform(Platform):
         # base_url rewrite). The replaced session never opened a connection.
         client.session.close()
         client.session = session
-        return _Connection(client, session, user_auth, auth, headers, secrets)
+        return _Connection(client, session, user_auth, auth, headers, Redactor(creds.values()))
 
     # -- media ------------------------------------------------------------------------------
-    def _check_media(self, media: Iterable[MediaItem]) -> None:
-        items = list(media)
-        if len(items) > MAX_IMAGES:
-            raise PermanentError(f"X takes at most {MAX_IMAGES} images per post ({len(items)})")
-        for item in items:
-            mime = _image_type(item.path)
-            if mime not in IMAGE_TYPES:
-                raise PermanentError(
-                    f"X media {item.path}: only images (JPEG, PNG, WebP, BMP, TIFF) are supported,"
-                    f" not {mime or 'an unknown type'}"
-                )
-            if len(item.alt) > MAX_ALT_TEXT:
-                raise PermanentError(
-                    f"X media {item.path}: alt text is {len(item.alt)} characters,"
-                    f" X takes at most {MAX_ALT_TEXT}"
-                )
-            if not Path(item.path).is_file():
-                raise PermanentError(f"X media {item.path}: file not found")
-
-    def _upload(self, conn: _Connection, item: MediaItem) -> str:
+    def _upload(self, conn: _Connection, item: MediaItem, image: ImageFile) -> str:
         """Upload one image (v2 simple upload), then set its alt text. Returns the media id."""
         path = Path(item.path)
         try:
             content = path.read_bytes()
         except OSError as exc:
             raise PermanentError(f"X media {item.path}: cannot read: {exc.strerror}") from None
-        mime = _image_type(path.name) or "application/octet-stream"
+        mime = image.mime or "application/octet-stream"  # read from the bytes, not the name
         # tweepy 4.17 only knows the v1.1 upload, which X has retired: call v2 ourselves.
         answer = self._request(
             conn,
@@ -330,7 +315,9 @@ class XPlatform(Platform):
             method, API_HOST + route, auth=conn.auth, headers=conn.headers, **kwargs
         )
         with response:
-            _raise_for_status(response)
+            from postbot.platforms.x_http import raise_for_status
+
+            raise_for_status(response)
             return response.json()
 
     # -- errors -----------------------------------------------------------------------------
@@ -342,23 +329,19 @@ class XPlatform(Platform):
         import requests
         import tweepy
 
+        from postbot.platforms.x_http import http_error, network_error
+
         try:
             return call()
         except tweepy.HTTPException as exc:
-            error = _http_error(what, exc)
+            error = http_error(what, exc, creates)
         except requests.RequestException as exc:
-            error = _network_error(what, exc, creates, self.timeout)
-        # Messages come from X and from exception texts; scrub any credential that slipped in.
-        error.message = scrub(error.message, conn.secrets)
-        error.args = (error.message,)
+            host = host_of(self.account.base_url or API_HOST)
+            error = network_error(what, exc, creates, host, self.timeout)
+        # Messages come from X and from exception texts; mask any credential that slipped in.
         # `from None`: the chained exception would carry the request, and its headers hold
         # the credentials; nothing in it is needed beyond the message.
-        raise error from None
-
-
-def _image_type(path: str) -> str | None:
-    mime = mimetypes.guess_type(path)[0]
-    return _MIME_ALIASES.get(mime, mime) if mime else None
+        raise error.redacted(conn.redact) from None
 
 
 def _created_id(answer: Any) -> str:
@@ -367,171 +350,3 @@ def _created_id(answer: Any) -> str:
         # A 2xx without an id: X probably created the post, but we cannot say which.
         raise OutcomeUnknown("X post: the answer carried no post id", http_status=201)
     return str(tweet_id)
-
-
-def _raise_for_status(response: requests.Response) -> None:
-    """Raise the tweepy exception tweepy itself raises for this status (see BaseClient.request),
-    so our own calls and tweepy's share one error mapping."""
-    from tweepy import errors
-
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    if status == 429:
-        reset = response.headers.get("x-rate-limit-reset")
-        reset_time = int(reset) if reset and reset.isdigit() else None
-        raise errors.TooManyRequests(response, reset_time=reset_time)
-    by_status: dict[int, type[errors.HTTPException]] = {
-        400: errors.BadRequest,
-        401: errors.Unauthorized,
-        403: errors.Forbidden,
-        404: errors.NotFound,
-    }
-    if status >= 500:
-        raise errors.TwitterServerError(response)
-    raise by_status.get(status, errors.HTTPException)(response)
-
-
-def _http_error(what: str, exc: Any) -> PublishError:
-    """Map a tweepy HTTPException: 429/5xx/408 transient, any other refusal permanent."""
-    import tweepy
-
-    response = exc.response
-    status: int = response.status_code
-    reason = response.reason or ""
-    said = "; ".join(str(m) for m in exc.api_messages if m) or reason
-    message = f"X {what}: {status} {reason}"
-    if said != reason:
-        message += f": {said}"
-
-    if isinstance(exc, tweepy.TooManyRequests):
-        retry_after = (
-            datetime.fromtimestamp(exc.reset_time, tz=UTC) if exc.reset_time is not None else None
-        )
-        return TransientError(message, http_status=status, retry_after=retry_after)
-    if isinstance(exc, tweepy.TwitterServerError) or status == 408:
-        return TransientError(message, http_status=status)
-    if status == 403 and "duplicate" in said.lower():
-        # X refuses a text identical to one of the account's recent posts. Also what a resend
-        # after an unnoticed success runs into, so it says so.
-        return PermanentError(
-            f"duplicate content: X refused the post as identical to an earlier one"
-            f" ({status} {reason}: {said})",
-            http_status=status,
-        )
-    # 400 (invalid request), 401 (bad or revoked token), 403 (not allowed), 404 and the rest:
-    # sending the same request again will be refused again.
-    return PermanentError(message, http_status=status)
-
-
-def _network_error(what: str, exc: Exception, creates: bool, timeout: float) -> PublishError:
-    """A request that got no HTTP answer. Unknown outcome only if it may have reached X."""
-    import requests
-
-    if isinstance(exc, requests.JSONDecodeError):
-        text = f"X {what}: the answer was not valid JSON"
-        # A 2xx with an unreadable body: a create probably happened.
-        return OutcomeUnknown(text) if creates else TransientError(text)
-    if _never_sent(exc):
-        return TransientError(f"X {what}: cannot connect to X ({_cause(exc)})")
-    if isinstance(exc, requests.Timeout):
-        text = f"X {what}: no answer within {timeout:g} s"
-    else:
-        text = f"X {what}: connection lost before X answered ({_cause(exc)})"
-    if creates:
-        return OutcomeUnknown(
-            f"{text}; the post may or may not have been published"
-            " (X has no idempotency key, so it is not resent automatically)"
-        )
-    return TransientError(text)
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """True when the request cannot have left this machine: the connection (TCP or the TLS
-    certificate check, both before any request byte) failed."""
-    import ssl
-
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    for cause in _causes(exc):
-        if isinstance(cause, ReadTimeoutError):
-            return False
-        if isinstance(
-            cause, NewConnectionError | ConnectTimeoutError | ssl.SSLCertVerificationError
-        ):
-            return True
-    return False
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (requests/urllib3 nest them in args and .reason)."""
-    seen: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo and len(seen) < 20:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo.extend(item.args)
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return seen
-
-
-def _cause(exc: BaseException) -> str:
-    """A short, credential-free description of the innermost network failure."""
-    innermost = _causes(exc)[-1]
-    text = str(innermost).strip()
-    name = type(innermost).__name__
-    if not text or len(text) > 200:
-        return name
-    return f"{name}: {text}"
-
-
-# tweepy logs every request's headers (a Bearer token among them) and requests-oauthlib/oauthlib
-# log the signed Authorization header at DEBUG level: a daemon run with --debug would write
-# credentials to its log.
-_CHATTY_LOGGERS = ("tweepy.client", "requests_oauthlib", "oauthlib")
-
-
-def _quiet_credential_loggers() -> None:
-    """Keep those loggers at WARNING unless someone configured them on purpose."""
-    for name in _CHATTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
-
-
-def _make_session(timeout: float, base_url: str | None) -> requests.Session:
-    """A requests session whose every request has a timeout and, with `base_url`, goes to
-    that host instead of the one in the URL (tweepy hard-codes https://api.twitter.com)."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    base = base_url.rstrip("/") if base_url else None
-
-    class XAdapter(HTTPAdapter):
-        # A transport adapter sees every request (tweepy's, ours, redirects), so this is the
-        # one place that can guarantee a timeout and the host rewrite. Default max_retries
-        # (0) stays: urllib3 must never silently resend a POST.
-        def send(
-            self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-        ) -> requests.Response:
-            if kwargs.get("timeout") is None and len(args) < 2:
-                kwargs["timeout"] = (timeout, timeout)  # (connect, read)
-            if base is not None and request.url:
-                from urllib.parse import urlsplit
-
-                parts = urlsplit(request.url)
-                request = request.copy()
-                path = parts.path + (f"?{parts.query}" if parts.query else "")
-                request.url = base + path
-            return super().send(request, *args, **kwargs)
-
-    session = requests.Session()
-    adapter = XAdapter()
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
