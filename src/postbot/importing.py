@@ -125,7 +125,7 @@ def import_files(
             seen[os.path.abspath(path)] = None
         else:
             items.append((checked, checked.draft.at))
-            warnings.extend(markdown_warnings(checked))
+            warnings.extend(plan_warnings(checked))
             seen[os.path.abspath(path)] = checked.draft.key
         if progress is not None:
             progress(done, len(files))
@@ -164,11 +164,12 @@ def withdraw_missing(
     return replace(report, withdrawn=tuple(withdrawn))
 
 
-def markdown_warnings(checked: Plan) -> list[str]:
-    """A warning line if the text has Markdown marks the platforms would show as typed."""
+def plan_warnings(checked: Plan) -> list[str]:
+    """What a person should know before the post goes out, though nothing refuses it: Markdown
+    marks the platforms would show as typed, and what a platform will do to its media."""
     accounts = [t.account for t in checked.targets]
     warning = markdown_warning(checked.draft.teaser, accounts, checked.draft.where)
-    return [warning] if warning else []
+    return ([warning] if warning else []) + list(checked.warnings)
 
 
 def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:

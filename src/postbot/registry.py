@@ -37,6 +37,12 @@ class Registry(Generic[T]):
             self._targets[name] = target
             self._loaded.pop(name, None)
 
+    def unregister(self, name: str) -> None:
+        """Take a plugin added with `register` out again (a test's platform, after the test)."""
+        with self._lock:
+            self._targets.pop(name, None)
+            self._loaded.pop(name, None)
+
     def names(self) -> list[str]:
         self._scan()
         return sorted(self._targets)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from postbot import importing
 from postbot.config import Settings, load_settings
 from postbot.domain import Attempt, Post, QueueSummary, Status
-from postbot.drafts import Draft, Target, plan, render_for, targets_for
+from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
@@ -136,7 +136,7 @@ def enqueue_text(
     checked = plan(draft, app.settings)
     post_id = app.store.enqueue(checked, due, now)
     accounts = tuple(t.account for t in checked.targets)
-    return Enqueued(post_id, due, accounts, tuple(importing.markdown_warnings(checked)))
+    return Enqueued(post_id, due, accounts, tuple(importing.plan_warnings(checked)))
 
 
 def import_paths(
@@ -219,7 +219,8 @@ def require_credentials(app: App) -> None:
 
 # -- reading ----------------------------------------------------------------------------------
 def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
-    """For each target: the rendered text, its count, the limit and whether it fits."""
+    """For each target: the rendered text, every limit it was checked against, and whether it
+    fits them all."""
     if post_id_or_text.isdigit():
         post = app.store.get_post(int(post_id_or_text))
         draft = Draft(
@@ -233,8 +234,7 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
     else:
         draft = Draft(teaser=post_id_or_text, to=tuple(to))
     checked = plan(draft, app.settings, check_length=False)
-    targets = tuple(render_for(checked.draft, a) for a in targets_for(checked.draft, app.settings))
-    return Preview(targets, tuple(importing.markdown_warnings(checked)))
+    return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
 
 
 def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> list[Post]:

@@ -1,8 +1,7 @@
 """Registering a platform for one test only.
 
-`PLATFORMS.register` is how tests and benchmarks add a platform; the registry has no way to
-take one out again (nothing in the product needs one), so this reaches into it to undo the
-registration: a test's platform must not show up in another test's "known: …" list.
+A test's platform must not show up in another test's "known: …" list, so it is taken out of
+the registry again when the test ends.
 """
 
 from __future__ import annotations
@@ -19,5 +18,4 @@ def registered(name: str, target: str) -> Iterator[None]:
     try:
         yield
     finally:
-        PLATFORMS._targets.pop(name, None)
-        PLATFORMS._loaded.pop(name, None)
+        PLATFORMS.unregister(name)

@@ -306,6 +306,16 @@ def test_preview_renders_for_each_account_and_says_what_does_not_fit(app: App) -
     assert everything(app.store) == [app.store.get_post(post_id)]  # preview wrote nothing
 
 
+def test_preview_shows_every_limit_a_text_is_checked_against(app: App) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 25 UTF-8 bytes
+    result = service.preview(app, family * 150, to=["bluesky"])
+    [target] = result.targets
+    checks = {c.name: (c.count, c.limit, c.fits) for c in target.checks}
+    assert checks["graphemes"] == (150, 300, True)
+    assert checks["UTF-8 bytes"] == (3750, 3000, False)
+    assert not target.fits and not result.fits
+
+
 def test_attempt_log_of_a_post_without_attempts(app: App) -> None:
     post_id = service.enqueue_text(app, "Text", at="+1h").post_id
     log = service.attempt_log(app, post_id)

@@ -110,6 +110,10 @@ def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
             "count": t.count,
             "limit": t.limit,
             "fits": t.fits,
+            "checks": [
+                {"name": c.name, "count": c.count, "limit": c.limit, "fits": c.fits}
+                for c in t.checks
+            ],
         }
         for t in targets
     ]

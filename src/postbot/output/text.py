@@ -210,7 +210,11 @@ def preview(p: Preview) -> None:
     grid.add_column("text", overflow="fold")
     for t in p.targets:
         fits = Text("yes", style="green") if t.fits else Text("NO", style="bold red")
-        grid.add_row(Text(t.account), t.platform, str(t.count), str(t.limit), fits, Text(t.text))
+        # Every limit the text was checked against beyond the main one (Bluesky's bytes...).
+        more = "".join(f"\n{c}" + ("" if c.fits else " (too long)") for c in t.checks[1:])
+        grid.add_row(
+            Text(t.account), t.platform, str(t.count), str(t.limit), fits, Text(t.text + more)
+        )
     console().print(grid)
     warn(p.warnings)
 
