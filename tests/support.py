@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 POSTBOT = [sys.executable, "-m", "postbot"]
 
 DRY_CONFIG = """
+project_dir = ".."  # the config sits in config/; var/ and posts/ are beside that folder
 timezone = "Europe/Berlin"
 language = "de"
 

@@ -47,7 +47,9 @@ def test_minimal_config_and_defaults(tmp_path: Path) -> None:
     path = _config(tmp_path, MINIMAL)
     settings = load_settings(path, environ={})
     assert settings.timezone == ZoneInfo("Europe/Berlin")
-    assert settings.database_url == DEFAULT_DATABASE_URL
+    # The default database path is read from the config file's folder, not the working one.
+    assert DEFAULT_DATABASE_URL == "sqlite:///var/postbot.db"
+    assert settings.database_url == f"sqlite:///{tmp_path}/var/postbot.db"
     assert settings.accounts == {"main": Account("main", "dryrun")}
     assert settings.retry == RetrySettings()
     assert settings.daemon == DaemonSettings()
@@ -65,7 +67,7 @@ def test_repository_config_loads() -> None:
     settings = load_settings(REPO_CONFIG, environ={})
     assert settings.timezone == ZoneInfo("Europe/Berlin")
     assert settings.language == "de"
-    assert settings.posts_dir == Path("posts")
+    assert settings.posts_dir == REPO_CONFIG.parents[1] / "posts"  # project_dir = ".."
     assert {name: a.platform for name, a in settings.accounts.items()} == {
         "mastodon": "mastodon",
         "x": "x",
@@ -80,6 +82,7 @@ def test_repository_config_loads() -> None:
 
 
 def test_full_config(tmp_path: Path) -> None:
+    (tmp_path / "content" / "posts").mkdir(parents=True)
     path = _config(
         tmp_path,
         """
@@ -114,8 +117,8 @@ def test_full_config(tmp_path: Path) -> None:
     settings = load_settings(path, environ={})
     assert settings.timezone == ZoneInfo("America/New_York")
     assert settings.language == "en"
-    assert settings.database_url == "sqlite:///tmp/x.db"
-    assert settings.posts_dir == Path("content/posts")
+    assert settings.database_url == f"sqlite:///{tmp_path}/tmp/x.db"  # beside the config
+    assert settings.posts_dir == tmp_path / "content" / "posts"
     assert settings.retry == RetrySettings(max_attempts=3, base_delay=1.5, max_delay=60.0)
     assert settings.daemon == DaemonSettings(
         concurrency=2, batch_size=10, poll_interval=1.0, lease_seconds=60.5
@@ -173,7 +176,7 @@ def test_config_errors_are_user_errors(tmp_path: Path) -> None:
 def test_unknown_platform_names_the_key(tmp_path: Path) -> None:
     path = _config(tmp_path, '[accounts.news]\nplatform = "myspace"\n')
     message = _refused(path)
-    assert message.startswith(f"{path}: accounts.news.platform")
+    assert message.startswith(f"{path}:2: accounts.news.platform")
     assert "unknown platform 'myspace'" in message
     assert "bluesky, dryrun, mastodon, x" in message
 
@@ -227,7 +230,10 @@ def test_credentials_must_name_variables(tmp_path: Path, credentials: str) -> No
 )
 def test_wrong_types_name_the_key(tmp_path: Path, toml: str, label: str) -> None:
     path = _config(tmp_path, toml + "\n")
-    assert _refused(path) == f"{path}: {label}"
+    line = toml.count("\n") + 1  # the value is on the last line of each case
+    message = _refused(path)
+    assert message.startswith(f"{path}:{line}: {label}"), message
+    assert len(message.splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -245,7 +251,7 @@ def test_out_of_range_values_are_refused(tmp_path: Path, toml: str, message: str
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "CEST", "", "../../etc/passwd"])
 def test_unknown_timezone_is_refused_naming_it(tmp_path: Path, zone: str) -> None:
     path = _config(tmp_path, f'timezone = "{zone}"\n')
-    assert _refused(path) == f"{path}: timezone: unknown time zone '{zone}'"
+    assert _refused(path).startswith(f"{path}:1: timezone: unknown time zone '{zone}'")
 
 
 # -- environment ---------------------------------------------------------------------------
@@ -255,11 +261,10 @@ def test_database_url_from_environment_overrides_file(tmp_path: Path) -> None:
     path = _config(tmp_path, '[database]\nurl = "sqlite:///file.db"\n')
     env = {"POSTBOT_DATABASE_URL": "postgresql+psycopg://u@db:5432/postbot"}
     assert load_settings(path, environ=env).database_url == env["POSTBOT_DATABASE_URL"]
-    assert load_settings(path, environ={}).database_url == "sqlite:///file.db"
+    in_file = f"sqlite:///{tmp_path}/file.db"  # the file's relative path, read beside it
+    assert load_settings(path, environ={}).database_url == in_file
     # An empty variable does not count as set.
-    assert load_settings(path, environ={"POSTBOT_DATABASE_URL": ""}).database_url == (
-        "sqlite:///file.db"
-    )
+    assert load_settings(path, environ={"POSTBOT_DATABASE_URL": ""}).database_url == in_file
 
 
 def test_dotenv_not_read_when_environ_is_given(
@@ -273,8 +278,9 @@ def test_dotenv_not_read_when_environ_is_given(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("POSTBOT_DATABASE_URL", raising=False)
     monkeypatch.delenv("POSTBOT_TEST_DOTENV_MARK", raising=False)
-    assert load_settings(path, environ={}).database_url == DEFAULT_DATABASE_URL
-    assert load_settings(path, environ={}, dotenv=True).database_url == DEFAULT_DATABASE_URL
+    default = f"sqlite:///{tmp_path}/var/postbot.db"  # DEFAULT_DATABASE_URL, beside the file
+    assert load_settings(path, environ={}).database_url == default
+    assert load_settings(path, environ={}, dotenv=True).database_url == default
     assert "POSTBOT_TEST_DOTENV_MARK" not in os.environ
 
 
