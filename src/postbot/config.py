@@ -34,6 +34,7 @@ from postbot.options import (
     positive_seconds,
 )
 from postbot.pacing import Pace, parse_duration
+from postbot.platforms import PLATFORMS, platform_class
 from postbot.schema import Where, check_keys, check_options, check_value, label, suggest, table
 from postbot.toml_lines import key_lines
 from postbot.when import DATE_ORDERS, order_for_language
@@ -307,8 +308,6 @@ def _parse_account(name: str, table_: Any, where: Where, project: Path) -> Accou
     key = label(path)
     if not isinstance(table_, dict):
         raise where.error(path, f"{key} must be a table")
-    from postbot.platforms import PLATFORMS, platform_class  # the registry; modules are cheap
-
     platform = table_.get("platform")
     if platform is None:
         known = ", ".join(PLATFORMS.names())
@@ -339,8 +338,6 @@ def _credentials(value: Any, platform: str, path: tuple[str, ...], where: Where)
             f"{label(here)} must map each credential to an environment variable name,"
             ' e.g. { access_token = "MASTODON_ACCESS_TOKEN" }',
         )
-    from postbot.platforms import platform_class
-
     # Platforms that declare their credential roles get a typo in a role refused too.
     roles = getattr(platform_class(platform), "credential_roles", None)
     if roles:

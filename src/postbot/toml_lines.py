@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
+from collections.abc import Callable
 
 Path = tuple[str | int, ...]
 
@@ -115,34 +116,33 @@ class _Scanner:
         elif s[self.i] == "'":
             self.i = s.index("'", self.i + 1) + 1
         elif s[self.i] == "{":
-            self.i += 1
-            while True:
-                self._skip(newlines=True)
-                if s[self.i] == "}":
-                    self.i += 1
-                    return
-                if s[self.i] == ",":
-                    self.i += 1
-                    continue
-                self._pair(path)
+            self._items("}", lambda _index: self._pair(path))
         elif s[self.i] == "[":
-            self.i += 1
-            index = 0
-            while True:
-                self._skip(newlines=True)
-                if s[self.i] == "]":
-                    self.i += 1
-                    return
-                if s[self.i] == ",":
-                    self.i += 1
-                    continue
+
+            def item(index: int) -> None:
                 self._record((*path, index), self.i)
                 self._value((*path, index))
-                index += 1
+
+            self._items("]", item)
         else:
             match = _SCALAR.match(s, self.i)
             assert match is not None
             self.i = match.end()
+
+    def _items(self, close: str, each: Callable[[int], None]) -> None:
+        """The comma-separated items of an inline table or an array, up to `close`."""
+        self.i += 1
+        index = 0
+        while True:
+            self._skip(newlines=True)
+            if self.s[self.i] == close:
+                self.i += 1
+                return
+            if self.s[self.i] == ",":
+                self.i += 1
+                continue
+            each(index)
+            index += 1
 
     def _basic_string_end(self, start: int) -> int:
         end = start + 1
