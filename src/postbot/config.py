@@ -33,10 +33,8 @@ from postbot.options import (
     positive_int,
     positive_seconds,
 )
-from postbot.pacing import Pace, parse_duration
 from postbot.platforms import PLATFORMS, platform_class
 from postbot.schema import Where, check_keys, check_options, check_value, label, suggest, table
-from postbot.toml_lines import key_lines
 from postbot.when import DATE_ORDERS, order_for_language
 
 DEFAULT_CONFIG_PATH = Path("config/postbot.toml")
@@ -133,6 +131,8 @@ def _at_least_one(value: int) -> int:
 
 
 def _pace(value: str) -> str:
+    from postbot.pacing import Pace
+
     try:
         Pace.parse(value, "pace")
     except ConfigError as exc:  # pacing's own words, without its "pace: " prefix
@@ -141,6 +141,8 @@ def _pace(value: str) -> str:
 
 
 def _lateness(value: str | int | float) -> str | int | float:
+    from postbot.pacing import parse_duration
+
     if str(value).strip().lower() != "off":
         try:
             parse_duration(str(value), "max_lateness")
@@ -222,7 +224,7 @@ def load_settings(
         raise ConfigError(f"{config_path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
-    where = Where(config_path, key_lines(text))
+    where = Where(config_path, text)
     if use_dotenv:
         project = _project_dir(raw, where)
         if project / ".env" != Path.cwd() / ".env":

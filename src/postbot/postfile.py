@@ -20,7 +20,6 @@ move the post at every import.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -179,6 +178,8 @@ def parse_markdown(
 
 
 def _with_suggestion(key: str) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, sorted(_FRONT_MATTER_KEYS), n=1)
     return f"{key} (did you mean {close[0]}?)" if close else key
 

@@ -7,7 +7,6 @@ Every refusal is one line: the file, the line the key is written on (found in th
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 from postbot.errors import ConfigError
 from postbot.options import Option
 from postbot.toml_lines import Path as KeyPath
-from postbot.toml_lines import line_of
+from postbot.toml_lines import key_lines, line_of
 
 _KIND_NAMES = {
     str: "text in quotes", int: "a whole number", float: "a number", bool: "true or false",
@@ -27,13 +26,14 @@ _KIND_NAMES = {
 
 @dataclass(frozen=True)
 class Where:
-    """The file being checked, and where its keys are written (None: no text to look in)."""
+    """The file being checked, and its text (None: no text to look for lines in)."""
 
     file: Path
-    lines: Mapping[KeyPath, int] | None = None
+    text: str | None = None
 
     def error(self, path: KeyPath, message: str) -> ConfigError:
-        line = line_of(dict(self.lines), path) if self.lines else None
+        # The text is scanned for lines only now: a config that is fine never pays for it.
+        line = line_of(key_lines(self.text), path) if self.text else None
         return ConfigError(f"{self.file}:{line}: {message}" if line else f"{self.file}: {message}")
 
 
@@ -43,6 +43,8 @@ def label(path: KeyPath) -> str:
 
 def suggest(word: str, candidates: Iterable[str]) -> str:
     """'; did you mean 'x'?' for a near miss (case ignored), else ''."""
+    import difflib  # only when something is refused
+
     by_lower = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     return f"; did you mean '{by_lower[close[0]]}'?" if close else ""

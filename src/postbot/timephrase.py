@@ -25,7 +25,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 T = TypeVar("T")
-DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 
 class Refusal(ValueError):

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from postbot.errors import UserError
-from postbot.timephrase import DATE_ORDERS, Incomplete, Refusal, read_phrase
+
+DATE_ORDERS = ("DMY", "MDY", "YMD")  # how numeric dates are read: day.month.year, ...
 
 __all__ = [
     "DATE_ORDERS", "Reading", "local_text", "localize", "order_for_language",
@@ -94,6 +95,9 @@ def read_time(
         if iso.tzinfo is not None:
             return Reading(iso.astimezone(UTC), relative=False)
         return Reading(localize(iso, zone, spec), relative=False)
+    # The phrase grammar is imported only here: `+2h` and ISO times never pay for its tables.
+    from postbot.timephrase import Incomplete, Refusal, read_phrase
+
     try:
         phrase = read_phrase(spec, order, now, zone)
     except Incomplete as exc:
