@@ -39,7 +39,7 @@ from postbot.when import DATE_ORDERS, order_for_language
 
 DEFAULT_CONFIG_PATH = Path("config/postbot.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/postbot.db"
-ON_DELETE = ("cancel", "keep")
+ON_DELETE = ("cancel", "keep")  # the first is the default
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Settings:
     posts_dir: Path | None = None  # imported by the daemon at start and when files change
     project_dir: Path | None = None  # absolute: what relative paths in the file mean
     date_order: str | None = None  # DMY, MDY or YMD; None: numeric dates are refused
-    on_delete: str = "cancel"  # a post file deleted: cancel its unpublished deliveries, or keep
+    on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
 
     def account(self, name: str) -> Account:
         try:
@@ -162,20 +162,24 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
     "database": {"url": Option(str, DEFAULT_DATABASE_URL, parse=_database_url)},
     "posts": {
         "dir": Option(str, None, path=True, parse=_existing_folder, help='a folder, e.g. "posts"'),
-        "on_delete": Option(str, "cancel", choices=ON_DELETE),
+        "on_delete": Option(str, ON_DELETE[0], choices=ON_DELETE),
     },
     "daemon": {
-        "concurrency": Option(int, 8, parse=positive_int),
-        "batch_size": Option(int, 200, parse=positive_int),
-        "poll_interval": Option((int, float), 0.5, parse=positive_seconds),
-        "lease_seconds": Option((int, float), 300.0, parse=positive_seconds),
-        "heartbeat_seconds": Option((int, float), 10.0, parse=positive_seconds),
-        "shutdown_grace": Option((int, float), 30.0, parse=non_negative_seconds),
+        "concurrency": Option(int, DaemonSettings.concurrency, parse=positive_int),
+        "batch_size": Option(int, DaemonSettings.batch_size, parse=positive_int),
+        "poll_interval": Option((int, float), DaemonSettings.poll_interval, parse=positive_seconds),
+        "lease_seconds": Option((int, float), DaemonSettings.lease_seconds, parse=positive_seconds),
+        "heartbeat_seconds": Option(
+            (int, float), DaemonSettings.heartbeat_seconds, parse=positive_seconds
+        ),
+        "shutdown_grace": Option(
+            (int, float), DaemonSettings.shutdown_grace, parse=non_negative_seconds
+        ),
     },
     "retry": {
-        "max_attempts": Option(int, 5, parse=_at_least_one),
-        "base_delay": Option((int, float), 30.0, parse=non_negative_seconds),
-        "max_delay": Option((int, float), 3600.0, parse=non_negative_seconds),
+        "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
+        "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
+        "max_delay": Option((int, float), RetrySettings.max_delay, parse=non_negative_seconds),
     },
 }
 # Keys every account takes, beside `credentials` and the options its platform declares.
@@ -184,7 +188,8 @@ ACCOUNT: Mapping[str, Option] = {
     "base_url": Option(str, parse=_http_url),
     "char_limit": Option(int, parse=positive_int),
     "pace": Option(str, parse=_pace, help='a count per period, e.g. "300/3h", or "off"'),
-    "max_lateness": Option((str, int, float), "2h", parse=_lateness, help='e.g. "2h" or "off"'),
+    # Without it: pacing.DEFAULT_MAX_LATENESS (2 h).
+    "max_lateness": Option((str, int, float), parse=_lateness, help='e.g. "2h" or "off"'),
 }
 _ACCOUNT_FIELDS = ("platform", "base_url", "credentials", "char_limit")  # the rest: options
 # An environment variable's name: capitals, digits and _. A long run of letters and digits
@@ -240,15 +245,15 @@ def parse_settings(
     where = where or Where(source)
     check_keys(raw, [*TOP, *TABLES, "accounts"], (), where)
     project = _project_dir(raw, where)
-    top = check_options(raw, TOP, (), where, project)
+    top = check_options(raw, TOP, (), where, project, defaults=True)
     sections: dict[str, dict[str, Any]] = {}
     for name, options in TABLES.items():
         given = table(raw, name, (), where)
         check_keys(given, options, (name,), where)
-        sections[name] = check_options(given, options, (name,), where, project)
+        sections[name] = check_options(given, options, (name,), where, project, defaults=True)
     language = top.get("language")
     database_url = env.get("POSTBOT_DATABASE_URL") or _database_in(
-        sections["database"].get("url", DEFAULT_DATABASE_URL), project, where
+        sections["database"]["url"], project, where
     )
     accounts_raw = table(raw, "accounts", (), where)
     accounts = {
@@ -259,7 +264,7 @@ def parse_settings(
         raise where.error(("retry", "max_delay"), "retry.max_delay must not be below base_delay")
     posts_dir = sections["posts"].get("dir")
     return Settings(
-        timezone=top.get("timezone", ZoneInfo("UTC")),
+        timezone=top["timezone"],
         database_url=database_url,
         accounts=accounts,
         retry=retry,
@@ -269,7 +274,7 @@ def parse_settings(
         posts_dir=Path(posts_dir) if posts_dir else None,
         project_dir=project,
         date_order=top.get("date_order") or order_for_language(language),
-        on_delete=sections["posts"].get("on_delete", "cancel"),
+        on_delete=sections["posts"]["on_delete"],
     )
 
 

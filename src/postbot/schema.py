@@ -75,13 +75,18 @@ def check_options(
     path: KeyPath,
     where: Where,
     base: Path,
+    *,
+    defaults: bool = False,
 ) -> dict[str, Any]:
-    """The values given in `raw` (not the defaults), each checked and parsed by its option."""
-    return {
-        key: check_value(raw[key], option, (*path, key), where, base)
-        for key, option in options.items()
-        if key in raw
-    }
+    """The values given in `raw`, each checked and parsed by its option; with `defaults`, the
+    options' defaults (parsed alike) for keys not given, unless the default is None."""
+    values = {}
+    for key, option in options.items():
+        if key in raw:
+            values[key] = check_value(raw[key], option, (*path, key), where, base)
+        elif defaults and option.default is not None:
+            values[key] = check_value(option.default, option, (*path, key), where, base)
+    return values
 
 
 def check_value(value: Any, option: Option, path: KeyPath, where: Where, base: Path) -> Any:
