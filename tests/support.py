@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 POSTBOT = [sys.executable, "-m", "postbot"]
 
 DRY_CONFIG = """
+project_dir = ".."  # the config sits in config/; var/ and posts/ are beside that folder
 timezone = "Europe/Berlin"
 language = "de"
 
@@ -110,3 +111,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
             return value
         time.sleep(interval)
     return predicate()
+
+
+def assert_refused(project: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run `postbot ARGS`: it must exit 2 with one `postbot: error:` line on stderr and leave
+    the project's database as it was. Returns that line, without the prefix."""
+    db = project / "var" / "postbot.db"
+    before = snapshot(db)
+    done = run_postbot(project, *args, env=env)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("postbot: error: "), done.stderr
+    assert snapshot(db) == before
+    return lines[0].removeprefix("postbot: error: ")

@@ -1,5 +1,14 @@
 """Settings: `config/postbot.toml` plus the environment (and `.env`), as typed frozen objects.
 
+Every key at every level is checked against a schema when the file is loaded (`SCHEMA` below,
+each account's platform adding the options it declares), so a typo or a bad value is refused
+in one line naming the file, the line and the key, never turned into a default.
+
+Relative paths in the file (the SQLite database, `posts.dir`, path options such as Bluesky's
+`session_file`) are resolved against the project folder: the config file's own folder, or
+`project_dir` (relative to that folder; the shipped config/postbot.toml says ".."). So postbot
+does the same from any working folder (cron, systemd).
+
 Secrets never live in the TOML file: an account names the *environment variables* that hold
 its credentials, and `Account.credentials()` reads them only when a platform needs them.
 """
@@ -7,21 +16,30 @@ its credentials, and `Account.credentials()` reads them only when a platform nee
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postbot import dotenv_files
 from postbot.domain import Account
 from postbot.errors import ConfigError
+from postbot.options import (
+    Option,
+    non_negative_seconds,
+    positive_int,
+    positive_seconds,
+)
+from postbot.platforms import PLATFORMS, platform_class
+from postbot.schema import Where, check_keys, check_options, check_value, label, suggest, table
+from postbot.when import DATE_ORDERS, order_for_language
 
 DEFAULT_CONFIG_PATH = Path("config/postbot.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/postbot.db"
-
-# Keys an account table may carry besides its platform-specific options.
-_ACCOUNT_KEYS = {"platform", "base_url", "credentials", "char_limit"}
+ON_DELETE = ("cancel", "keep")  # the first is the default
 
 
 @dataclass(frozen=True)
@@ -44,13 +62,16 @@ class DaemonSettings:
 @dataclass(frozen=True)
 class Settings:
     timezone: ZoneInfo
-    database_url: str
+    database_url: str  # a relative SQLite path is already resolved against project_dir
     accounts: Mapping[str, Account]
     retry: RetrySettings = RetrySettings()
     daemon: DaemonSettings = DaemonSettings()
     source: Path | None = None  # the file these settings came from
     language: str | None = None  # for posts that do not say (e.g. the plain-text seed)
     posts_dir: Path | None = None  # imported by the daemon at start and when files change
+    project_dir: Path | None = None  # absolute: what relative paths in the file mean
+    date_order: str | None = None  # DMY, MDY or YMD; None: numeric dates are refused
+    on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
 
     def account(self, name: str) -> Account:
         try:
@@ -60,25 +81,146 @@ class Settings:
             raise ConfigError(f"unknown account '{name}' (known: {known})") from None
 
 
+# -- value checks (ValueError: the message follows the key's name) -----------------------------
+def _zone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        from zoneinfo import available_timezones
+
+        raise ValueError(
+            f"unknown time zone '{value}'{suggest(value, available_timezones())}"
+            " (an IANA name such as Europe/Berlin)"
+        ) from None
+
+
+def _language(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value):
+        raise ValueError("must be a language tag such as de, en-US or en-GB")
+    return value
+
+
+def _existing_folder(value: str) -> str:
+    if not os.path.isdir(value):
+        raise ValueError(
+            f"there is no folder {value} (a relative path is read from the project folder:"
+            " the config file's folder, or project_dir)"
+        )
+    return value
+
+
+def _database_url(value: str) -> str:
+    if "://" not in value:
+        raise ValueError(
+            "must be a database URL, e.g. sqlite:///var/postbot.db or"
+            " postgresql+psycopg://user@host/postbot"
+        )
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("must be an http:// or https:// address, e.g. https://mastodon.social")
+    return value
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _pace(value: str) -> str:
+    from postbot.pacing import Pace
+
+    try:
+        Pace.parse(value, "pace")
+    except ConfigError as exc:  # pacing's own words, without its "pace: " prefix
+        raise ValueError(str(exc).removeprefix("pace: ")) from None
+    return value  # stored as written: pacing reads it where it is used
+
+
+def _lateness(value: str | int | float) -> str | int | float:
+    from postbot.pacing import parse_duration
+
+    if str(value).strip().lower() != "off":
+        try:
+            parse_duration(str(value), "max_lateness")
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("max_lateness: ")) from None
+    return value
+
+
+# -- the schema: every key postbot reads ---------------------------------------------------------
+TOP: Mapping[str, Option] = {
+    "project_dir": Option(str, ".", help='a folder, relative to this file, e.g. ".."'),
+    "timezone": Option(str, "UTC", parse=_zone, help='a zone name, e.g. "Europe/Berlin"'),
+    "language": Option(str, None, parse=_language, help='a language tag, e.g. "de"'),
+    "date_order": Option(str, None, choices=DATE_ORDERS),
+}
+TABLES: Mapping[str, Mapping[str, Option]] = {
+    "database": {"url": Option(str, DEFAULT_DATABASE_URL, parse=_database_url)},
+    "posts": {
+        "dir": Option(str, None, path=True, parse=_existing_folder, help='a folder, e.g. "posts"'),
+        "on_delete": Option(str, ON_DELETE[0], choices=ON_DELETE),
+    },
+    "daemon": {
+        "concurrency": Option(int, DaemonSettings.concurrency, parse=positive_int),
+        "batch_size": Option(int, DaemonSettings.batch_size, parse=positive_int),
+        "poll_interval": Option((int, float), DaemonSettings.poll_interval, parse=positive_seconds),
+        "lease_seconds": Option((int, float), DaemonSettings.lease_seconds, parse=positive_seconds),
+        "heartbeat_seconds": Option(
+            (int, float), DaemonSettings.heartbeat_seconds, parse=positive_seconds
+        ),
+        "shutdown_grace": Option(
+            (int, float), DaemonSettings.shutdown_grace, parse=non_negative_seconds
+        ),
+    },
+    "retry": {
+        "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
+        "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
+        "max_delay": Option((int, float), RetrySettings.max_delay, parse=non_negative_seconds),
+    },
+}
+# Keys every account takes, beside `credentials` and the options its platform declares.
+ACCOUNT: Mapping[str, Option] = {
+    "platform": Option(str),
+    "base_url": Option(str, parse=_http_url),
+    "char_limit": Option(int, parse=positive_int),
+    "pace": Option(str, parse=_pace, help='a count per period, e.g. "300/3h", or "off"'),
+    # Without it: pacing.DEFAULT_MAX_LATENESS (2 h).
+    "max_lateness": Option((str, int, float), parse=_lateness, help='e.g. "2h" or "off"'),
+}
+_ACCOUNT_FIELDS = ("platform", "base_url", "credentials", "char_limit")  # the rest: options
+# An environment variable's name: capitals, digits and _. A long run of letters and digits
+# without an underscore (AKIA…, a pasted token) is a secret, not a name.
+_VARIABLE_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+_SECRET_LIKE = re.compile(r"(?=[A-Z0-9]*\d)[A-Z0-9]{16,}")
+
+
 def load_settings(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     *,
     dotenv: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
     """Load settings from `path`, `$POSTBOT_CONFIG` or `config/postbot.toml`, in that order.
 
-    `.env` in the working directory is read first (without overriding the real environment),
-    so `POSTBOT_CONFIG` and `POSTBOT_DATABASE_URL` may live there too.
+    With the process environment (`environ` None), `.env` files are read too, never overriding
+    a real variable: first the one in the project folder, then the one in the working folder
+    (which may name POSTBOT_CONFIG). `warn` gets one line per `.env` file with lines it cannot
+    read (default: printed to stderr).
     """
-    if dotenv and environ is None:
-        from dotenv import load_dotenv
-
-        load_dotenv(Path.cwd() / ".env", override=False)
+    use_dotenv = dotenv and environ is None
+    local_env = dotenv_files.read(Path.cwd() / ".env", warn) if use_dotenv else {}
     env = os.environ if environ is None else environ
-    config_path = Path(path or env.get("POSTBOT_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = Path(
+        path or env.get("POSTBOT_CONFIG") or local_env.get("POSTBOT_CONFIG") or DEFAULT_CONFIG_PATH
+    )
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        text = config_path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(
             f"{config_path}: config file not found (set POSTBOT_CONFIG or --config)"
@@ -87,103 +229,138 @@ def load_settings(
         raise ConfigError(f"{config_path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
-    return parse_settings(raw, config_path, env)
+    where = Where(config_path, text)
+    if use_dotenv:
+        project = _project_dir(raw, where)
+        if project / ".env" != Path.cwd() / ".env":
+            dotenv_files.apply(dotenv_files.read(project / ".env", warn))
+        dotenv_files.apply(local_env)
+    return parse_settings(raw, config_path, env, where=where)
 
 
-def parse_settings(raw: Mapping[str, Any], where: Path, env: Mapping[str, str]) -> Settings:
-    tz_name = _get(raw, "timezone", str, where, "UTC")
-    try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: timezone: unknown time zone '{tz_name}'") from None
-
-    database = _table(raw, "database", where)
-    database_url = env.get("POSTBOT_DATABASE_URL") or _get(
-        database, "url", str, where, DEFAULT_DATABASE_URL, "database.url"
+def parse_settings(
+    raw: Mapping[str, Any], source: Path, env: Mapping[str, str], *, where: Where | None = None
+) -> Settings:
+    """Check `raw` (the parsed TOML of `source`) against the schema and build the Settings."""
+    where = where or Where(source)
+    check_keys(raw, [*TOP, *TABLES, "accounts"], (), where)
+    project = _project_dir(raw, where)
+    top = check_options(raw, TOP, (), where, project, defaults=True)
+    sections: dict[str, dict[str, Any]] = {}
+    for name, options in TABLES.items():
+        given = table(raw, name, (), where)
+        check_keys(given, options, (name,), where)
+        sections[name] = check_options(given, options, (name,), where, project, defaults=True)
+    language = top.get("language")
+    database_url = env.get("POSTBOT_DATABASE_URL") or _database_in(
+        sections["database"]["url"], project, where
     )
-
-    accounts_raw = _table(raw, "accounts", where)
-    accounts = {name: _parse_account(name, table, where) for name, table in accounts_raw.items()}
-    retry_raw = _table(raw, "retry", where)
-    retry = RetrySettings(
-        max_attempts=_get(retry_raw, "max_attempts", int, where, 5, "retry.max_attempts"),
-        base_delay=float(
-            _get(retry_raw, "base_delay", (int, float), where, 30, "retry.base_delay")
-        ),
-        max_delay=float(_get(retry_raw, "max_delay", (int, float), where, 3600, "retry.max_delay")),
-    )
-    if retry.max_attempts < 1:
-        raise ConfigError(f"{where}: retry.max_attempts must be at least 1")
-    daemon_raw = _table(raw, "daemon", where)
-    defaults = DaemonSettings()
-    daemon = DaemonSettings(
-        **{
-            key: _daemon_value(daemon_raw, key, getattr(defaults, key), where)
-            for key in defaults.__dataclass_fields__
-        }
-    )
-    if daemon.concurrency < 1 or daemon.batch_size < 1:
-        raise ConfigError(f"{where}: daemon.concurrency and daemon.batch_size must be positive")
-    language = _get(raw, "language", str, where, None)
-    posts = _table(raw, "posts", where)
-    posts_dir = _get(posts, "dir", str, where, None, "posts.dir")
+    accounts_raw = table(raw, "accounts", (), where)
+    accounts = {
+        name: _parse_account(name, value, where, project) for name, value in accounts_raw.items()
+    }
+    retry = RetrySettings(**sections["retry"])
+    if retry.max_delay < retry.base_delay:
+        raise where.error(("retry", "max_delay"), "retry.max_delay must not be below base_delay")
+    posts_dir = sections["posts"].get("dir")
     return Settings(
-        timezone, database_url, accounts, retry, daemon, where, language,
-        Path(posts_dir) if posts_dir else None,
-    )  # fmt: skip
+        timezone=top["timezone"],
+        database_url=database_url,
+        accounts=accounts,
+        retry=retry,
+        daemon=DaemonSettings(**sections["daemon"]),
+        source=source,
+        language=language,
+        posts_dir=Path(posts_dir) if posts_dir else None,
+        project_dir=project,
+        date_order=top.get("date_order") or order_for_language(language),
+        on_delete=sections["posts"]["on_delete"],
+    )
 
 
-def _parse_account(name: str, table: Any, where: Path) -> Account:
-    key = f"accounts.{name}"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: {key} must be a table")
-    platform = table.get("platform")
-    if not isinstance(platform, str) or not platform:
-        raise ConfigError(f"{where}: {key}.platform is missing")
-    from postbot.platforms import PLATFORMS  # the registry only: no platform module
+def _project_dir(raw: Mapping[str, Any], where: Where) -> Path:
+    folder = os.path.dirname(os.path.abspath(where.file))
+    option = TOP["project_dir"]
+    given = check_value(raw.get("project_dir", "."), option, ("project_dir",), where, Path(folder))
+    return Path(os.path.normpath(os.path.join(folder, os.path.expanduser(given))))
 
-    if platform not in PLATFORMS:
-        raise ConfigError(
-            f"{where}: {key}.platform: unknown platform '{platform}'"
-            f" (known: {', '.join(PLATFORMS.names())})"
-        )
-    credentials = table.get("credentials", {})
-    if not isinstance(credentials, dict) or not all(
-        isinstance(v, str) for v in credentials.values()
+
+def _database_in(url: str, project: Path, where: Where) -> str:
+    """sqlite:///var/x.db (a relative path) -> sqlite:////abs/project/var/x.db."""
+    match = re.fullmatch(r"(sqlite(?:\+\w+)?):///([^?]*)(\?.*)?", url)
+    if not match:
+        return url  # another database, or sqlite:// (in memory)
+    scheme, database, query = match.group(1), match.group(2), match.group(3) or ""
+    if not database or database == ":memory:" or database.startswith(("/", "file:")):
+        return url
+    resolved = project / database
+    # Before project folders, a relative path followed the working folder: a queue there must
+    # not be left behind for a new, empty database without a word.
+    if (
+        not resolved.exists()
+        and os.path.isfile(database)
+        and os.path.abspath(database) != str(resolved)
     ):
-        raise ConfigError(
-            f"{where}: {key}.credentials must map each credential to an environment variable name"
+        raise where.error(
+            ("database", "url"),
+            f"database.url: {database} is read from the project folder ({project}), where there"
+            f" is no such file, but the working folder has one ({os.path.abspath(database)}):"
+            " set project_dir, or write the database's absolute path",
         )
-    char_limit = _get(table, "char_limit", int, where, None, f"{key}.char_limit")
-    base_url = _get(table, "base_url", str, where, None, f"{key}.base_url")
-    options = {k: v for k, v in table.items() if k not in _ACCOUNT_KEYS}
-    return Account(name, platform, base_url, dict(credentials), char_limit, options)
+    return f"{scheme}:///{resolved.as_posix()}{query}"
 
 
-def _daemon_value(raw: Mapping[str, Any], key: str, default: int | float, where: Path) -> Any:
-    # A count (concurrency, batch_size) must be a whole number: 2.5 is refused, not cut to 2.
-    kind: type | tuple[type, ...] = int if isinstance(default, int) else (int, float)
-    return type(default)(_get(raw, key, kind, where, default, f"daemon.{key}"))
+def _parse_account(name: str, table_: Any, where: Where, project: Path) -> Account:
+    path = ("accounts", name)
+    key = label(path)
+    if not isinstance(table_, dict):
+        raise where.error(path, f"{key} must be a table")
+    platform = table_.get("platform")
+    if platform is None:
+        known = ", ".join(PLATFORMS.names())
+        raise where.error((*path, "platform"), f"{key}.platform is missing (one of: {known})")
+    check_value(platform, ACCOUNT["platform"], (*path, "platform"), where, project)
+    if platform not in PLATFORMS:
+        raise where.error(
+            (*path, "platform"),
+            f"{key}.platform: unknown platform '{platform}'"
+            f" (known: {', '.join(PLATFORMS.names())}){suggest(platform, PLATFORMS.names())}",
+        )
+    platform_options = platform_class(platform).options
+    options = {**ACCOUNT, **platform_options}
+    check_keys(table_, [*options, "credentials"], path, where)
+    values = check_options(table_, options, path, where, project)
+    credentials = _credentials(table_.get("credentials", {}), platform, path, where)
+    return Account(
+        name,
+        platform,
+        values.get("base_url"),
+        credentials,
+        values.get("char_limit"),
+        {k: v for k, v in values.items() if k not in _ACCOUNT_FIELDS},
+        home=project,
+    )
 
 
-def _table(raw: Mapping[str, Any], key: str, where: Path) -> dict[str, Any]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{key}] must be a table")
-    return value
-
-
-def _get(
-    raw: Mapping[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    where: Path,
-    default: Any,
-    label: str | None = None,
-) -> Any:
-    value = raw.get(key, default)
-    if value is default:
-        return value
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(f"{where}: {label or key}: wrong type ({type(value).__name__})")
-    return value
+def _credentials(value: Any, platform: str, path: tuple[str, ...], where: Where) -> dict[str, str]:
+    here = (*path, "credentials")
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise where.error(
+            here,
+            f"{label(here)} must map each credential to an environment variable name,"
+            ' e.g. { access_token = "MASTODON_ACCESS_TOKEN" }',
+        )
+    # Platforms that declare their credential roles get a typo in a role refused too.
+    roles = getattr(platform_class(platform), "credential_roles", None)
+    if roles:
+        check_keys(value, roles, here, where)
+    for role, variable in value.items():
+        if not _VARIABLE_NAME.fullmatch(variable) or _SECRET_LIKE.search(variable):
+            # Never show the value: it may be the secret itself, pasted in.
+            raise where.error(
+                (*here, role),
+                f"{label((*here, role))} must name an environment variable (capitals, digits"
+                " and _, e.g. MASTODON_ACCESS_TOKEN) that holds the secret, not the secret"
+                " itself; put the secret in the environment or .env (the value is not shown)",
+            )
+    return dict(value)

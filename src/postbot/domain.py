@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from postbot.errors import ConfigError
@@ -62,6 +63,9 @@ class Account:
     char_limit: int | None = None
     # platform-specific settings: visibility, link_placement, pace, max_lateness, ...
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The project folder: files the account keeps for itself (a Bluesky session) live under it
+    # unless an option names an absolute path. None: the working folder.
+    home: Path | None = None
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         """Read this account's secrets from the environment; name the first one missing."""

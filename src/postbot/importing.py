@@ -30,7 +30,7 @@ from postbot.drafts import Plan, plan
 from postbot.errors import StateError, UserError
 from postbot.markup import markdown_warning
 from postbot.output import local
-from postbot.postfile import SUFFIXES, find_post_files, read_post_file
+from postbot.postfile import SUFFIXES, read_post_file, scan_post_files
 from postbot.store import ImportResult, Store
 
 Progress = Callable[[int, int], None]  # (files checked, files in all)
@@ -117,9 +117,9 @@ def import_files(
     warnings: list[str] = []
     seen: dict[str, str | None] = {}
     used_by: dict[str, str] = {}  # key -> the file that has it
-    for done, path in enumerate(files, 1):
+    for done, (path, in_folder) in enumerate(files, 1):
         try:
-            checked = _check(settings, store, path, now, used_by)
+            checked = _check(settings, store, path, in_folder, now, used_by)
         except UserError as exc:
             broken.append(BrokenFile(str(path), str(exc)))
             seen[os.path.abspath(path)] = None
@@ -136,20 +136,30 @@ def import_files(
 
 
 def withdraw_missing(
-    store: Store, folder: Path, report: ImportReport, on_delete: OnDelete, now: datetime
+    store: Store,
+    folder: Path,
+    report: ImportReport,
+    on_delete: OnDelete,
+    now: datetime,
+    base: Path | None = None,
 ) -> ImportReport:
     """Queued posts of `folder` that no file there stands for any more: keep or cancel them.
 
     That is a post whose file is gone (deleted, renamed without an `id`, or no longer a post
     file), or whose file now carries another `id`. A broken file still stands for its post.
+    `base`: the folder a post's `source` is relative to (the project folder).
     """
     where = os.path.abspath(folder)
+    if not os.path.isdir(where) or not os.access(where, os.R_OK | os.X_OK):
+        # A folder that is gone or unreadable (a failed mount, a permission slip) says nothing
+        # about its files: never take it for every post being deleted.
+        return report
     withdrawn: list[Withdrawn] = []
     # Every queued post is read: the store has no query by source folder (yet).
     for post in store.list_posts(Status.QUEUED):
         if not post.source.lower().endswith(SUFFIXES):
             continue  # typed at the command line (source "cli"), not from a file
-        source = os.path.abspath(post.source)
+        source = os.path.abspath(os.path.join(base or ".", post.source))
         if os.path.dirname(source) != where:
             continue
         if source in report.seen and report.seen[source] in (None, post.key):
@@ -249,18 +259,19 @@ def load_record(path: Path) -> ImportRecord | None:
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _find(paths: Sequence[str | Path]) -> tuple[list[Path], list[BrokenFile]]:
-    files: list[Path] = []
+def _find(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, bool]], list[BrokenFile]]:
+    """The post files to read, each with whether it was found in a folder (not named)."""
+    files: list[tuple[Path, bool]] = []
     broken: list[BrokenFile] = []
     for raw in paths:
         try:
-            found = find_post_files([raw])
+            found = scan_post_files([raw])
         except UserError as exc:
             broken.append(BrokenFile(str(raw), str(exc)))
             continue
-        for path in found:
+        for path, in_folder in found:
             if _utf8_name(path):
-                files.append(path)
+                files.append((path, in_folder))
             else:
                 shown = os.fsencode(path).decode("utf-8", "backslashreplace")
                 broken.append(
@@ -270,9 +281,23 @@ def _find(paths: Sequence[str | Path]) -> tuple[list[Path], list[BrokenFile]]:
 
 
 def _check(
-    settings: Settings, store: Store, path: Path, now: datetime, used_by: dict[str, str]
+    settings: Settings,
+    store: Store,
+    path: Path,
+    in_folder: bool,
+    now: datetime,
+    used_by: dict[str, str],
 ) -> Plan:
-    draft = read_post_file(path, settings.timezone, now)
+    # Keys relative to the project folder: the daemon run from another folder must know the
+    # same file by the same key, or it would post it again.
+    draft = read_post_file(
+        path,
+        settings.timezone,
+        now,
+        order=settings.date_order,
+        base=settings.project_dir,
+        in_folder=in_folder,
+    )
     if draft.language is None and settings.language:
         draft = replace(draft, language=settings.language)
     key = draft.key or ""

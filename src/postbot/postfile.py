@@ -1,11 +1,21 @@
-"""Post files -> Drafts.
+"""Post files -> Drafts, and which files in a folder are posts.
 
 Two formats:
-- Markdown (`.md`) with YAML front matter: `id`, `at`, `to`, `hashtags`, `link`, `language`,
-  `headline`, `media` (a list of `{path, alt}`, paths relative to the file). The body is the teaser.
+- Markdown (`.md`, `.markdown`) with YAML front matter (`front_matter.py`): `id`, `at`, `to`,
+  `hashtags`, `link`, `language`, `headline`, `media` (a list of `{path, alt}`, paths relative
+  to the file). The body is the teaser.
 - Plain text (`.txt`) in the newsroom teaser shape: the first paragraph is the headline, the
   first paragraph carrying hashtags is the teaser (its trailing `#tags` become the hashtags),
   the rest is the article and is not sent. Line breaks inside a paragraph become single spaces.
+
+Which files are posts (the same rule for a folder and for a file named on the command line):
+a `.md`, `.markdown` or `.txt` file whose name starts with neither `.` nor `_` and is not a
+README (any case, any suffix: `README`, `readme.txt`, `README.de.md`). In a folder, other files
+(images beside their posts, notes without those suffixes) are left alone, sub-folders are not
+entered, and a Markdown file must begin with front matter: without it, nothing says when or
+where it goes, so it is refused rather than posted at once (name it `_notes.md` to keep it).
+A post file's `at` is a fixed date and time: `+2h`, `tomorrow 9:00` or `05.02. 08:00` would
+move the post at every import.
 """
 
 from __future__ import annotations
@@ -21,7 +31,8 @@ from postbot.compose import hashtags_in
 from postbot.domain import MediaItem
 from postbot.drafts import Draft
 from postbot.errors import UserError
-from postbot.when import localize, parse_when
+from postbot.front_matter import split_front_matter
+from postbot.when import localize, read_time
 
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {"id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline"}
@@ -30,25 +41,53 @@ _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
 def find_post_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus the post files directly inside named folders, sorted."""
-    found: list[Path] = []
+    return [path for path, _in_folder in scan_post_files(paths)]
+
+
+def scan_post_files(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
+    """Like find_post_files, with whether each file was found in a folder (not named)."""
+    found: list[tuple[Path, bool]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if _is_post_file(p)))
+            found.extend((p, True) for p in sorted(path.iterdir()) if _is_post_file(p))
         elif path.exists():
-            found.append(path)
+            reason = not_a_post(path.name)
+            if reason:
+                raise UserError(f"{path}: not a post file: {reason}")
+            found.append((path, False))
         else:
             raise UserError(f"{path}: no such file or folder")
     return found
 
 
+def not_a_post(name: str) -> str | None:
+    """Why a file of this name is never a post (None: it may be one)."""
+    if name.startswith((".", "_")):
+        return "names starting with '.' or '_' are kept out of the queue"
+    if name.split(".", 1)[0].lower() == "readme":
+        return "a README describes the folder"
+    return None
+
+
 def _is_post_file(path: Path) -> bool:
-    # Not hidden files: editors leave `.#post.md` (Emacs lock, a dangling link) or `._post.md`
+    # Hidden files first: editors leave `.#post.md` (Emacs lock, a dangling link) or `._post.md`
     # (macOS) beside a post being edited, and one unreadable file stops the whole import.
-    return path.suffix.lower() in SUFFIXES and not path.name.startswith(".") and path.is_file()
+    return path.suffix.lower() in SUFFIXES and not_a_post(path.name) is None and path.is_file()
 
 
-def read_post_file(path: Path, zone: tzinfo, now: datetime | None = None) -> Draft:
+def read_post_file(
+    path: Path,
+    zone: tzinfo,
+    now: datetime | None = None,
+    *,
+    order: str | None = None,
+    base: Path | None = None,
+    in_folder: bool = False,
+) -> Draft:
+    """Read one post file. `order`: the numeric date order (config `date_order`); `base`: the
+    folder keys are relative to (the project folder; default the working folder); `in_folder`:
+    found by scanning a folder, where a Markdown file without front matter is refused."""
     try:
         # utf-8-sig: a byte-order mark (some Windows editors write one) would otherwise hide
         # the front matter, and the whole file, YAML and all, would become the post text.
@@ -58,22 +97,31 @@ def read_post_file(path: Path, zone: tzinfo, now: datetime | None = None) -> Dra
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".txt":
-        return parse_plain(text, path)
+        return parse_plain(text, path, base=base)
     if path.suffix.lower() in (".md", ".markdown"):
-        return parse_markdown(text, path, zone, now)
+        return parse_markdown(
+            text, path, zone, now, order=order, base=base, require_front_matter=in_folder
+        )
     raise UserError(f"{path}: unknown post file type (use .md or .txt)")
 
 
-def source_key(path: Path) -> str:
-    """A file without an `id` is known by its path, relative to the working folder if inside it."""
+def source_key(path: Path, base: Path | None = None) -> str:
+    """A file without an `id` is known by its path: relative to `base` (default: the working
+    folder) when inside it, so the key does not depend on where postbot runs from."""
+    return "file:" + source_name(path, base)
+
+
+def source_name(path: Path, base: Path | None = None) -> str:
+    """A post file's path as the post records it (`source`): relative to `base` (the project
+    folder; default the working folder) when inside it, else absolute."""
     absolute = os.path.abspath(path)  # not resolve(): no symlink walk for every file
-    relative = os.path.relpath(absolute)
+    relative = os.path.relpath(absolute, base if base is not None else None)
     if relative.startswith(".."):
-        return "file:" + Path(absolute).as_posix()
-    return "file:" + Path(relative).as_posix()
+        return Path(absolute).as_posix()
+    return Path(relative).as_posix()
 
 
-def parse_plain(text: str, path: Path) -> Draft:
+def parse_plain(text: str, path: Path, *, base: Path | None = None) -> Draft:
     paragraphs = [
         " ".join(line.strip() for line in block.splitlines() if line.strip())
         for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
@@ -92,51 +140,59 @@ def parse_plain(text: str, path: Path) -> Draft:
         teaser=teaser.strip(),
         hashtags=tags,
         headline=headline,
-        key=source_key(path),
-        source=str(path),
+        key=source_key(path, base),
+        source=source_name(path, base),
         where=str(path),
     )
 
 
-def parse_markdown(text: str, path: Path, zone: tzinfo, now: datetime | None = None) -> Draft:
-    import frontmatter
-    import yaml
-
-    try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{path}{line}: malformed front matter: {problem}") from None
-    except ValueError as exc:
-        raise UserError(f"{path}: malformed front matter: {exc}") from None
-    except TypeError:  # a key YAML reads as a number, date or boolean (`1:`, `on:`, `yes:`)
+def parse_markdown(
+    text: str,
+    path: Path,
+    zone: tzinfo,
+    now: datetime | None = None,
+    *,
+    order: str | None = None,
+    base: Path | None = None,
+    require_front_matter: bool = False,
+) -> Draft:
+    where = str(path)
+    split = split_front_matter(text, where)
+    if require_front_matter and not split.has_front_matter:
         raise UserError(
-            f"{path}: malformed front matter: a key is not text"
-            " (YAML reads keys such as 1, yes or on as numbers or booleans)"
-        ) from None
-    meta: dict[str, Any] = dict(post.metadata)
+            f"{where}: no front matter: a Markdown post in a folder begins with a '---' block"
+            " (id, at, to, ...); rename the file to start with '_' if it is not a post"
+        )
+    meta = split.meta
     unknown = sorted(set(meta) - _FRONT_MATTER_KEYS)
     if unknown:
-        raise UserError(f"{path}: unknown front matter key(s): {', '.join(unknown)}")
-    where = str(path)
+        named = ", ".join(_with_suggestion(key) for key in unknown)
+        raise UserError(f"{where}: unknown front matter key(s): {named}")
     return Draft(
-        teaser=" ".join(line.strip() for line in post.content.splitlines() if line.strip()),
+        teaser=" ".join(line.strip() for line in split.body.splitlines() if line.strip()),
         hashtags=tuple(_str_list(meta.get("hashtags"), "hashtags", where)),
         link=_opt_str(meta.get("link"), "link", where),
         language=_opt_str(meta.get("language", meta.get("lang")), "language", where),
         media=tuple(_media(meta.get("media"), path)),
         headline=_opt_str(meta.get("headline"), "headline", where),
         to=tuple(_str_list(meta.get("to"), "to", where)),
-        at=_at(meta.get("at"), zone, where, now),
-        key=_opt_str(meta.get("id"), "id", where) or source_key(path),
-        source=where,
+        at=_at(meta.get("at"), zone, where, now, order),
+        key=_opt_str(meta.get("id"), "id", where) or source_key(path, base),
+        source=source_name(path, base),
         where=where,
     )
 
 
-def _at(value: Any, zone: tzinfo, where: str, now: datetime | None) -> datetime | None:
+def _with_suggestion(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(_FRONT_MATTER_KEYS), n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
+
+
+def _at(
+    value: Any, zone: tzinfo, where: str, now: datetime | None, order: str | None
+) -> datetime | None:
     if value is None:
         return None
     # YAML turns an unquoted 2026-12-01 08:00:00 into a datetime (naive: local time).
@@ -147,16 +203,20 @@ def _at(value: Any, zone: tzinfo, where: str, now: datetime | None) -> datetime 
             return localize(value, zone)
         except UserError as exc:
             raise UserError(f"{where}: at: {exc}") from None
-    if isinstance(value, date):
-        raise UserError(f"{where}: at: {value} has no time of day")
-    spec = str(value).strip()
-    if spec.startswith("+") or spec.lower().startswith("in "):
-        # "+2h" would mean something new at every import: a file needs a fixed time.
-        raise UserError(f"{where}: at: relative time '{spec}' is not allowed in a post file")
+    if isinstance(value, bool) or not isinstance(value, str | int | date):
+        raise UserError(f"{where}: at: must be a date and time, e.g. '2026-12-01 08:00'")
+    spec = str(value).strip()  # a YAML date (2026-12-01) is refused below: no time of day
     try:
-        return parse_when(spec, zone, now)
+        reading = read_time(spec, zone, now, order=order)
     except UserError as exc:
         raise UserError(f"{where}: at: {exc}") from None
+    if reading.relative:
+        # "+2h" or "tomorrow 9:00" would mean something new at every import.
+        raise UserError(
+            f"{where}: at: relative time '{spec}' is not allowed in a post file:"
+            " give a fixed date and time, e.g. '2026-12-01 08:00'"
+        )
+    return reading.when
 
 
 def _media(value: Any, path: Path) -> list[MediaItem]:

@@ -8,6 +8,7 @@ tables, the `--json` shapes) is `postbot.output`'s business, not this module's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -110,7 +111,14 @@ def due_time(app: App, at: str | None, now_flag: bool, now: datetime) -> datetim
         raise UserError("give either --at or --now, not both")
     if at is None:
         return now
-    return require_future(parse_when(at, app.zone, now), now, at)
+    return parse_due(app, at, now)
+
+
+def parse_due(app: App, at: str, now: datetime) -> datetime:
+    """A time typed for a post (`--at`): read in the configured zone and date order, and not
+    in the past."""
+    when = parse_when(at, app.zone, now, order=app.settings.date_order)
+    return require_future(when, now, at, app.zone)
 
 
 def enqueue_text(
@@ -157,12 +165,24 @@ def import_paths(
     )
 
 
-def import_folder(app: App, folder: Path, *, on_delete: OnDelete = OnDelete.KEEP) -> ImportReport:
+def _as_typed(folder: Path) -> Path:
+    """The folder as a person would type it here: relative to the working folder when inside
+    it, so the files named in messages and in `status` read `posts/a.md`."""
+    relative = os.path.relpath(folder)
+    return folder if relative.startswith("..") else Path(relative)
+
+
+def import_folder(app: App, folder: Path, *, on_delete: OnDelete | None = None) -> ImportReport:
     """The daemon's import of the posts folder: every good file, each broken one reported,
-    posts whose file is gone kept or cancelled; recorded for `postbot status`."""
+    posts whose file is gone kept or cancelled (`[posts] on_delete`, unless `on_delete` says);
+    recorded for `postbot status`."""
     now = app.now()
+    on_delete = on_delete or OnDelete(app.settings.on_delete)
+    folder = _as_typed(folder)
     report = importing.import_files(app.settings, app.store, [folder], now, keep_going=True)
-    report = importing.withdraw_missing(app.store, folder, report, on_delete, now)
+    report = importing.withdraw_missing(
+        app.store, folder, report, on_delete, now, app.settings.project_dir
+    )
     record = importing.record_path(app.settings)
     if record is not None:
         try:
@@ -179,7 +199,7 @@ def cancel(app: App, post_id: int) -> Changed:
 
 def reschedule(app: App, post_id: int, at: str) -> Changed:
     now = app.now()
-    due = require_future(parse_when(at, app.zone, now), now, at)
+    due = parse_due(app, at, now)
     return Changed(post_id, app.store.reschedule(post_id, due, now), due)
 
 

@@ -123,7 +123,8 @@ class Platforms:
         for name, options in (account_options or {}).items():
             accounts[name].update(options)
         accounts.update({k: dict(v) for k, v in (extra_accounts or {}).items()})
-        lines = ['timezone = "Europe/Berlin"', 'language = "de"', ""]
+        # The config sits in config/: its relative paths are read from the project folder.
+        lines = ['project_dir = ".."', 'timezone = "Europe/Berlin"', 'language = "de"', ""]
         lines += _table("database", {"url": database_url})
         if posts_dir:
             lines += _table("posts", {"dir": posts_dir})

@@ -40,7 +40,7 @@ def test_enqueue_file_names_every_broken_file_and_writes_nothing(tmp_path: Path)
     line = refused(project, "enqueue", "--file", "posts")
     assert line.startswith("3 post files are broken, nothing was imported: ")
     for message in (
-        "posts/broken.md:3: malformed front matter",
+        "posts/broken.md:2: malformed front matter",
         "posts/nobody.md: unknown account 'myspace'",
         "posts/typo.md: unknown front matter key(s): when",
     ):
@@ -139,7 +139,7 @@ def test_the_daemon_imports_every_good_file_and_reports_each_broken_one(tmp_path
 
 
 def test_a_deleted_post_file_keeps_its_post_and_the_log_says_how_to_cancel(tmp_path: Path) -> None:
-    project = make_project(tmp_path, DRY_CONFIG + '\n[posts]\ndir = "posts"\n')
+    project = make_project(tmp_path, DRY_CONFIG + '\n[posts]\ndir = "posts"\non_delete = "keep"\n')
     write(project / "posts", good("a", "b"))
     assert run_postbot(project, "run", "--dry-run", "--once", env=plain_env()).returncode == 0
     (project / "posts" / "a.md").unlink()

@@ -13,7 +13,7 @@ from postbot.compose import render_text
 from postbot.domain import MediaItem
 from postbot.drafts import Draft, clean
 from postbot.errors import UserError
-from postbot.postfile import find_post_files, read_post_file
+from postbot.postfile import find_post_files, read_post_file, scan_post_files, source_key
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_seed_txt_gives_headline_teaser_and_hashtags_exactly() -> None:
     assert draft.hashtags == ("XiJinping", "SOZGipfel")
     # Nothing else comes from a .txt: no link, media, targets or time.
     assert (draft.link, draft.media, draft.to, draft.at) == (None, (), (), None)
-    assert draft.source == str(SEED)
+    assert Path(draft.source).resolve() == SEED.resolve()  # the post names its file
 
 
 def test_seed_txt_renders_the_expected_post() -> None:
@@ -384,3 +384,216 @@ def test_markdown_relative_at_is_refused(tmp_path: Path, spec: str) -> None:
     path.write_text(f"---\nat: {spec}\n---\nText\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"rel\.md: at: relative time .* not allowed"):
         read_post_file(path, ZoneInfo("Europe/Berlin"))
+
+
+# -- front matter, strictly ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ("---\nid: x\nat: 2026-12-01 08:00\nText\n", 1),
+        ("---\nid: x\n", 1),
+        ("\n\n---\nid: x\n--\nText\n", 3),
+        ("---\r\nid: x\r\nText\r\n", 1),
+    ],
+)
+def test_an_unterminated_front_matter_block_is_refused(
+    tmp_path: Path, content: str, line: int
+) -> None:
+    path = tmp_path / "open.md"
+    path.write_text(content, encoding="utf-8", newline="")
+    with pytest.raises(UserError) as info:
+        _read(path)
+    assert str(info.value) == (
+        f"{path}:{line}: the front matter opened here is never closed:"
+        " add a line '---' after its last key"
+    )
+
+
+@pytest.mark.parametrize(
+    ("front", "kind"),
+    [
+        ("- id: x\n- at: 2026-12-01 08:00\n", "a list"),
+        ("[mastodon, x]\n", "a list"),
+        ("just a sentence\n", "a single value (str)"),
+        ("42\n", "a single value (int)"),
+    ],
+)
+def test_front_matter_that_is_not_a_mapping_is_refused(
+    tmp_path: Path, front: str, kind: str
+) -> None:
+    path = _write(tmp_path / "list.md", f"---\n{front}---\nText\n")
+    with pytest.raises(UserError, match="malformed front matter") as info:
+        _read(path)
+    assert str(info.value).startswith(f"{path}:2: malformed front matter: it is {kind};")
+
+
+def test_a_key_given_twice_is_refused_on_its_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "twice.md", "---\nat: 2026-12-01 08:00\nid: a\nat: 2026-12-02 08:00\n---\nT\n"
+    )
+    with pytest.raises(UserError) as info:
+        _read(path)
+    assert str(info.value).startswith(f"{path}:4: malformed front matter: key 'at' is given twice")
+
+
+def test_toml_front_matter_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "toml.md", '+++\nid = "x"\n+++\nText\n')
+    with pytest.raises(UserError, match=r"TOML front matter \(\+\+\+\) is not supported") as info:
+        _read(path)
+    assert str(info.value).startswith(f"{path}:1: ")
+
+
+def test_empty_front_matter_is_front_matter(tmp_path: Path) -> None:
+    draft = _read(_write(tmp_path / "empty-front.md", "---\n---\nNur Text\n"))
+    assert (draft.teaser, draft.at, draft.to) == ("Nur Text", None, ())
+
+
+def test_front_matter_after_blank_lines_is_still_front_matter(tmp_path: Path) -> None:
+    # Never post the YAML as text: blank lines before the opening '---' change nothing.
+    draft = _read(_write(tmp_path / "blank.md", "\n\n---\nid: blank\nto: [x]\n---\nBody\n"))
+    assert (draft.key, draft.to, draft.teaser) == ("blank", ("x",), "Body")
+
+
+def test_a_thematic_break_in_the_body_is_text(tmp_path: Path) -> None:
+    draft = _read(_write(tmp_path / "hr.md", "---\nid: hr\n---\nOben\n---\nUnten\n"))
+    assert draft.teaser == "Oben --- Unten"
+
+
+def test_unknown_front_matter_keys_get_a_suggestion(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.md", "---\nhashtag: [Foo]\nlanguge: de\n---\nText\n")
+    with pytest.raises(UserError) as info:
+        _read(path)
+    assert str(info.value) == (
+        f"{path}: unknown front matter key(s): hashtag (did you mean hashtags?),"
+        " languge (did you mean language?)"
+    )
+
+
+# -- `at` in a post file: a fixed date and time only --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        '"10 minutes from now"',
+        "tomorrow 9:00",
+        "morgen um 8",
+        "Montag 7:30",
+        "next monday 9am",
+        '"05.02. 08:00"',  # no year: the next 5 February moves on every new year
+        '"+2h"',
+        '"in 2 Stunden"',
+    ],
+)
+def test_relative_or_natural_at_is_refused_in_a_post_file(tmp_path: Path, spec: str) -> None:
+    path = _write(tmp_path / "drift.md", f"---\nat: {spec}\n---\nText\n")
+    with pytest.raises(UserError) as info:
+        read_post_file(path, BERLIN, NOW, order="DMY")
+    message = str(info.value)
+    assert message.startswith(f"{path}: at: ")
+    assert "relative time" in message or "cannot understand" in message
+    assert "not allowed in a post file" in message or "cannot understand" in message
+
+
+@pytest.mark.parametrize("spec", ["tomorrow 9:00", "Montag 7:30", '"05.02. 08:00"', '"+2h"'])
+def test_understood_relative_times_say_why_they_are_refused(tmp_path: Path, spec: str) -> None:
+    path = _write(tmp_path / "drift.md", f"---\nat: {spec}\n---\nText\n")
+    with pytest.raises(UserError, match=r"relative time .* is not allowed in a post file"):
+        read_post_file(path, BERLIN, NOW, order="DMY")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ('"05.02.2027 08:00"', datetime(2027, 2, 5, 7, 0, tzinfo=UTC)),
+        ("5.2.2027 8:00", datetime(2027, 2, 5, 7, 0, tzinfo=UTC)),
+        ("5. Februar 2027 8:00", datetime(2027, 2, 5, 7, 0, tzinfo=UTC)),
+        ("1 July 2026 08:00", datetime(2026, 7, 1, 6, 0, tzinfo=UTC)),
+    ],
+)
+def test_fixed_dates_in_the_configured_order_are_read_in_a_post_file(
+    tmp_path: Path, spec: str, expected: datetime
+) -> None:
+    path = _write(tmp_path / "fixed.md", f"---\nat: {spec}\n---\nText\n")
+    assert read_post_file(path, BERLIN, NOW, order="DMY").at == expected
+
+
+def test_a_numeric_date_without_an_order_is_refused_in_a_post_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "fixed.md", '---\nat: "05.02.2027 08:00"\n---\nText\n')
+    with pytest.raises(UserError, match="could be day-first or month-first"):
+        read_post_file(path, BERLIN, NOW)
+
+
+@pytest.mark.parametrize("value", ["2026-12-24", '"2026-12-24"', '"24.12.2026"'])
+def test_a_date_without_time_is_refused_in_a_post_file_as_on_the_command_line(
+    tmp_path: Path, value: str
+) -> None:
+    path = _write(tmp_path / "noon.md", f"---\nat: {value}\n---\nText\n")
+    with pytest.raises(UserError, match="has no time of day") as info:
+        read_post_file(path, BERLIN, NOW, order="DMY")
+    assert str(info.value).startswith(f"{path}: at: ")
+
+
+@pytest.mark.parametrize("value", ["true", "[2026-12-01]", "{d: 1}"])
+def test_an_at_that_is_not_a_time_is_refused(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path / "odd.md", f"---\nat: {value}\n---\nText\n")
+    with pytest.raises(UserError, match="at: must be a date and time"):
+        _read(path)
+
+
+# -- which files are posts ------------------------------------------------------------------------
+
+
+def test_readmes_and_underscore_files_in_a_folder_are_not_posts(tmp_path: Path) -> None:
+    names = [
+        "README.md", "readme.txt", "ReadMe.markdown", "README", "README.de.md", "_draft.md",
+        "_template.txt", ".hidden.md", "post.md", "teaser.txt", "readme-not.md", "my_post.md",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_text("---\n---\nx\n", encoding="utf-8")
+    assert [p.name for p in find_post_files([tmp_path])] == [
+        "my_post.md", "post.md", "readme-not.md", "teaser.txt",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["README.md", "readme.txt", "_draft.md", ".post.md"])
+def test_a_named_file_that_is_never_a_post_is_refused(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path / name, "---\nid: x\n---\nText\n")
+    with pytest.raises(UserError, match="not a post file") as info:
+        find_post_files([path])
+    assert str(info.value).startswith(f"{path}: not a post file: ")
+
+
+def test_scan_says_which_files_were_found_in_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    inside = _write(folder / "a.md", "---\n---\nx\n")
+    named = _write(tmp_path / "b.md", "x\n")
+    assert scan_post_files([folder, named]) == [(inside, True), (named, False)]
+
+
+def test_markdown_without_front_matter_in_a_folder_is_refused(tmp_path: Path) -> None:
+    # A note left in the posts folder has no `at`: it would go out at once.
+    path = _write(tmp_path / "notes.md", "Ideen für nächste Woche\n")
+    with pytest.raises(UserError) as info:
+        read_post_file(path, BERLIN, NOW, in_folder=True)
+    assert str(info.value).startswith(f"{path}: no front matter: a Markdown post in a folder")
+    assert "'_'" in str(info.value)
+    # Named on the command line, the file is read as you asked: its text is the teaser.
+    assert read_post_file(path, BERLIN, NOW).teaser == "Ideen für nächste Woche"
+
+
+def test_keys_are_relative_to_the_project_folder_not_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "posts").mkdir()
+    path = _write(tmp_path / "posts" / "a.md", "---\n---\nText\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert read_post_file(path, BERLIN, NOW, base=tmp_path).key == "file:posts/a.md"
+    txt = _write(tmp_path / "posts" / "b.txt", "Headline\n\nTeaser #Tag\n")
+    assert read_post_file(txt, BERLIN, NOW, base=tmp_path).key == "file:posts/b.txt"
+    assert source_key(path, tmp_path / "other") == f"file:{path.as_posix()}"

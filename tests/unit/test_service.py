@@ -125,7 +125,7 @@ def test_import_all_or_nothing_names_every_broken_file(app: App, folder: Path) -
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith("2 post files are broken, nothing was imported: ")
-    assert "broken.md:3: malformed front matter" in message and "typo.md: unknown" in message
+    assert "broken.md:2: malformed front matter" in message and "typo.md: unknown" in message
     assert everything(app.store) == []
 
 
@@ -177,11 +177,11 @@ def test_import_warns_about_markdown(app: App, folder: Path) -> None:
     assert report.summary()["created"] == 3
 
 
-def test_folder_import_keeps_a_post_whose_file_is_gone_by_default(app: App, folder: Path) -> None:
-    first = service.import_folder(app, folder)
+def test_folder_import_can_keep_a_post_whose_file_is_gone(app: App, folder: Path) -> None:
+    first = service.import_folder(app, folder, on_delete=OnDelete.KEEP)
     assert first.withdrawn == ()
     (folder / "a.md").unlink()
-    report = service.import_folder(app, folder)
+    report = service.import_folder(app, folder, on_delete=OnDelete.KEEP)
     [gone] = report.withdrawn
     post = app.store.find_post_by_key("a")
     assert post is not None and gone.post_id == post.id
@@ -192,10 +192,11 @@ def test_folder_import_keeps_a_post_whose_file_is_gone_by_default(app: App, fold
     assert f"post {gone.post_id} stays queued" in line and f"postbot cancel {gone.post_id}" in line
 
 
-def test_folder_import_can_cancel_a_post_whose_file_is_gone(app: App, folder: Path) -> None:
+def test_folder_import_cancels_a_post_whose_file_is_gone_by_default(app: App, folder: Path) -> None:
+    assert app.settings.on_delete == "cancel"
     service.import_folder(app, folder)
     (folder / "a.md").unlink()
-    [gone] = service.import_folder(app, folder, on_delete=OnDelete.CANCEL).withdrawn
+    [gone] = service.import_folder(app, folder).withdrawn
     assert (gone.action, gone.cancelled) == (OnDelete.CANCEL, 3)
     assert {d.status for d in app.store.get_post(gone.post_id).deliveries} == {Status.CANCELLED}
     other = app.store.find_post_by_key("b")

@@ -74,7 +74,7 @@ class BlueskyPlatform(Platform):
     default_pace: ClassVar[str | None] = "1666/1h"
     options: ClassVar[Mapping[str, Option]] = {
         "timeout": TIMEOUT,
-        "session_file": Option(str, help="a file path, e.g. var/bluesky.session"),
+        "session_file": Option(str, path=True, help="a file path, e.g. var/bluesky.session"),
     }
     post_hosts: ClassVar[tuple[str, ...]] = ("bsky.app",)
     media = MEDIA
@@ -392,7 +392,7 @@ class BlueskyPlatform(Platform):
             return Path(str(configured)).expanduser()
         from postbot.platforms.bluesky_session import default_path
 
-        return default_path(self.account.name)
+        return default_path(self.account.name, self.account.home)
 
     def _session_file(self) -> SessionFile:
         from postbot.platforms.bluesky_session import SessionFile

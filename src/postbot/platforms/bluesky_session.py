@@ -18,9 +18,10 @@ from pathlib import Path
 log = logging.getLogger("postbot.platforms.bluesky")
 
 
-def default_path(account_name: str) -> Path:
+def default_path(account_name: str, home: Path | None = None) -> Path:
+    """var/bluesky-NAME.session in the project folder (`home`; else the working folder)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", account_name)
-    return Path("var") / f"bluesky-{safe}.session"
+    return (home or Path()) / "var" / f"bluesky-{safe}.session"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""YAML front matter, strictly: a `---` line, `key: value` lines, a closing `---` line, the body.
+
+Refused, each with the file and line: a block that is opened and never closed (its YAML would
+be posted as text), TOML front matter (`+++`), front matter that is not a mapping (a list, a
+bare value), keys that YAML reads as something else than text (`1:`, `on:`, `yes:`), a key
+given twice (YAML would keep the last one silently), and malformed YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from postbot.errors import UserError
+
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Split:
+    meta: dict[str, Any]  # {} when the file has no front matter
+    body: str
+    has_front_matter: bool
+
+
+def split_front_matter(text: str, where: str) -> Split:
+    """Separate the front matter from the body. `text` has no BOM; line ends may be CRLF."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None or lines[start].rstrip() not in (FENCE, "+++"):
+        return Split({}, "\n".join(lines), has_front_matter=False)
+    opening = start + 1  # 1-based line of the opening fence
+    if lines[start].rstrip() == "+++":
+        raise UserError(
+            f"{where}:{opening}: TOML front matter (+++) is not supported;"
+            " write YAML between two '---' lines"
+        )
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip() == FENCE), None)
+    if end is None:
+        raise UserError(
+            f"{where}:{opening}: the front matter opened here is never closed:"
+            " add a line '---' after its last key"
+        )
+    meta = _load_yaml("\n".join(lines[start + 1 : end]), where, first_line=opening + 1)
+    return Split(meta, "\n".join(lines[end + 1 :]), has_front_matter=True)
+
+
+def _load_yaml(block: str, where: str, first_line: int) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.load(block, Loader=_strict_loader())  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{first_line + mark.line}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{where}{line}: malformed front matter: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        raise UserError(
+            f"{where}:{first_line}: malformed front matter: it is {kind};"
+            " write one 'key: value' per line (id, at, to, hashtags, ...)"
+        )
+    return data
+
+
+_LOADER: Any = None
+
+
+def _strict_loader() -> Any:
+    """A SafeLoader that refuses keys that are not text and keys given twice (built once)."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        None, None,
+                        f"key {key_node.value!r} is not text (YAML reads keys such as 1, yes"
+                        " or on as numbers or booleans; quote it)",
+                        key_node.start_mark,
+                    )  # fmt: skip
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{key}' is given twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return dict(super().construct_mapping(node, deep=deep))
+
+    _LOADER = StrictLoader
+    return _LOADER
