@@ -7,7 +7,8 @@ warning, not a refusal: the asterisks may be meant).
 The rules follow CommonMark's delimiter runs, made stricter where newsroom text would trip
 them: a mark opens after a space or punctuation and closes before one, so the German gender
 star (`Lehrer*innen und Schüler*innen`), snake_case and `#SOZ_Gipfel` are not emphasis;
-URLs are left out (their underscores and asterisks belong to the address).
+URLs, hashtags and backslash-escaped marks are left out (their underscores and asterisks
+are not emphasis).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"#\w+")  # `#SOZ_Gipfel`, `#_wichtig_`: a tag, not emphasis
+_ESCAPED = re.compile(r"\\[*_~`]")  # `\*` is a literal star in Markdown too
 _LINK = re.compile(r"\[[^\[\]\n]+\]\(https?://[^()\s]+\)", re.IGNORECASE)
 
 
@@ -27,7 +30,10 @@ def _run(mark: str) -> re.Pattern[str]:
 
 
 # Longest marks first, so `**x**` is found as bold rather than as `*x*` inside it.
-_MARKS = (_run("**"), _run("__"), _run("~~"), _run("*"), _run("_"), re.compile(r"`[^`\n]+`"))
+_MARKS = (
+    *(_run(mark) for mark in ("***", "___", "**", "__", "~~", "*", "_")),
+    re.compile(r"`[^`\n]+`"),
+)
 
 
 def markdown_in(text: str) -> tuple[str, ...]:
@@ -35,9 +41,11 @@ def markdown_in(text: str) -> tuple[str, ...]:
     if not any(c in text for c in "*_~`["):
         return ()  # most teasers: no regex walk at all
     found = [(m.start(), m.group(0)) for m in _LINK.finditer(text)]
-    # Blank out links and URLs (same length, so positions still order the findings).
-    blanked = _LINK.sub(lambda m: " " * len(m.group(0)), text)
-    blanked = _URL.sub(lambda m: " " * len(m.group(0)), blanked)
+    # Blank out links, URLs, hashtags and escaped marks (same length, so positions still
+    # order the findings).
+    blanked = text
+    for pattern in (_LINK, _URL, _HASHTAG, _ESCAPED):
+        blanked = pattern.sub(lambda m: " " * len(m.group(0)), blanked)
     for pattern in _MARKS:
         for match in pattern.finditer(blanked):
             found.append((match.start(), match.group(0)))

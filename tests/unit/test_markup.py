@@ -17,6 +17,12 @@ FOUND = {
     "several, in order": ("_a_ und **b** und _c_", ("_a_", "**b**", "_c_")),
     "a mark repeated once": ("**a** und **a**", ("**a**",)),
     "at the very start and end": ("**Eilmeldung**", ("**Eilmeldung**",)),
+    "bold italics": ("***Eilmeldung***: Xi in Astana", ("***Eilmeldung***",)),
+    "a sentence in bold": ("**Xi Jinping in Astana**", ("**Xi Jinping in Astana**",)),
+    "inside quotes": ("„**Zitat**“, sagte sie.", ("**Zitat**",)),
+    "before a full stop": ("Ende mit *Stern*.", ("*Stern*",)),
+    "one umlaut": ("*Ä*", ("*Ä*",)),
+    "next to a hashtag": ("**Gipfel** #SOZ_Gipfel", ("**Gipfel**",)),
 }
 
 NOT_FOUND = {
@@ -30,6 +36,15 @@ NOT_FOUND = {
     "glued to words": "x**y**z",
     "a lone star": "*",
     "plain text": "Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel teilnimmt.",
+    "hashtags made of underscores": "#_wichtig_ und #__doppelt__",
+    "hashtags with underscores": "Der #SOZ_Gipfel beginnt heute #Xi_Jinping_Besuch",
+    "a www address": "Mehr unter https://example.org/a_b_c_ und www.example.org/*x*",
+    "a list": "* Punkt eins\n* Punkt zwei",
+    "a star never closed": "Nur ein *Stern ohne Ende",
+    "escaped marks": "Escaped \\*nicht fett\\*",
+    "a product": "2*3*4 = 24",
+    "lone underscores": "_ _ _",
+    "empty": "",
 }
 
 
