@@ -1,108 +1,17 @@
-"""The `postbot` command: a shell over `service`. Each command parses its arguments, makes one
-call into `service` and hands the result to `output` (`text` for people, `json` for scripts).
-
-Exit codes: 0 success, 1 a runtime failure, 2 bad input or configuration. Every refusal, ours
-or click's, is one line on stderr (`postbot: error: ...`), never a traceback: `PostbotCLI.main`
-is the one place that turns errors into that line and an exit code.
-"""
+"""Commands on posts: enqueue, list, show, cancel, reschedule, retry, resolve, log, preview."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
-from functools import update_wrapper
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
+from postbot.cli.base import at_help, cli, json_option, pass_app, post_id_argument
 from postbot.domain import Status
-from postbot.errors import EXIT_BAD_INPUT, EXIT_RUNTIME, PostbotError
+from postbot.errors import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
     from postbot.service import App
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"postbot: error: {message}", err=True)
-    sys.exit(code)
-
-
-def refuse_undecodable(args: Sequence[str]) -> None:
-    """An argument that is not UTF-8 (a Latin-1 terminal's "ü") reaches Python as a surrogate
-    escape; it would break later, deep in a write. Refuse it here, showing the bytes."""
-    for position, arg in enumerate(args, 1):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            fail(
-                f"argument {position} ('{shown}') is not valid UTF-8;"
-                " set the terminal to UTF-8 (e.g. LANG=de_DE.UTF-8) and type it again",
-                EXIT_BAD_INPUT,
-            )
-
-
-class PostbotCLI(click.Group):
-    """The root group: click's own errors and ours both become one line and an exit code."""
-
-    def main(self, args: Sequence[str] | None = None, *pos: Any, **kwargs: Any) -> NoReturn:
-        argv = list(sys.argv[1:] if args is None else args)
-        refuse_undecodable(argv)
-        kwargs["standalone_mode"] = False
-        try:
-            code = super().main(argv, *pos, **kwargs)
-        except click.UsageError as exc:
-            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            fail(exc.format_message().rstrip(".") + where, exc.exit_code)
-        except click.ClickException as exc:
-            fail(exc.format_message(), exc.exit_code)
-        except click.Abort:
-            fail("interrupted", EXIT_RUNTIME)
-        except PostbotError as exc:
-            fail(str(exc), exc.exit_code)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def pass_app(func: F) -> F:
-    """Give the command the App (settings and store), opened on first use."""
-
-    @click.pass_context
-    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
-        from postbot.service import open_app
-
-        if "app" not in ctx.meta:
-            ctx.meta["app"] = open_app(ctx.find_root().params.get("config"))
-        return ctx.invoke(func, ctx.meta["app"], *args, **kwargs)
-
-    return update_wrapper(wrapper, func)  # type: ignore[return-value]
-
-
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print JSON (the shapes are in the README)."
-)
-post_id_argument = click.argument("post_id", type=click.IntRange(min=1))
-at_help = "When: ISO 8601, local 'YYYY-MM-DD HH:MM', '+2h', 'in 30 minutes'."
-
-
-@click.group(cls=PostbotCLI, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "-c",
-    type=click.Path(dir_okay=False),
-    envvar="POSTBOT_CONFIG",
-    help="Config file (default: config/postbot.toml, or $POSTBOT_CONFIG).",
-)
-@click.version_option(package_name="postbot-scheduler")
-def cli(config: str | None) -> None:
-    """postbot: schedule teaser posts to Mastodon, X and Bluesky, and publish them on time.
-
-    \b
-    Example:
-        postbot enqueue "Neuer Artikel" --tag SOZGipfel --link https://example.org/a --at +2h
-        postbot run --dry-run
-    """
 
 
 @cli.command()
@@ -365,86 +274,3 @@ def preview(app: App, post_or_text: str, to: tuple[str, ...], as_json: bool) -> 
         text.preview(result)
     if not result.fits:
         click.get_current_context().exit(EXIT_BAD_INPUT)
-
-
-@cli.command()
-@json_option
-@pass_app
-def status(app: App, as_json: bool) -> None:
-    """Queue depth by status, the next due post, the daemons' last heartbeat, and what the
-    last import of the posts folder found.
-
-    \b
-    Example:
-        postbot status --json
-    """
-    from postbot import service
-    from postbot.output import json, print_json, text
-
-    result = service.status(app)
-    if as_json:
-        print_json(json.status(result))
-    else:
-        text.queue_status(result, app.zone)
-
-
-@cli.group()
-def accounts() -> None:
-    """Configured accounts."""
-
-
-@accounts.command()
-@json_option
-@click.pass_context
-def check(ctx: click.Context, as_json: bool) -> None:
-    """Log in to every configured account and say who we are there. Exit 1 if any fails.
-
-    \b
-    Example:
-        postbot accounts check
-    """
-    from postbot import service
-    from postbot.output import json, print_json, text
-
-    rows = service.check_accounts(ctx.find_root().params.get("config"))
-    if as_json:
-        print_json(json.accounts(rows))
-    else:
-        text.accounts(rows)
-    if not all(r.ok for r in rows):
-        ctx.exit(EXIT_RUNTIME)
-
-
-@cli.command()
-@click.option("--dry-run", is_flag=True, help="Send nothing; record exactly what would be sent.")
-@click.option("--once", is_flag=True, help="Publish everything due now, then exit (for cron).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"]), default="INFO")
-@pass_app
-def run(app: App, dry_run: bool, once: bool, log_format: str, log_level: str) -> None:
-    """Run the daemon: publish each post when it is due.
-
-    \b
-    Examples:
-        postbot run --dry-run
-        postbot run --once          # from cron
-        postbot run --log-format json
-    """
-    from postbot import service
-    from postbot.accounts import configured_secrets
-    from postbot.daemon import Daemon
-    from postbot.logs import setup_logging
-
-    if not dry_run:
-        service.require_credentials(app)
-    setup_logging(log_format, log_level, configured_secrets(app.settings))
-    daemon = Daemon(app, dry_run=dry_run)
-    if once:
-        handled = daemon.run_once()
-        click.echo(f"handled {handled} deliveries", err=True)
-    else:
-        daemon.run_forever()
-
-
-def main() -> None:
-    cli(prog_name="postbot")

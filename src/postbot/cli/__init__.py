@@ -1,0 +1,18 @@
+"""The `postbot` command: a shell over `service`. Each command parses its arguments, makes one
+call into `service` and hands the result to `output` (`text` for people, `json` for scripts).
+
+Exit codes: 0 success, 1 a runtime failure, 2 bad input or configuration. Every refusal is one
+line on stderr, never a traceback (`base.PostbotCLI`). Commands live in one module per topic;
+importing them here registers them on the root group.
+"""
+
+from __future__ import annotations
+
+from postbot.cli import accounts, daemon, posts, queue
+from postbot.cli.base import cli
+
+__all__ = ["accounts", "cli", "daemon", "main", "posts", "queue"]
+
+
+def main() -> None:
+    cli(prog_name="postbot")
