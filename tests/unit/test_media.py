@@ -15,7 +15,7 @@ import pytest
 from postbot.domain import MediaItem
 from postbot.platforms.bluesky import BlueskyPlatform
 from postbot.platforms.mastodon import MastodonPlatform
-from postbot.platforms.mastodon_instance import limits_from
+from postbot.platforms.mastodon.instance import limits_from
 from postbot.platforms.media import (
     ImageFile,
     ImageRule,

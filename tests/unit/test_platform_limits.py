@@ -8,7 +8,7 @@ from postbot.drafts import Draft, render_for
 from postbot.platforms import platform_for
 from postbot.platforms.limits import LimitCheck, TextLimit, longest_hashtag, utf8_length
 from postbot.platforms.mastodon import MastodonPlatform
-from postbot.platforms.mastodon_instance import InstanceLimits
+from postbot.platforms.mastodon.instance import InstanceLimits
 
 FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # one grapheme, 18 UTF-8 bytes
 

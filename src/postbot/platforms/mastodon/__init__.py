@@ -13,13 +13,13 @@ How it talks to the server, and why:
   same way, so before the first upload we ask ourselves (`retrieve_mastodon_version` with
   fail_hard) and turn a failure into an error.
 - Limits: Mastodon's documented defaults are checked offline (enqueue, and first thing at
-  publish); then the server's own (`/api/v2/instance`, fetched once; mastodon_instance.py).
-- Media: uploaded, then waited for within `media_timeout` (mastodon_media.py).
-- Errors: sorted into TransientError / OutcomeUnknown / PermanentError (mastodon_errors.py).
+  publish); then the server's own (`/api/v2/instance`, fetched once; instance.py).
+- Media: uploaded, then waited for within `media_timeout` (media.py).
+- Errors: sorted into TransientError / OutcomeUnknown / PermanentError (errors.py).
 - Duplicates: every status is posted with the delivery's Idempotency-Key; Mastodon answers a
   repeat (same key, same account, within an hour) with the first status instead of a new one.
   After a crash, `lookup` finds the status among the account's recent ones
-  (mastodon_lookup.py).
+  (lookup.py).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from postbot.platforms.base import (
     PublishError,
 )
 from postbot.platforms.limits import TextLimit
-from postbot.platforms.mastodon_instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
+from postbot.platforms.mastodon.instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
 from postbot.platforms.media import judge
 from postbot.redact import Redactor
 
@@ -132,7 +132,7 @@ class MastodonPlatform(Platform):
             raise PermanentError(f"media refused by the server's limits: {said}")
         media_ids: list[str] = []
         if media:
-            from postbot.platforms.mastodon_media import upload_all
+            from postbot.platforms.mastodon.media import upload_all
 
             self._ensure_version(api)
             media_ids = upload_all(
@@ -179,7 +179,7 @@ class MastodonPlatform(Platform):
         first try (Mastodon keeps the key that long), so a retry soon after a crash cannot
         duplicate even without this.
         """
-        from postbot.platforms.mastodon_lookup import PAGE_SIZE, CannotTell, find_status
+        from postbot.platforms.mastodon.lookup import PAGE_SIZE, CannotTell, find_status
 
         api = self._client()
         account_id = self._own_account_id(api)
@@ -394,7 +394,7 @@ class MastodonPlatform(Platform):
             raise self._translate(exc, action, creates=creates) from None
 
     def _translate(self, exc: Exception, action: str, *, creates: bool) -> PublishError:
-        from postbot.platforms.mastodon_errors import Context, translate
+        from postbot.platforms.mastodon.errors import Context, translate
 
         context = Context(
             action, self._host(), self._seconds("timeout", TIMEOUT.default), creates,

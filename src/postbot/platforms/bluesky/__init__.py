@@ -4,15 +4,15 @@ Three things make this adapter different from the others:
 
 - Logins are scarce (createSession: 30 per 5 minutes, 300 a day per account), so the session
   is created once, kept in memory and in a small 0600 file (`session_file`,
-  bluesky_session.py), and reused by later calls, other platform objects and daemon restarts.
+  session.py), and reused by later calls, other platform objects and daemon restarts.
   The SDK refreshes the access token itself; a session the server refuses is replaced once per
   call (first by a newer one from the file, then by a password login).
-- The record key is derived from the delivery (bluesky_record.py), so every retry writes the
+- The record key is derived from the delivery (record.py), so every retry writes the
   same key and the PDS can never hold two posts for one delivery. The reference PDS answers a
   repeated key with a bare HTTP 500, so an ambiguous failure of createRecord (5xx, timeout,
   dropped connection) is settled by reading the record back.
 - Links and hashtags are only clickable through facets with UTF-8 *byte* offsets, computed
-  from the rendered text (bluesky_record.py).
+  from the rendered text (record.py).
 
 atproto is imported inside the methods that talk to the network (it takes ~0.6 s to import).
 """
@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from postbot.domain import Account
 from postbot.options import Option
-from postbot.platforms import bluesky_errors as errors
 from postbot.platforms._http import TIMEOUT, host_of
 from postbot.platforms.base import (
     OutcomeUnknown,
@@ -38,7 +37,8 @@ from postbot.platforms.base import (
     PublishError,
     TransientError,
 )
-from postbot.platforms.bluesky_record import (
+from postbot.platforms.bluesky import errors
+from postbot.platforms.bluesky.record import (
     MAX_GRAPHEMES,
     MEDIA,
     POST_COLLECTION,
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from atproto_client import Client
     from atproto_client.client.session import Session, SessionEvent
 
-    from postbot.platforms.bluesky_session import SessionFile
+    from postbot.platforms.bluesky.session import SessionFile
 
 log = logging.getLogger(__name__)
 
@@ -390,12 +390,12 @@ class BlueskyPlatform(Platform):
         configured = self.account.options.get("session_file")
         if configured:
             return Path(str(configured)).expanduser()
-        from postbot.platforms.bluesky_session import default_path
+        from postbot.platforms.bluesky.session import default_path
 
         return default_path(self.account.name, self.account.home)
 
     def _session_file(self) -> SessionFile:
-        from postbot.platforms.bluesky_session import SessionFile
+        from postbot.platforms.bluesky.session import SessionFile
 
         return SessionFile(self.session_path(), self._base_url, self.account.name)
 

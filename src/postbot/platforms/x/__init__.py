@@ -244,7 +244,7 @@ class XPlatform(Platform):
                 f"{OAUTH2_ROLE} (OAuth 2.0); missing: {', '.join(missing)}"
             )
         creds = self.account.credentials(self.environ)  # ConfigError names a missing variable
-        from postbot.platforms.x_http import make_session, quiet_credential_loggers
+        from postbot.platforms.x.http import make_session, quiet_credential_loggers
 
         quiet_credential_loggers()
 
@@ -315,7 +315,7 @@ class XPlatform(Platform):
             method, API_HOST + route, auth=conn.auth, headers=conn.headers, **kwargs
         )
         with response:
-            from postbot.platforms.x_http import raise_for_status
+            from postbot.platforms.x.http import raise_for_status
 
             raise_for_status(response)
             return response.json()
@@ -329,7 +329,7 @@ class XPlatform(Platform):
         import requests
         import tweepy
 
-        from postbot.platforms.x_http import http_error, network_error
+        from postbot.platforms.x.http import http_error, network_error
 
         try:
             return call()
