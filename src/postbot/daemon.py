@@ -7,6 +7,10 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
   (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
 - `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
   `import` of the posts folder when one is configured.
+
+A live daemon does not start on a database that holds dry-run results: a post a demo
+"published" would otherwise never go out for real, silently. `postbot golive` re-queues them
+(`Store.reset_dry_run`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
 from postbot.dispatch import Dispatcher
-from postbot.errors import PostbotError
+from postbot.errors import PostbotError, StateError
 from postbot.service import App, import_paths
 
 log = logging.getLogger("postbot.daemon")
@@ -41,8 +46,21 @@ class Daemon:
         self.scheduler: Any = None
 
     # -- entry points --------------------------------------------------------------------
+    def check_can_start(self) -> None:
+        """Refuse (StateError, one line) a live start while dry-run results are in the queue."""
+        if self.dry_run:
+            return
+        left = self.app.store.status_summary().dry_run
+        if left:
+            what = ", ".join(f"{n} {status}" for status, n in sorted(left.items()))
+            raise StateError(
+                f"the database holds dry-run results ({what}); run `postbot golive` to queue"
+                " them for real first, or keep trying with `postbot run --dry-run`"
+            )
+
     def run_once(self) -> int:
         """Publish everything due now and return (for cron)."""
+        self.check_can_start()
         self.import_posts()
         self.dispatcher.recover()
         handled = self.dispatcher.run_pass()
@@ -50,6 +68,7 @@ class Daemon:
         return handled
 
     def run_forever(self) -> None:
+        self.check_can_start()
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -158,8 +177,9 @@ class Daemon:
     def _drain(self) -> None:
         """Let publishes in flight finish and be recorded (bounded), then say goodbye."""
         grace = self.app.settings.daemon.shutdown_grace
+        deadline = time.monotonic() + grace
         if self._pass_lock.acquire(timeout=grace):
-            self.dispatcher.close()
+            self.dispatcher.close(timeout=max(0.0, deadline - time.monotonic()))
         else:
             # Their leases expire and another worker (or our next start) reconciles them.
             log.warning("shutdown: publishes still running after %.0f s; leaving them", grace)

@@ -6,6 +6,7 @@ dry-run adapter; a controllable clock stands in for waiting.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ import pytest
 
 from postbot.config import Settings, parse_settings
 from postbot.dispatch import Dispatcher
-from postbot.domain import Status
+from postbot.domain import Delivery, Status
 from postbot.drafts import Draft, plan
-from postbot.retry import RetryPolicy
+from postbot.retry import RetryStrategy
 from postbot.store import Store, open_store
 from tests.fakes.x_server import FakeX, Fault
 
@@ -84,7 +85,7 @@ def dispatcher(store: Store, settings: Settings, clock: Clock, worker: str = "w1
     return Dispatcher(store, settings, worker, environ=ENV, clock=clock)
 
 
-def delivery(store: Store, post_id: int) -> dict[str, Any]:
+def delivery(store: Store, post_id: int) -> Delivery:
     [d] = store.get_post(post_id).deliveries
     return d
 
@@ -224,13 +225,18 @@ def test_a_worker_that_lost_its_lease_changes_nothing(db: Store, settings: Setti
 
 
 def test_retry_policy_backs_off_with_jitter_and_respects_reset() -> None:
-    policy = RetryPolicy(max_attempts=5, base_delay=30, max_delay=300)
-    delays = [(policy.next_attempt(n, T0) - T0).total_seconds() for n in (1, 2, 3, 4)]  # type: ignore[operator]
+    policy = RetryStrategy(max_attempts=5, base_delay=30, max_delay=300)
+
+    def next_attempt(n: int, not_before: datetime | None = None) -> datetime | None:
+        decision = policy.decide(n, T0, jitter=random.random(), not_before=not_before)
+        return decision.retry_at if decision else None
+
+    delays = [(next_attempt(n) - T0).total_seconds() for n in (1, 2, 3, 4)]  # type: ignore[operator]
     assert 15 <= delays[0] <= 30 and 30 <= delays[1] <= 60 and 60 <= delays[2] <= 120
     assert 120 <= delays[3] <= 240
-    assert policy.next_attempt(5, T0) is None
+    assert next_attempt(5) is None
     reset = T0 + timedelta(hours=2)
-    assert policy.next_attempt(1, T0, reset) == reset
+    assert next_attempt(1, reset) == reset
 
 
 def paced_settings(pace: str, max_lateness: str | None = None) -> Settings:

@@ -20,6 +20,7 @@ from sqlalchemy import JSON, MetaData, Table, inspect, select
 
 from postbot.domain import MediaItem
 from postbot.store import SCHEMA_HEAD, Store, migrate, open_store
+from postbot.store.base import REVISIONS
 from postbot.store.tables import AttemptRow, DeliveryRow, HeartbeatRow, PostRow
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,7 +40,7 @@ EXPECTED_COLUMNS = {
     "delivery": {
         "id", "post_id", "account", "platform", "key", "text", "status", "due_at",
         "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "remote_id",
-        "remote_url", "last_error", "created_at", "updated_at",
+        "remote_url", "last_error", "dry_run", "created_at", "updated_at",
     },
     "attempt": {
         "id", "delivery_id", "worker", "started_at", "finished_at", "outcome", "error_class",
@@ -84,6 +85,7 @@ def test_revision_chain_is_linear_and_ends_at_schema_head() -> None:
     chain = revisions()
     assert chain, "no migrations found"
     assert chain[-1] == migrate.head_revision() == SCHEMA_HEAD
+    assert tuple(chain) == REVISIONS  # the versions postbot knows without loading Alembic
     assert len(set(chain)) == len(chain)
     script = ScriptDirectory(str(migrate.MIGRATIONS))
     assert len(script.get_heads()) == 1, "more than one head: merge the branches"
@@ -118,6 +120,8 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: Store) -> None:
     indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("delivery")}
     assert indexes["ix_delivery_status_next"] == ["status", "next_attempt_at"]
     assert indexes["ix_delivery_post_id"] == ["post_id"]
+    attempt_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("attempt")}
+    assert attempt_indexes["ix_attempt_started_at"] == ["started_at"]
     fks = {
         (fk["constrained_columns"][0], fk["referred_table"])
         for t in ("delivery", "attempt")

@@ -1,8 +1,9 @@
-"""The store contract: one suite, run unchanged against SQLite and PostgreSQL.
+"""The store contract: one suite, run unchanged against SQLite, PostgreSQL and the memory store.
 
-Every test takes the `store` fixture (tests/conftest.py), which is parametrized over both
-databases; a test never branches on the database except where the contract itself differs
-(how the change watcher is asked).
+Every test takes the `store` fixture (tests/conftest.py), which is parametrized over the three;
+a test never branches on the database except where the contract itself differs (how the
+change watcher is asked; the memory store lives in one process). No test reaches past the
+store's API, but for `force_delivery` (tests/stores.py), which sets a state directly.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from postbot.domain import Delivery, MediaItem, Outcome, QueueSummary, Status
 from postbot.drafts import Plan
 from postbot.errors import NotFound, StateError
-from postbot.store import SCHEMA_HEAD, Claimed, Result, Store, migrate, open_store
-from postbot.store.posts import DELIVERY, POST, delivery_record
+from postbot.store import SCHEMA_HEAD, Claimed, ConstraintError, Result, Store, migrate, open_store
+from tests.stores import force_delivery
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,16 +41,15 @@ def deliveries(store: Store, post_id: int) -> list[Delivery]:
 
 
 def delivery(store: Store, delivery_id: int) -> Delivery:
-    with store.read() as conn:
-        row = conn.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).mappings().one()
-        return delivery_record(row)
+    return store.get_delivery(delivery_id)
 
 
 def set_status(store: Store, delivery_id: int, status: Status, **values: Any) -> None:
-    with store.write() as conn:
-        conn.execute(
-            update(DELIVERY).where(DELIVERY.c.id == delivery_id).values(status=status, **values)
-        )
+    force_delivery(store, delivery_id, status, **values)
+
+
+def all_deliveries(store: Store) -> list[Delivery]:
+    return [d for p in store.list_posts() for d in p.deliveries]
 
 
 def result(
@@ -141,7 +139,7 @@ def test_enqueue_many_is_one_transaction(store: Store, make_plan: MakePlan) -> N
     assert len(ids) == len(set(ids)) == 5
     assert len(store.list_posts()) == 5
     # A duplicate key anywhere refuses the whole batch.
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue_many([(make_plan("new"), T0), (make_plan("k0"), T0)], T0)
     assert store.find_post_by_key("new") is None
     assert len(store.list_posts()) == 5
@@ -149,7 +147,7 @@ def test_enqueue_many_is_one_transaction(store: Store, make_plan: MakePlan) -> N
 
 def test_one_delivery_per_post_and_account(store: Store, make_plan: MakePlan) -> None:
     plan = make_plan("dup", targets=[("x-main", "x"), ("x-main", "x")])
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue(plan, T0, T0)
     # Nothing of the failed enqueue remains: not the post, not the first delivery.
     assert store.find_post_by_key("dup") is None
@@ -162,7 +160,7 @@ def test_one_delivery_per_post_and_account(store: Store, make_plan: MakePlan) ->
 
 def test_post_keys_are_unique(store: Store, make_plan: MakePlan) -> None:
     store.enqueue(make_plan("same"), T0, T0)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue(make_plan("same"), T0, T0)
     assert len(store.list_posts()) == 1
 
@@ -415,8 +413,7 @@ def _enqueue_due(store: Store, make_plan: MakePlan, n: int) -> set[int]:
     store.enqueue_many(
         [(make_plan(f"c{i}", targets=[("x-main", "x")]), T0 - s(n - i)) for i in range(n)], T0
     )
-    with store.read() as conn:
-        return set(conn.execute(select(DELIVERY.c.id)).scalars())
+    return {d.id for d in all_deliveries(store)}
 
 
 def _assert_claimed_once(store: Store, all_ids: set[int], claims: list[list[int]]) -> None:
@@ -424,8 +421,7 @@ def _assert_claimed_once(store: Store, all_ids: set[int], claims: list[list[int]
     duplicates = [i for i, n in Counter(flat).items() if n > 1]
     assert duplicates == [], f"claimed more than once: {duplicates[:20]}"
     assert set(flat) == all_ids
-    with store.read() as conn:
-        rows = conn.execute(select(DELIVERY.c.status, DELIVERY.c.attempts)).all()
+    rows = all_deliveries(store)
     assert {(r.status, r.attempts) for r in rows} == {(Status.PUBLISHING, 1)}
 
 
@@ -473,6 +469,8 @@ def _claim_in_process(url: str, worker: str, barrier: Any, queue: Any) -> None:
 def test_concurrent_processes_claim_every_delivery_exactly_once(
     store: Store, db_url: str, make_plan: MakePlan
 ) -> None:
+    if store.dialect == "memory":
+        pytest.skip("the memory store lives in one process: threads share it (test above)")
     try:
         ctx = multiprocessing.get_context("fork")  # no re-import; the child opens its own store
     except ValueError:
@@ -851,8 +849,7 @@ def test_ensure_schema_on_current_database_is_a_noop(
     store.ensure_schema()
     assert store.schema_version() == SCHEMA_HEAD
     assert store.get_post(post_id).key == "keep"
-    with store.read() as conn:
-        assert conn.execute(select(POST.c.id)).scalars().all() == [post_id]
+    assert [p.id for p in store.list_posts()] == [post_id]
 
 
 # -- change watcher ------------------------------------------------------------------------------
@@ -896,7 +893,7 @@ def test_change_watcher_sees_enqueue_by_another_connection(
         assert _saw_nothing(store, watcher)
 
         # A rolled-back write is no change (PostgreSQL: NOTIFY is sent only on commit).
-        with pytest.raises(IntegrityError):
+        with pytest.raises(ConstraintError):
             other.enqueue(make_plan("a"), T0, T0)
         assert _saw_nothing(store, watcher)
 
