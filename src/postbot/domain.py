@@ -7,7 +7,8 @@ but the errors.
   read. They are frozen: a record is what the database said at one moment.
 - `Claimed`, `Result`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`: what flows
   between the store and the dispatcher or the service when work is taken, done or reset;
-- `Wait`: why a queued delivery has not gone out yet, and until when.
+- `Wait`, `Outlook`: why a queued delivery has not gone out yet and until when; when the next
+  one goes, pacing counted (for `status`, `list` and `show`).
 
 All datetimes are aware and in UTC.
 """
@@ -275,3 +276,25 @@ class Wait:
     reason: WaitReason
     until: datetime
     pace: PaceState | None = None  # for PACED: the budget that holds it back
+
+
+@dataclass(frozen=True)
+class NextSend:
+    """The first queued delivery's account, and when it can go out (its pace counted)."""
+
+    at: datetime
+    account: str
+    pace: PaceState | None = None  # set when the account's pace is what it waits for
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The queue as a daemon sees it: every paced account's live budget, and the next send."""
+
+    paces: Mapping[str, PaceState]
+    next_send: NextSend | None
+
+    def wait_of(self, delivery: Delivery, now: datetime) -> Wait | None:
+        from postbot.pacing import wait_of
+
+        return wait_of(delivery, self.paces, now)

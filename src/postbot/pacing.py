@@ -6,8 +6,9 @@ account. Each account's `pace` option is a count per period ("300/3h"), defaulti
 platform's posting limit, or "off". Live and dry-run attempts are counted apart: a demo never
 uses up the live budget.
 
-The budget arithmetic (`pace_state`) and the reason a queued delivery waits (`wait_of`) are
-pure functions here; the stores call the first, `status`, `list` and `show` the second.
+The budget arithmetic (`pace_state`), the reason a queued delivery waits (`wait_of`) and when
+the next one goes (`next_send`) are pure functions here; the stores call the first, `status`,
+`list` and `show` the others (through `dispatch.outlook`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from postbot.domain import Account, Delivery, PaceState, Status, Wait, WaitReason
+from postbot.domain import Account, Delivery, NextSend, PaceState, Status, Wait, WaitReason
 from postbot.errors import ConfigError
 
 DEFAULT_MAX_LATENESS = timedelta(hours=2)
@@ -117,3 +118,16 @@ def wait_of(delivery: Delivery, paces: Mapping[str, PaceState], now: datetime) -
         reason = WaitReason.RETRY if delivery.attempts else WaitReason.SCHEDULED
         return Wait(delivery.id, delivery.account, reason, due)
     return Wait(delivery.id, delivery.account, WaitReason.DUE, due)
+
+
+def next_send(next_due: Mapping[str, datetime], paces: Mapping[str, PaceState]) -> NextSend | None:
+    """When the first queued delivery can go out: each account's next due time, or, for an
+    account that used its pace budget, its next slot if that is later."""
+    sends = []
+    for account, due in next_due.items():
+        pace = paces.get(account)
+        if pace is not None and pace.paced_out and pace.next_slot and pace.next_slot > due:
+            sends.append(NextSend(pace.next_slot, account, pace))
+        else:
+            sends.append(NextSend(due, account))
+    return min(sends, key=lambda s: (s.at, s.account), default=None)

@@ -304,6 +304,9 @@ def test_rows_survive_every_upgrade_step(bare_store: Store) -> None:
         "host-b:2": True,
     }
     assert [a.detail["n"] for a in bare_store.attempts()] == [1, 2, 3, 4, 5]
+    # 0002: a delivery stored before dry runs left a mark is live; nothing waits for golive.
+    assert {d.dry_run for p in bare_store.list_posts() for d in p.deliveries} == {False}
+    assert summary.dry_run == {}
     # New rows still get fresh ids.
     new_id = bare_store.enqueue(_plan(), T0, T0)
     assert new_id not in ids["post"].values()

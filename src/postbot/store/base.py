@@ -200,6 +200,10 @@ class Store(ABC):
         """The next due time among queued deliveries of accounts not in `skip`."""
 
     @abstractmethod
+    def next_due_by_account(self) -> dict[str, datetime]:
+        """The next due time of each account that has a queued delivery."""
+
+    @abstractmethod
     def pace_states(
         self, paces: Mapping[str, Pace], now: datetime, *, dry_run: bool = False
     ) -> dict[str, PaceState]:

@@ -438,6 +438,16 @@ class MemoryStore(Store):
                         if d.status == Status.QUEUED and d.account not in skip),
                        default=None)  # fmt: skip
 
+    def next_due_by_account(self) -> dict[str, datetime]:
+        with self._read() as db:
+            due: dict[str, datetime] = {}
+            for d in db.deliveries.values():
+                if d.status == Status.QUEUED and (
+                    d.account not in due or d.next_attempt_at < due[d.account]
+                ):
+                    due[d.account] = d.next_attempt_at
+            return due
+
     def pace_states(
         self, paces: Mapping[str, Pace], now: datetime, *, dry_run: bool = False
     ) -> dict[str, PaceState]:

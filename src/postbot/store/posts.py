@@ -294,7 +294,13 @@ class PostOps:
             conn.execute(
                 update(DELIVERY)
                 .where(free)
-                .values(rules.reset_values(), next_attempt_at=DELIVERY.c.due_at, updated_at=now)
+                .values(
+                    {
+                        **rules.reset_values(),
+                        "next_attempt_at": DELIVERY.c.due_at,
+                        "updated_at": now,
+                    }
+                )
             )
             if rows:
                 self.notify_enqueued(conn)

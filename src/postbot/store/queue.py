@@ -336,6 +336,15 @@ class QueueOps:
             value: datetime | None = conn.execute(query).scalar()
             return value
 
+    def next_due_by_account(self) -> dict[str, datetime]:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(DELIVERY.c.account, func.min(DELIVERY.c.next_attempt_at))
+                .where(DELIVERY.c.status == Status.QUEUED)
+                .group_by(DELIVERY.c.account)
+            )
+            return {account: due for account, due in rows}
+
     def pace_states(
         self, paces: Mapping[str, Pace], now: datetime, *, dry_run: bool = False
     ) -> dict[str, PaceState]:
