@@ -40,14 +40,16 @@ class Pass:
         self.pending: set[Future[Result]] = set()
         self.pending_free_slot: set[Future[Result]] = set()  # of `pending`, to X-like accounts
         self.results: list[Result] = []
-        self.exhausted = False  # the last claim found nothing
+        self.exhausted = False  # the last claim found nothing (or no room for what is due)
         self.handled = 0
         self._flushed = time.monotonic()
 
-    def collect(self, timeout: float) -> None:
+    def collect(self, timeout: float) -> int:
+        """Wait up to `timeout` for publishes to finish; returns how many did."""
         done, self.pending = wait(self.pending, timeout=timeout, return_when=FIRST_COMPLETED)
         self.pending_free_slot -= done
         self.results.extend(f.result() for f in done)
+        return len(done)
 
     def flush_due(self, batch: int) -> bool:
         return bool(self.results) and (
@@ -83,7 +85,8 @@ class Dispatcher:
         self.publisher = Publisher(settings, dry_run=dry_run, clock=clock, environ=environ)
         self.board = PaceBoard(settings.timezone)
         self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
-        self._held: dict[int, Future[Result]] = {}  # delivery id -> its publish, for leases
+        self._held: set[int] = set()  # deliveries claimed and not yet recorded: leases to renew
+        self._running: set[Future[Result]] = set()  # publishes in the pool, for `close`
         self._held_lock = threading.Lock()
 
     # -- one pass ------------------------------------------------------------------------
@@ -111,13 +114,14 @@ class Dispatcher:
                 for item in claimed:
                     self._start(work, item)
             if work.pending:
-                work.collect(RECORD_EVERY)
+                if work.collect(RECORD_EVERY):
+                    # Look again once some finish: there is room now (an X post may have had
+                    # none), and more may have come due.
+                    work.exhausted = False
             elif work.exhausted or self.stopping.is_set():
                 break
             if work.flush_due(d.batch_size):
                 work.handled += self._record(work.take())
-            if work.exhausted and work.pending:
-                work.exhausted = False  # look again once some finish: more may have come due
         return work.handled + self._record(work.take())
 
     def next_wake(self) -> datetime | None:
@@ -174,9 +178,11 @@ class Dispatcher:
         if self.dry_run:  # nothing to wait for: publish here, no thread, no lease to renew
             work.results.append(self.publisher.publish(item))
             return
-        future = self._pool.submit(self.publisher.publish, item)
-        with self._held_lock:
-            self._held[item.delivery_id] = future
+        with self._held_lock:  # before the publish starts: renewed and waited for from then on
+            self._held.add(item.delivery_id)
+            future = self._pool.submit(self.publisher.publish, item)
+            self._running.add(future)
+        future.add_done_callback(self._finished)
         work.pending.add(future)
         if item.account in self.rules.free_slots_only:
             work.pending_free_slot.add(future)
@@ -186,9 +192,12 @@ class Dispatcher:
             return 0
         self.store.record(self.worker, results)
         with self._held_lock:
-            for r in results:
-                self._held.pop(r.delivery_id, None)
+            self._held.difference_update(r.delivery_id for r in results)
         return len(results)
+
+    def _finished(self, future: Future[Result]) -> None:
+        with self._held_lock:
+            self._running.discard(future)
 
     # -- leases ----------------------------------------------------------------------------
     def recover(self, limit: int = 100) -> int:
@@ -209,7 +218,7 @@ class Dispatcher:
         in flight, then let the platforms go. True if none was left running."""
         self.stopping.set()
         with self._held_lock:
-            running = [f for f in self._held.values() if not f.done()]
+            running = list(self._running)
         _, left = wait(running, timeout=timeout)
         self._pool.shutdown(wait=False)
         if left:
