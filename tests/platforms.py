@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import pytest
-
-from postbot.platforms import PLATFORMS
 from postbot.platforms.base import Outgoing, Platform, Published
 
 NAMES = {
@@ -82,18 +79,3 @@ class ScriptedXPlatform(ScriptedPlatform):
 
     name = "scripted-x"
     safe_to_resend: ClassVar[bool] = False
-
-
-@pytest.fixture
-def scripts() -> Iterator[dict[str, Script]]:
-    """The scripted platforms registered; `scripts[account]` is that account's script."""
-    for name, target in NAMES.items():
-        PLATFORMS.register(name, target)
-    SCRIPTS.clear()
-    try:
-        yield SCRIPTS
-    finally:
-        for script in SCRIPTS.values():
-            if script.gate is not None:
-                script.gate.set()
-        SCRIPTS.clear()

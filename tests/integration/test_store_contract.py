@@ -952,8 +952,8 @@ def test_a_dry_run_marks_what_it_claims_and_records(store: Store, make_plan: Mak
     (c,) = store.claim_due("demo", T0, 1, LEASE, dry_run=True)
     assert c.delivery_id == dry and c.dry_run is True
     assert delivery(store, dry).dry_run is True
-    (l,) = store.claim_due("w1", T0, 1, LEASE)
-    assert l.delivery_id == live and l.dry_run is False and delivery(store, live).dry_run is False
+    (other,) = store.claim_due("w1", T0, 1, LEASE)
+    assert (other.delivery_id, other.dry_run, delivery(store, live).dry_run) == (live, False, False)
     store.record("demo", [result(dry, Outcome.PUBLISHED, Status.PUBLISHED, dry_run=True,
                                  remote_id=f"dry-run:{dry}")])  # fmt: skip
     store.record("w1", [result(live, Outcome.PUBLISHED, Status.PUBLISHED, remote_id="1")])
@@ -990,7 +990,7 @@ def test_reset_dry_run_requeues_what_a_dry_run_did(store: Store, make_plan: Make
     due = T0 - s(30)
     p1 = store.enqueue(make_plan("p1", targets=[("a", "x"), ("b", "mastodon")]), due, T0 - s(99))
     a, b = (d.id for d in deliveries(store, p1))
-    p2, live = enqueue_one(store, make_plan, "p2", T0 - s(20), "c")
+    _, live = enqueue_one(store, make_plan, "p2", T0 - s(20), "c")
     p3, stale = enqueue_one(store, make_plan, "p3", T0 - timedelta(hours=3), "d")
     p4, running = enqueue_one(store, make_plan, "p4", T0 - s(10), "e")
     store.claim_due("demo", T0, 2, LEASE, only=["a", "b"], dry_run=True)

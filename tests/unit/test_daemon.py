@@ -23,7 +23,7 @@ from postbot.drafts import Draft, plan
 from postbot.errors import StateError
 from postbot.service import App
 from postbot.store import Store, open_store
-from tests.platforms import Script, scripts  # noqa: F401 (the fixture)
+from tests.platforms import Script
 from tests.support import wait_until
 
 DAEMON = {"poll_interval": 0.1, "heartbeat_seconds": 0.2, "lease_seconds": 30,

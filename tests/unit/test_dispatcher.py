@@ -23,7 +23,7 @@ from postbot.drafts import Draft, plan
 from postbot.pacing import Pace
 from postbot.platforms.base import OutcomeUnknown, TransientError
 from postbot.store import Store, open_store
-from tests.platforms import Script, scripts  # noqa: F401 (the fixture)
+from tests.platforms import Script
 
 T0 = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 

@@ -20,8 +20,8 @@ from postbot.errors import ConfigError
 from postbot.platforms.base import (
     OutcomeUnknown,
     PermanentError,
-    PublishError,
     Published,
+    PublishError,
     TransientError,
 )
 from postbot.platforms.bluesky import BlueskyPlatform
