@@ -102,7 +102,7 @@ def test_publishes_through_x_and_records_the_attempt(
     row = delivery(db, post_id)
     assert row.status == Status.PUBLISHED
     assert row.remote_id == fake_x.tweet_ids[0]
-    assert row.remote_url.endswith(f"/status/{fake_x.tweet_ids[0]}")
+    assert (row.remote_url or "").endswith(f"/status/{fake_x.tweet_ids[0]}")
     [attempt] = db.attempts(post_id)
     assert attempt.outcome == "published" and attempt.http_status == 201
     # A second pass finds nothing to do: nothing is published twice.
@@ -154,11 +154,11 @@ def test_permanent_error_fails_at_once_with_the_platform_message(
     dispatcher(db, settings, Clock(T0)).run_pass()
     row = delivery(db, post_id)
     assert row.status == Status.FAILED and row.attempts == 1
-    assert "duplicate" in row.last_error
+    assert "duplicate" in (row.last_error or "")
     [attempt] = db.attempts(post_id)
     assert attempt.outcome == "permanent" and attempt.http_status == 403
     for secret in ENV.values():
-        assert secret not in row.last_error
+        assert secret not in (row.last_error or "")
 
 
 def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
@@ -171,7 +171,7 @@ def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
         clock.now += timedelta(hours=1)
     row = delivery(db, post_id)
     assert row.status == Status.FAILED and row.attempts == 3
-    assert "gave up after 3 attempts" in row.last_error
+    assert "gave up after 3 attempts" in (row.last_error or "")
     assert len(fake_x.tweets) == 0
 
 
@@ -256,7 +256,7 @@ def test_posts_overdue_beyond_max_lateness_are_missed_not_published(db: Store) -
     d = Dispatcher(db, settings, "w1", clock=clock)
     assert d.run_pass() == 1
     assert delivery(db, stale).status == Status.MISSED
-    assert "max_lateness" in delivery(db, stale).last_error
+    assert "max_lateness" in (delivery(db, stale).last_error or "")
     assert delivery(db, fresh).status == Status.PUBLISHED  # 1 h late: still sent
     assert db.status_summary().counts["missed"] == 1
     # A person can publish a missed post on purpose.

@@ -1128,8 +1128,9 @@ def test_change_watcher_sees_enqueue_by_another_connection(
         # Anything that makes work available wakes it: import, retry, reschedule.
         other.import_plans([(make_plan("imp"), T0)], T0)
         assert _saw_change(store, watcher)
-        post_id = other.find_post_by_key("a").id  # type: ignore[index]
-        other.reschedule(post_id, T0 + s(5), T0)
+        found = other.find_post_by_key("a")
+        assert found is not None
+        other.reschedule(found.id, T0 + s(5), T0)
         assert _saw_change(store, watcher)
     finally:
         watcher.close()
