@@ -403,6 +403,29 @@ def test_second_worker_gets_nothing_for_claimed_rows(store: Store, make_plan: Ma
     assert {delivery(store, c.delivery_id).lease_owner for c in got} == {"w1"}
 
 
+def in_threads(n: int, work: Callable[[int], list[int]]) -> list[list[int]]:
+    """`work(i)` in `n` threads started together (one store each, like separate daemons)."""
+    barrier = threading.Barrier(n)
+    out: list[list[int]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            out[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads), "threads hung"
+    assert errors == []
+    return out
+
+
 def _claim_until_empty(store: Store, worker: str, limit: int) -> list[int]:
     ids: list[int] = []
     empty = 0
@@ -441,24 +464,7 @@ def test_concurrent_threads_claim_every_delivery_exactly_once(
     assert len(all_ids) == 500
     n = 6
     stores = [store_factory() for _ in range(n)]  # one engine each, like separate daemons
-    barrier = threading.Barrier(n)
-    claims: list[list[int]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            claims[i] = _claim_until_empty(stores[i], f"thread-{i}", limit=7)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    assert not any(t.is_alive() for t in threads), "claiming threads hung"
-    assert errors == []
+    claims = in_threads(n, lambda i: _claim_until_empty(stores[i], f"thread-{i}", limit=7))
     _assert_claimed_once(store, all_ids, claims)
     # More than one worker got work: they really ran side by side.
     assert sum(1 for c in claims if c) >= 2, [len(c) for c in claims]
@@ -918,26 +924,16 @@ def test_concurrent_paced_claims_never_exceed_the_budget(
     pace = Pace(10, timedelta(hours=1))
     n = 6
     stores = [store_factory() for _ in range(n)]
-    barrier = threading.Barrier(n)
-    claims: list[list[int]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
 
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for _ in range(20):
-                got = stores[i].claim_paced(f"w{i}", T0, "x-main", pace, 2, LEASE)
-                claims[i] += [c.delivery_id for c in got.claimed]
-                time.sleep(0.001)
-        except BaseException as exc:
-            errors.append(exc)
+    def claim(i: int) -> list[int]:
+        got: list[int] = []
+        for _ in range(20):
+            paced = stores[i].claim_paced(f"w{i}", T0, "x-main", pace, 2, LEASE)
+            got += [c.delivery_id for c in paced.claimed]
+            time.sleep(0.001)
+        return got
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    assert errors == []
+    claims = in_threads(n, claim)
     flat = [i for c in claims for i in c]
     assert len(flat) == len(set(flat)) == 10, [len(c) for c in claims]
     assert Counter(d.status for d in all_deliveries(store)) == {

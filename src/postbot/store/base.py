@@ -34,6 +34,7 @@ from postbot.domain import (
     Result,
 )
 from postbot.errors import PostbotError
+from postbot.store import rules
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan
@@ -116,17 +117,23 @@ class Store(ABC):
     def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         """The newest `limit` attempts (of one post, or of all), oldest first."""
 
-    @abstractmethod
     def cancel(self, post_id: int, now: datetime) -> int:
         """`rules.cancel`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.cancel(now))
 
-    @abstractmethod
     def reschedule(self, post_id: int, due: datetime, now: datetime) -> int:
         """`rules.reschedule`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.reschedule(due, now))
 
-    @abstractmethod
     def retry(self, post_id: int, now: datetime) -> int:
         """`rules.retry`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.retry(now))
+
+    @abstractmethod
+    def apply_change(self, post_id: int, change: rules.Change) -> int:
+        """A person's change to a post: every delivery in a state `change` allows gets its
+        values; returns how many. NotFound for an unknown post; `change.refused` (StateError)
+        when none of its deliveries is in such a state."""
 
     @abstractmethod
     def resolve(self, post_id: int, url: str, now: datetime, account: str | None = None) -> int:

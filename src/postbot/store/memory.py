@@ -250,16 +250,7 @@ class MemoryStore(Store):
             rows = [a for a in db.attempts if post_id is None or a.post_id == post_id]
             return rows[-limit:] if limit > 0 else []
 
-    def cancel(self, post_id: int, now: datetime) -> int:
-        return self._transition(post_id, rules.cancel(now))
-
-    def reschedule(self, post_id: int, due: datetime, now: datetime) -> int:
-        return self._transition(post_id, rules.reschedule(due, now))
-
-    def retry(self, post_id: int, now: datetime) -> int:
-        return self._transition(post_id, rules.retry(now))
-
-    def _transition(self, post_id: int, change: rules.Change) -> int:
+    def apply_change(self, post_id: int, change: rules.Change) -> int:
         with self._write() as db:
             rows = db.of_post(post_id)
             if not rows:

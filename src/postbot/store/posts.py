@@ -236,15 +236,6 @@ class PostOps:
             return rows[::-1]
 
     # -- changing ------------------------------------------------------------------------
-    def cancel(self, post_id: int, now: datetime) -> int:
-        return self._transition(post_id, rules.cancel(now))
-
-    def reschedule(self, post_id: int, due: datetime, now: datetime) -> int:
-        return self._transition(post_id, rules.reschedule(due, now))
-
-    def retry(self, post_id: int, now: datetime) -> int:
-        return self._transition(post_id, rules.retry(now))
-
     def resolve(self, post_id: int, url: str, now: datetime, account: str | None = None) -> int:
         with self.write() as conn:
             unknown = {
@@ -309,7 +300,7 @@ class PostOps:
             by_status[r.status] = by_status.get(r.status, 0) + 1
         return DryRunReset(len(rows), tuple(sorted({r.post_id for r in rows})), by_status)
 
-    def _transition(self, post_id: int, change: rules.Change) -> int:
+    def apply_change(self, post_id: int, change: rules.Change) -> int:
         with self.write() as conn:
             statuses = [
                 r.status
