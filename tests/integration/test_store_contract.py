@@ -285,6 +285,22 @@ def test_import_change_after_publish_is_a_conflict(
     assert store.get_post(post_id) == before
 
 
+def test_an_edit_after_a_dry_run_is_applied_for_real(store: Store, make_plan: MakePlan) -> None:
+    (created,) = store.import_plans([(make_plan("file:demo.md", "Entwurf"), T0)], T0)
+    post_id = created.post_id
+    assert post_id is not None
+    store.claim_due("demo", T0, 10, LEASE, dry_run=True)
+    store.record("demo", [
+        result(d.id, Outcome.PUBLISHED, Status.PUBLISHED, remote_id=f"dry-run:{d.id}", dry_run=True)
+        for d in deliveries(store, post_id)
+    ])  # fmt: skip
+    (r,) = store.import_plans([(make_plan("file:demo.md", "Endfassung"), None)], T0 + s(1))
+    assert r.action == "updated"  # not a conflict: nothing of it was published for real
+    for d in deliveries(store, post_id):
+        assert (d.status, d.dry_run, d.text) == (Status.QUEUED, False, "Endfassung")
+        assert (d.attempts, d.remote_id) == (0, None)
+
+
 def test_import_conflict_does_not_block_other_items(store: Store, make_plan: MakePlan) -> None:
     (a,) = store.import_plans([(make_plan("a", "A"), T0)], T0)
     set_status(store, deliveries(store, a.post_id)[0].id, Status.PUBLISHED)  # type: ignore[arg-type]

@@ -110,7 +110,11 @@ class PostOps:
             settled = conn.execute(
                 select(func.count())
                 .select_from(DELIVERY)
-                .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status.in_(rules.SETTLED))
+                .where(
+                    DELIVERY.c.post_id == post_id,
+                    DELIVERY.c.status.in_(rules.SETTLED),
+                    DELIVERY.c.dry_run.is_(False),
+                )
             ).scalar_one()
         action = rules.import_action(stored_hash, plan.draft.content_hash(), settled)
         if action == "created":
@@ -162,10 +166,14 @@ class PostOps:
         """A changed post file: new content, re-rendered deliveries; gone targets cancelled."""
         conn.execute(update(POST).where(POST.c.id == post_id).values(rules.post_values(plan, now)))
         existing = {
-            r.account: rules.Existing(r.id, r.status, r.due_at)
+            r.account: rules.Existing(r.id, r.status, r.due_at, bool(r.dry_run))
             for r in conn.execute(
                 select(
-                    DELIVERY.c.id, DELIVERY.c.account, DELIVERY.c.status, DELIVERY.c.due_at
+                    DELIVERY.c.id,
+                    DELIVERY.c.account,
+                    DELIVERY.c.status,
+                    DELIVERY.c.due_at,
+                    DELIVERY.c.dry_run,
                 ).where(DELIVERY.c.post_id == post_id)
             )
         }

@@ -20,7 +20,8 @@ from postbot.errors import ConfigError, StateError
 if TYPE_CHECKING:
     from postbot.drafts import Plan, Target
 
-# Deliveries in these states no longer follow edits of their post file.
+# Deliveries in these states no longer follow edits of their post file, unless a dry run set
+# the state: nothing went out, so the edit is what goes out for real.
 SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
 MISSED_NOTE = "missed: overdue by more than max_lateness; not published"
 RESOLVER = "postbot resolve"  # the worker named on an attempt a person recorded
@@ -126,6 +127,7 @@ class Existing:
     id: int
     status: str
     due_at: datetime
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,18 +143,22 @@ def update_of(
     existing: Mapping[str, Existing], plan: Plan, due: datetime | None, now: datetime
 ) -> Update:
     """Re-render every target (queued again, at `due` or its stored due time), add new targets,
-    cancel queued deliveries to targets that were removed."""
+    cancel queued deliveries to targets that were removed. None of them was published for real
+    (`SETTLED` ones refuse the update), so none keeps a remote id."""
     wanted = {t.account: t for t in plan.targets}
     rerendered = []
     for account, target in wanted.items():
         row = existing.get(account)
         if row is not None:
             new_due = due or row.due_at
-            rerendered.append((row.id, {
+            values = {
                 "text": target.text, "status": Status.QUEUED, "due_at": new_due,
-                "next_attempt_at": new_due, "last_error": None, "updated_at": now,
-                "dry_run": False,
-            }))  # fmt: skip
+                "next_attempt_at": new_due, "last_error": None, "remote_id": None,
+                "remote_url": None, "updated_at": now, "dry_run": False,
+            }  # fmt: skip
+            if row.dry_run:  # what a dry run did is forgotten, its attempts too
+                values["attempts"] = 0
+            rerendered.append((row.id, values))
     return Update(
         tuple(rerendered),
         tuple(t for a, t in wanted.items() if a not in existing),

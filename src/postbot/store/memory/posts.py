@@ -52,7 +52,9 @@ class MemoryPostOps(MemoryBase):
                 stored = db.posts[post_id].content_hash if post_id is not None else None
                 settled = 0
                 if post_id is not None and stored != new_hash:
-                    settled = sum(d.status in rules.SETTLED for d in db.of_post(post_id))
+                    settled = sum(
+                        d.status in rules.SETTLED and not d.dry_run for d in db.of_post(post_id)
+                    )
                 action = rules.import_action(stored, new_hash, settled)
                 if action == "created":
                     post_id = self._insert_post(db, plan, now)
@@ -101,7 +103,8 @@ class MemoryPostOps(MemoryBase):
         db.posts[post_id] = post_record(post_id, {"key": old.key, "created_at": old.created_at,
                                             **as_utc(rules.post_values(plan, now))})  # fmt: skip
         existing = {
-            d.account: rules.Existing(d.id, d.status, d.due_at) for d in db.of_post(post_id)
+            d.account: rules.Existing(d.id, d.status, d.due_at, d.dry_run)
+            for d in db.of_post(post_id)
         }
         change = rules.update_of(existing, plan, due, now)
         for delivery_id, values in change.rerendered:
