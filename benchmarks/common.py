@@ -44,6 +44,7 @@ def config_text(
     heartbeat_seconds: float = 10,
     lease_seconds: float = 300,
     shutdown_grace: float = 30,
+    account_options: dict[str, str] | None = None,
 ) -> str:
     lines = [
         'timezone = "Europe/Berlin"',
@@ -62,6 +63,7 @@ def config_text(
         lines += [f"[accounts.{name}]", f'platform = "{platform}"']
         if platform in ("mastodon", "bluesky"):
             lines.append(f'base_url = "https://{platform}.invalid"')
+        lines += [f'{key} = "{value}"' for key, value in (account_options or {}).items()]
     return "\n".join(lines) + "\n"
 
 

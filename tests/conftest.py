@@ -1,5 +1,8 @@
 """Shared fixtures: a store on every supported database, the PostgreSQL test database, plans.
 
+Stores: `backend` is "sqlite", "postgresql" or "memory" (the in-memory store, which keeps the
+same contract); `sql_backend` only the first two (for what only SQL has: migrations).
+
 PostgreSQL: the suite creates its own database (`postbot_test_<random>`) on the server at
 127.0.0.1:5432 (override with POSTBOT_TEST_PG_URL, an SQLAlchemy URL of a database the
 suite may connect to in order to create and drop others) and drops it at the end. Every
@@ -31,7 +34,7 @@ from postbot.store import Store, open_store
 ADMIN_URL_ENV = "POSTBOT_TEST_PG_URL"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TABLES = ("post", "delivery", "attempt", "heartbeat")
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", "postgresql", "memory")
 
 
 # -- PostgreSQL server and databases -----------------------------------------------------------
@@ -133,16 +136,22 @@ def pg_empty_url(pg_server: PgServer) -> Iterator[str]:
 
 
 # -- stores --------------------------------------------------------------------------------------
-def _backend_params() -> list[Any]:
-    return [
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
+_SQL_PARAMS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
 
 
-@pytest.fixture(params=_backend_params())
+@pytest.fixture(params=[*_SQL_PARAMS, pytest.param("memory", id="memory")])
 def backend(request: pytest.FixtureRequest) -> str:
-    """'sqlite' or 'postgresql': tests using it (or `store`, `db_url`) run once per database."""
+    """'sqlite', 'postgresql' or 'memory': tests using it (or `store`, `db_url`) run once per
+    database."""
+    return str(request.param)
+
+
+@pytest.fixture(params=_SQL_PARAMS)
+def sql_backend(request: pytest.FixtureRequest) -> str:
+    """'sqlite' or 'postgresql': for tests of what only the SQL stores have."""
     return str(request.param)
 
 
@@ -150,19 +159,22 @@ def backend(request: pytest.FixtureRequest) -> str:
 def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """URL of a database at schema head with empty tables, for the current `backend`.
 
-    SQLite: a fresh file in tmp_path. PostgreSQL: the session database, truncated.
+    SQLite: a fresh file in tmp_path. PostgreSQL: the session database, truncated. Memory: a
+    database of this test's own, shared by the stores opened on its URL.
     """
     if backend == "sqlite":
         return f"sqlite:///{tmp_path}/t.db"
+    if backend == "memory":
+        return f"memory://test-{uuid.uuid4().hex[:12]}"
     url: str = request.getfixturevalue("pg_url")
     request.getfixturevalue("_pg_truncator")()
     return url
 
 
 @pytest.fixture
-def empty_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of an empty database (no tables at all) for the current `backend`, this test only."""
-    if backend == "sqlite":
+def empty_db_url(sql_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty SQL database (no tables at all), this test only."""
+    if sql_backend == "sqlite":
         return f"sqlite:///{tmp_path}/empty.db"
     url: str = request.getfixturevalue("pg_empty_url")
     return url

@@ -7,6 +7,10 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
   (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
 - `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
   `import` of the posts folder when one is configured.
+
+A live daemon does not start on a database that holds dry-run results: a post a demo
+"published" would otherwise never go out for real, silently. `postbot golive` re-queues them
+(`Store.reset_dry_run`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
 from postbot.dispatch import Dispatcher
-from postbot.errors import PostbotError
+from postbot.errors import PostbotError, StateError
 from postbot.importing import log_lines as import_log_lines
 from postbot.service import App, import_folder
 
@@ -40,10 +45,24 @@ class Daemon:
         self._pass_lock = threading.Lock()
         self._posts_stamp: tuple[tuple[str, float], ...] = ()
         self.scheduler: Any = None
+        self._watcher: Any = None
 
     # -- entry points --------------------------------------------------------------------
+    def check_can_start(self) -> None:
+        """Refuse (StateError, one line) a live start while dry-run results are in the queue."""
+        if self.dry_run:
+            return
+        left = self.app.store.status_summary().dry_run
+        if left:
+            what = ", ".join(f"{n} {status}" for status, n in sorted(left.items()))
+            raise StateError(
+                f"the database holds dry-run results ({what}); run `postbot golive` to queue"
+                " them for real first, or keep trying with `postbot run --dry-run`"
+            )
+
     def run_once(self) -> int:
         """Publish everything due now and return (for cron)."""
+        self.check_can_start()
         self.import_posts()
         self.dispatcher.recover()
         handled = self.dispatcher.run_pass()
@@ -51,38 +70,56 @@ class Daemon:
         return handled
 
     def run_forever(self) -> None:
-        from apscheduler.executors.pool import ThreadPoolExecutor
+        """`postbot run`: serve until SIGTERM or SIGINT, then drain and return."""
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        self._schedule(BlockingScheduler)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        try:
+            self.scheduler.start()
+        finally:
+            self._drain()
+
+    def start_background(self) -> None:
+        """The same daemon on background threads (to embed it, and for tests); `stop()` ends it."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._schedule(BackgroundScheduler)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """End a daemon started with `start_background`, as SIGTERM ends `run_forever`."""
+        self._halt()
+        self._drain()
+
+    def _schedule(self, kind: Any) -> None:
+        self.check_can_start()
+        from apscheduler.executors.pool import ThreadPoolExecutor
+
         d = self.app.settings.daemon
-        self.scheduler = BlockingScheduler(
+        now = datetime.now(UTC)
+        self.scheduler = kind(
             timezone=UTC, executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )  # fmt: skip
-        watcher = self.app.store.change_watcher()
-        self.scheduler.add_job(self._watch, "interval", seconds=d.poll_interval, args=[watcher],
-                               id="watch")  # fmt: skip
+        self._watcher = self.app.store.change_watcher()
+        self.scheduler.add_job(self._watch, "interval", seconds=d.poll_interval,
+                               args=[self._watcher], id="watch")  # fmt: skip
         self.scheduler.add_job(self._heartbeat, "interval", seconds=d.heartbeat_seconds,
-                               id="heartbeat", next_run_time=datetime.now(UTC))  # fmt: skip
+                               id="heartbeat", next_run_time=now)  # fmt: skip
         self.scheduler.add_job(self.dispatcher.recover, "interval", seconds=d.lease_seconds / 4,
-                               id="recover", next_run_time=datetime.now(UTC))  # fmt: skip
+                               id="recover", next_run_time=now)  # fmt: skip
         self.scheduler.add_job(self.dispatcher.renew_leases, "interval",
                                seconds=d.lease_seconds / 3, id="renew")  # fmt: skip
         if self.app.settings.posts_dir:
             self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
-                                   next_run_time=datetime.now(UTC))  # fmt: skip
-        self.arm(datetime.now(UTC))
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+                                   next_run_time=now)  # fmt: skip
+        self.arm(now)
         log.info(
             "postbot %s started (worker %s, %s)", "dry run" if self.dry_run else "daemon",
             self.worker, self.app.store.dialect,
         )  # fmt: skip
-        try:
-            self.scheduler.start()
-        finally:
-            watcher.close()
-            self._drain()
 
     # -- jobs ----------------------------------------------------------------------------
     def arm(self, when: datetime | None) -> None:
@@ -154,17 +191,24 @@ class Daemon:
     # -- stopping ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: finishing publishes in flight", signal.Signals(signum).name)
+        self._halt()
+
+    def _halt(self) -> None:
+        """Stop claiming and stop the scheduler; the pass that runs finishes."""
         self.dispatcher.stopping.set()
         self.scheduler.shutdown(wait=False)
 
     def _drain(self) -> None:
         """Let publishes in flight finish and be recorded (bounded), then say goodbye."""
+        if self._watcher is not None:
+            self._watcher.close()
         grace = self.app.settings.daemon.shutdown_grace
+        deadline = time.monotonic() + grace
         if self._pass_lock.acquire(timeout=grace):
-            self.dispatcher.close()
+            self.dispatcher.close(timeout=max(0.0, deadline - time.monotonic()))
         else:
             # Their leases expire and another worker (or our next start) reconciles them.
-            log.warning("shutdown: publishes still running after %.0f s; leaving them", grace)
+            log.warning("shutdown: publishes still running after %g s; leaving them", grace)
         with contextlib.suppress(PostbotError):  # the heartbeat row simply goes stale
             self.app.store.forget_worker(self.worker)
         log.info("postbot stopped")

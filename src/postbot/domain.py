@@ -5,6 +5,10 @@ but the errors.
 - `MediaItem` and `Account`: what a post carries and where it goes;
 - `Post`, `Delivery`, `Attempt`, `Worker`, `QueueSummary`: what the store hands back when it is
   read. They are frozen: a record is what the database said at one moment.
+- `Claimed`, `Result`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`: what flows
+  between the store and the dispatcher or the service when work is taken, done or reset;
+- `Wait`, `Outlook`: why a queued delivery has not gone out yet and until when; when the next
+  one goes, pacing counted (for `status`, `list` and `show`).
 
 All datetimes are aware and in UTC.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -104,6 +108,9 @@ class Delivery:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    # The status was set by a dry run (`postbot run --dry-run`): nothing was sent.
+    # `postbot golive` puts such deliveries back in the queue.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,3 +173,132 @@ class QueueSummary:
     counts: Mapping[str, int]
     next_due: datetime | None
     workers: tuple[Worker, ...]
+    # Of `counts`, the deliveries whose status a dry run set, per status (none: empty).
+    dry_run: Mapping[str, int] = field(default_factory=dict)
+
+
+# -- what flows between the store and the dispatcher ---------------------------------------------
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker holds, with what it needs to publish it."""
+
+    delivery_id: int
+    post_id: int
+    account: str
+    platform: str
+    key: str
+    text: str
+    due_at: datetime
+    attempts: int  # including this one
+    created_at: datetime
+    language: str | None
+    link: str | None
+    hashtags: tuple[str, ...]
+    media: tuple[MediaItem, ...]
+    # The claim this delivery is held under was taken by a dry run. For a delivery taken over
+    # from a dead worker (`claim_expired`): that worker was a dry run, so nothing was sent.
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one claimed delivery; written by `Store.record`."""
+
+    delivery_id: int
+    outcome: Outcome
+    started_at: datetime
+    finished_at: datetime
+    status: Status  # the delivery's new status
+    next_attempt_at: datetime | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    dry_run: bool = False
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    post_id: int | None
+    key: str
+    action: str  # created | updated | unchanged | conflict
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PaceState:
+    """One account's pace budget at one moment: `used` of `count` per `period`.
+
+    Counted from the attempts that started within the period plus the publishes running now,
+    live and dry-run apart (a demo never uses up the live budget).
+    """
+
+    account: str
+    count: int
+    period: timedelta
+    used: int
+    next_slot: datetime | None  # when a slot frees up, if none is free now
+    waiting: int = 0  # due deliveries that wait for a slot (counted only when none is free)
+
+    @property
+    def paced_out(self) -> bool:
+        return self.used >= self.count
+
+
+@dataclass(frozen=True)
+class PacedClaim:
+    """What a claim under a pace took, and the pace budget it left."""
+
+    claimed: tuple[Claimed, ...]
+    state: PaceState
+
+
+@dataclass(frozen=True)
+class DryRunReset:
+    """What `Store.reset_dry_run` (`postbot golive`) put back in the queue."""
+
+    requeued: int  # deliveries queued again, as they were before the dry run took them
+    posts: tuple[int, ...]  # the posts they belong to
+    by_status: Mapping[str, int]  # what the dry run had made of them (published: 3, ...)
+
+
+class WaitReason(StrEnum):
+    SCHEDULED = "scheduled"  # its due time has not come
+    RETRY = "retry"  # a transient failure: the next attempt is later
+    PACED = "paced"  # due, but its account used its pace budget: next slot later
+    DUE = "due"  # due now: a running daemon takes it at once
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Why a queued delivery has not gone out, and when it will (at the earliest)."""
+
+    delivery_id: int
+    account: str
+    reason: WaitReason
+    until: datetime
+    pace: PaceState | None = None  # for PACED: the budget that holds it back
+
+
+@dataclass(frozen=True)
+class NextSend:
+    """The first queued delivery's account, and when it can go out (its pace counted)."""
+
+    at: datetime
+    account: str
+    pace: PaceState | None = None  # set when the account's pace is what it waits for
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The queue as a daemon sees it: every paced account's live budget, and the next send."""
+
+    paces: Mapping[str, PaceState]
+    next_send: NextSend | None
+
+    def wait_of(self, delivery: Delivery, now: datetime) -> Wait | None:
+        from postbot.pacing import wait_of
+
+        return wait_of(delivery, self.paces, now)

@@ -1,18 +1,24 @@
 """Per-account pacing and lateness: never provoke a 429 ourselves; never send a stale teaser.
 
-Pace is counted from the attempt log in the database, so several workers on several hosts
-share one budget per account. Each account's `pace` option is a count per period ("300/3h"),
-defaulting to its platform's posting limit, or "off".
+Pace is counted from the attempt log in the database, inside the claim transaction
+(`Store.claim_paced`), so any number of workers on any number of hosts share one budget per
+account. Each account's `pace` option is a count per period ("300/3h"), defaulting to its
+platform's posting limit, or "off". Live and dry-run attempts are counted apart: a demo never
+uses up the live budget.
+
+The budget arithmetic (`pace_state`), the reason a queued delivery waits (`wait_of`) and when
+the next one goes (`next_send`) are pure functions here; the stores call the first, `status`,
+`list` and `show` the others (through `dispatch.outlook`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
 
-from postbot.domain import Account
+from postbot.domain import Account, Delivery, NextSend, PaceState, Status, Wait, WaitReason
 from postbot.errors import ConfigError
 
 DEFAULT_MAX_LATENESS = timedelta(hours=2)
@@ -36,16 +42,26 @@ class Pace:
     count: int
     period: timedelta
 
-    OFF: ClassVar[None] = None
-
     @classmethod
     def parse(cls, text: str, where: str) -> Pace | None:
+        """'300/3h' -> Pace(300, 3 h); 'off' -> None."""
         if str(text).strip().lower() == "off":
             return None
         count, slash, period = str(text).partition("/")
         if not slash or not count.strip().isdigit() or int(count) < 1:
             raise ConfigError(f"{where}: pace '{text}' must look like '300/3h' or 'off'")
         return cls(int(count), parse_duration(period, where))
+
+    def __str__(self) -> str:
+        return f"{self.count}/{describe_period(self.period)}"
+
+
+def describe_period(period: timedelta) -> str:
+    seconds = period.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 def pace_of(account: Account) -> Pace | None:
@@ -57,6 +73,11 @@ def pace_of(account: Account) -> Pace | None:
     return Pace.parse(raw, f"accounts.{account.name}.pace")
 
 
+def paces_of(accounts: Iterable[Account]) -> dict[str, Pace]:
+    """The paced accounts among `accounts`, with their paces (ConfigError for a bad one)."""
+    return {a.name: p for a in accounts if (p := pace_of(a)) is not None}
+
+
 def max_lateness_of(account: Account) -> timedelta | None:
     raw = account.options.get("max_lateness")
     if raw is None:
@@ -66,23 +87,47 @@ def max_lateness_of(account: Account) -> timedelta | None:
     return parse_duration(raw, f"accounts.{account.name}.max_lateness")
 
 
-@dataclass(frozen=True)
-class Budget:
-    remaining: int  # posts this account may still start now
-    free_at: datetime | None  # when the next slot frees up, if none is left
+def pace_state(
+    account: str, pace: Pace, starts: Iterable[datetime], now: datetime, waiting: int = 0
+) -> PaceState:
+    """The budget left, given when the account's recent publishes started.
 
-
-def budgets(
-    paces: dict[str, Pace], sent_since: dict[str, list[datetime]], now: datetime
-) -> dict[str, Budget]:
-    """For each paced account: how many posts it may start now, given what was sent lately.
-
-    `sent_since[account]` holds the start times of its attempts within its longest period.
+    A start counts for `pace.period` after it; with every slot taken, the next one frees up
+    when the oldest of the latest `pace.count` starts has aged out.
     """
-    result = {}
-    for name, pace in paces.items():
-        window = sorted(t for t in sent_since.get(name, []) if t > now - pace.period)
-        remaining = pace.count - len(window)
-        free_at = None if remaining > 0 else window[-pace.count] + pace.period
-        result[name] = Budget(max(0, remaining), free_at)
-    return result
+    window = sorted((t for t in starts if t > now - pace.period), reverse=True)[: pace.count]
+    used = len(window)
+    next_slot = window[-1] + pace.period if used >= pace.count else None
+    return PaceState(account, pace.count, pace.period, used, next_slot, waiting)
+
+
+def wait_of(delivery: Delivery, paces: Mapping[str, PaceState], now: datetime) -> Wait | None:
+    """Why a queued delivery has not gone out yet, and until when; None if it is not queued.
+
+    `paces`: the live pace states of the paced accounts (`Store.pace_states`).
+    """
+    if delivery.status != Status.QUEUED:
+        return None
+    pace = paces.get(delivery.account)
+    due = delivery.next_attempt_at
+    if pace is not None and pace.paced_out and pace.next_slot is not None:
+        until = max(pace.next_slot, due)
+        if until > due:  # it would be due by then: the pace is what holds it back
+            return Wait(delivery.id, delivery.account, WaitReason.PACED, until, pace)
+    if due > now:
+        reason = WaitReason.RETRY if delivery.attempts else WaitReason.SCHEDULED
+        return Wait(delivery.id, delivery.account, reason, due)
+    return Wait(delivery.id, delivery.account, WaitReason.DUE, due)
+
+
+def next_send(next_due: Mapping[str, datetime], paces: Mapping[str, PaceState]) -> NextSend | None:
+    """When the first queued delivery can go out: each account's next due time, or, for an
+    account that used its pace budget, its next slot if that is later."""
+    sends = []
+    for account, due in next_due.items():
+        pace = paces.get(account)
+        if pace is not None and pace.paced_out and pace.next_slot and pace.next_slot > due:
+            sends.append(NextSend(pace.next_slot, account, pace))
+        else:
+            sends.append(NextSend(due, account))
+    return min(sends, key=lambda s: (s.at, s.account), default=None)

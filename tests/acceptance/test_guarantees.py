@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(
     while kills < CRASH_KILLS:
         seen = {id(r) for r in create_requests(platforms)}
         daemon = start_daemon(project, env)
+
         # Kill it once it is publishing (a new post request reached a fake), at a random
         # moment after that; if nothing is left to publish, at a random moment anyway.
-        wait_until(
-            lambda seen=seen: len(create_requests(platforms)) > len(seen) or not open_work(project),
-            timeout=15,
-            interval=0.02,
-        )
+        def publishing(seen: set[int] = seen) -> bool:
+            return len(create_requests(platforms)) > len(seen) or not open_work(project)
+
+        wait_until(publishing, timeout=15, interval=0.02)
         time.sleep(rng.uniform(0.0, 1.0))
         # Requests of this daemon the fake is still working on (no answer sent yet).
         in_flight = [
@@ -211,7 +211,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(
     assert max(Counter(t["text"] for t in platforms.x.tweets).values()) == 1
 
 
-def write_posts(folder: Path, posts: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+def write_posts(folder: Path, posts: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
     """Post files (Markdown, due at once) for `postbot enqueue --file`; the texts as rendered."""
     folder.mkdir()
     for i, (teaser, to) in enumerate(posts):
@@ -472,12 +472,12 @@ def test_transient_faults_are_retried_to_exactly_one_post_and_refusals_fail_at_o
     masto_faults = (MastodonFault.server_error(), mastodon_429(), MastodonFault.slow(SLOW))
     x_faults = (XFault.server_error(500), x_429())
     bsky_faults = (bsky_server_error(), bluesky_429(), bsky_delayed(SLOW))
-    for fault in masto_faults:
-        platforms.mastodon.inject("/api/v1/statuses", fault)
-    for fault in x_faults:
-        platforms.x.inject("/2/tweets", fault)
-    for fault in bsky_faults:
-        platforms.bluesky.fail_next(BSKY_CREATE, fault)
+    for masto_fault in masto_faults:
+        platforms.mastodon.inject("/api/v1/statuses", masto_fault)
+    for x_fault in x_faults:
+        platforms.x.inject("/2/tweets", x_fault)
+    for bsky_fault in bsky_faults:
+        platforms.bluesky.fail_next(BSKY_CREATE, bsky_fault)
     platforms.mastodon.fail_faults, platforms.mastodon.fail_rate = masto_faults, FAIL_RATE
     platforms.x.fail_faults, platforms.x.fail_rate = x_faults, FAIL_RATE
     platforms.bluesky.set_fail_rate(FAIL_RATE, methods=[BSKY_CREATE], faults=bsky_faults)
@@ -528,22 +528,22 @@ def test_transient_faults_are_retried_to_exactly_one_post_and_refusals_fail_at_o
         keys.setdefault(r.params["status"], set()).add(r.headers["idempotency-key"])
     assert all(len(k) == 1 for k in keys.values()) and len(keys) == FAULT_POSTS
     rkeys: dict[str, set[str]] = {}
-    for r in platforms.bluesky.calls(BSKY_CREATE):
-        rkeys.setdefault(r.json["record"]["text"], set()).add(r.json["rkey"])
+    for call in platforms.bluesky.calls(BSKY_CREATE):
+        rkeys.setdefault(call.json["record"]["text"], set()).add(call.json["rkey"])
     assert all(len(k) == 1 for k in rkeys.values()) and len(rkeys) == FAULT_POSTS
     # No retry before the rate limit's reset (1 to 2 s ahead; the backoff alone would retry
     # after 0.1 to 0.2 s the first time).
     store = open_store(sqlite_url(project))
     try:
-        attempts = sorted(store.attempts(None, 100_000), key=lambda a: a["started_at"])
+        attempts = sorted(store.attempts(None, 100_000), key=lambda a: a.started_at)
     finally:
         store.dispose()
     waited = []
     for a in attempts:
-        if a["http_status"] == 429:
-            later = [b for b in attempts if b["delivery_id"] == a["delivery_id"]
-                     and b["started_at"] > a["started_at"]]  # fmt: skip
-            waited.append((later[0]["started_at"] - a["finished_at"]).total_seconds())
+        if a.http_status == 429:
+            later = [b for b in attempts if b.delivery_id == a.delivery_id
+                     and b.started_at > a.started_at]  # fmt: skip
+            waited.append((later[0].started_at - a.finished_at).total_seconds())
     assert waited and min(waited) >= 0.9, sorted(waited)
 
     # Refusals: one attempt, failed at once, with the platform's own words.

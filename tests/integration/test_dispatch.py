@@ -6,6 +6,7 @@ dry-run adapter; a controllable clock stands in for waiting.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ import pytest
 
 from postbot.config import Settings, parse_settings
 from postbot.dispatch import Dispatcher
-from postbot.domain import Status
+from postbot.domain import Delivery, Status
 from postbot.drafts import Draft, plan
-from postbot.retry import RetryPolicy
+from postbot.retry import RetryStrategy
 from postbot.store import Store, open_store
 from tests.fakes.x_server import FakeX, Fault
 
@@ -84,7 +85,7 @@ def dispatcher(store: Store, settings: Settings, clock: Clock, worker: str = "w1
     return Dispatcher(store, settings, worker, environ=ENV, clock=clock)
 
 
-def delivery(store: Store, post_id: int) -> dict[str, Any]:
+def delivery(store: Store, post_id: int) -> Delivery:
     [d] = store.get_post(post_id).deliveries
     return d
 
@@ -101,7 +102,7 @@ def test_publishes_through_x_and_records_the_attempt(
     row = delivery(db, post_id)
     assert row.status == Status.PUBLISHED
     assert row.remote_id == fake_x.tweet_ids[0]
-    assert row.remote_url.endswith(f"/status/{fake_x.tweet_ids[0]}")
+    assert (row.remote_url or "").endswith(f"/status/{fake_x.tweet_ids[0]}")
     [attempt] = db.attempts(post_id)
     assert attempt.outcome == "published" and attempt.http_status == 201
     # A second pass finds nothing to do: nothing is published twice.
@@ -153,11 +154,11 @@ def test_permanent_error_fails_at_once_with_the_platform_message(
     dispatcher(db, settings, Clock(T0)).run_pass()
     row = delivery(db, post_id)
     assert row.status == Status.FAILED and row.attempts == 1
-    assert "duplicate" in row.last_error
+    assert "duplicate" in (row.last_error or "")
     [attempt] = db.attempts(post_id)
     assert attempt.outcome == "permanent" and attempt.http_status == 403
     for secret in ENV.values():
-        assert secret not in row.last_error
+        assert secret not in (row.last_error or "")
 
 
 def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
@@ -170,7 +171,7 @@ def test_attempts_run_out(db: Store, settings: Settings, fake_x: FakeX) -> None:
         clock.now += timedelta(hours=1)
     row = delivery(db, post_id)
     assert row.status == Status.FAILED and row.attempts == 3
-    assert "gave up after 3 attempts" in row.last_error
+    assert "gave up after 3 attempts" in (row.last_error or "")
     assert len(fake_x.tweets) == 0
 
 
@@ -224,13 +225,18 @@ def test_a_worker_that_lost_its_lease_changes_nothing(db: Store, settings: Setti
 
 
 def test_retry_policy_backs_off_with_jitter_and_respects_reset() -> None:
-    policy = RetryPolicy(max_attempts=5, base_delay=30, max_delay=300)
-    delays = [(policy.next_attempt(n, T0) - T0).total_seconds() for n in (1, 2, 3, 4)]  # type: ignore[operator]
+    policy = RetryStrategy(max_attempts=5, base_delay=30, max_delay=300)
+
+    def next_attempt(n: int, not_before: datetime | None = None) -> datetime | None:
+        decision = policy.decide(n, T0, jitter=random.random(), not_before=not_before)
+        return decision.retry_at if decision else None
+
+    delays = [(next_attempt(n) - T0).total_seconds() for n in (1, 2, 3, 4)]  # type: ignore[operator]
     assert 15 <= delays[0] <= 30 and 30 <= delays[1] <= 60 and 60 <= delays[2] <= 120
     assert 120 <= delays[3] <= 240
-    assert policy.next_attempt(5, T0) is None
+    assert next_attempt(5) is None
     reset = T0 + timedelta(hours=2)
-    assert policy.next_attempt(1, T0, reset) == reset
+    assert next_attempt(1, reset) == reset
 
 
 def paced_settings(pace: str, max_lateness: str | None = None) -> Settings:
@@ -250,7 +256,7 @@ def test_posts_overdue_beyond_max_lateness_are_missed_not_published(db: Store) -
     d = Dispatcher(db, settings, "w1", clock=clock)
     assert d.run_pass() == 1
     assert delivery(db, stale).status == Status.MISSED
-    assert "max_lateness" in delivery(db, stale).last_error
+    assert "max_lateness" in (delivery(db, stale).last_error or "")
     assert delivery(db, fresh).status == Status.PUBLISHED  # 1 h late: still sent
     assert db.status_summary().counts["missed"] == 1
     # A person can publish a missed post on purpose.

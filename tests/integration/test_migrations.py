@@ -19,7 +19,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, MetaData, Table, inspect, select
 
 from postbot.domain import MediaItem
-from postbot.store import SCHEMA_HEAD, Store, migrate, open_store
+from postbot.store import SCHEMA_HEAD, migrate, open_store
+from postbot.store.base import REVISIONS
+from postbot.store.sql import SQLStore
 from postbot.store.tables import AttemptRow, DeliveryRow, HeartbeatRow, PostRow
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,7 +41,7 @@ EXPECTED_COLUMNS = {
     "delivery": {
         "id", "post_id", "account", "platform", "key", "text", "status", "due_at",
         "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "remote_id",
-        "remote_url", "last_error", "created_at", "updated_at",
+        "remote_url", "last_error", "dry_run", "created_at", "updated_at",
     },
     "attempt": {
         "id", "delivery_id", "worker", "started_at", "finished_at", "outcome", "error_class",
@@ -51,9 +53,10 @@ T0 = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
-def bare_store(empty_db_url: str) -> Iterator[Store]:
+def bare_store(empty_db_url: str) -> Iterator[SQLStore]:
     """A store on an empty database; the test decides which revision to migrate to."""
     store = open_store(empty_db_url)
+    assert isinstance(store, SQLStore)
     try:
         yield store
     finally:
@@ -67,15 +70,15 @@ def revisions() -> list[str]:
     return chain[::-1]
 
 
-def downgrade(store: Store, revision: str) -> None:
+def downgrade(store: SQLStore, revision: str) -> None:
     command.downgrade(migrate.alembic_config(store.engine), revision)  # type: ignore[arg-type]
 
 
-def tables(store: Store) -> set[str]:
+def tables(store: SQLStore) -> set[str]:
     return set(inspect(store.engine).get_table_names())
 
 
-def columns(store: Store, table: str) -> dict[str, dict[str, Any]]:
+def columns(store: SQLStore, table: str) -> dict[str, Any]:
     return {c["name"]: c for c in inspect(store.engine).get_columns(table)}
 
 
@@ -84,12 +87,13 @@ def test_revision_chain_is_linear_and_ends_at_schema_head() -> None:
     chain = revisions()
     assert chain, "no migrations found"
     assert chain[-1] == migrate.head_revision() == SCHEMA_HEAD
+    assert tuple(chain) == REVISIONS  # the versions postbot knows without loading Alembic
     assert len(set(chain)) == len(chain)
     script = ScriptDirectory(str(migrate.MIGRATIONS))
     assert len(script.get_heads()) == 1, "more than one head: merge the branches"
 
 
-def test_upgrade_from_empty_builds_the_tables(bare_store: Store) -> None:
+def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     assert bare_store.schema_version() is None
     assert tables(bare_store) == set()
 
@@ -118,6 +122,8 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: Store) -> None:
     indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("delivery")}
     assert indexes["ix_delivery_status_next"] == ["status", "next_attempt_at"]
     assert indexes["ix_delivery_post_id"] == ["post_id"]
+    attempt_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("attempt")}
+    assert attempt_indexes["ix_attempt_started_at"] == ["started_at"]
     fks = {
         (fk["constrained_columns"][0], fk["referred_table"])
         for t in ("delivery", "attempt")
@@ -131,7 +137,7 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: Store) -> None:
     assert bare_store.status_summary().counts == {}
 
 
-def test_downgrade_to_base_and_upgrade_again(bare_store: Store, make_plan: Any) -> None:
+def test_downgrade_to_base_and_upgrade_again(bare_store: SQLStore, make_plan: Any) -> None:
     bare_store.ensure_schema()
     bare_store.enqueue(make_plan("before"), T0, T0)
 
@@ -148,7 +154,7 @@ def test_downgrade_to_base_and_upgrade_again(bare_store: Store, make_plan: Any) 
     assert {c.post_id for c in claimed} == {post_id}
 
 
-def test_downgrade_step_by_step_and_back(bare_store: Store) -> None:
+def test_downgrade_step_by_step_and_back(bare_store: SQLStore) -> None:
     chain = revisions()
     bare_store.ensure_schema()
     for previous in [*chain[-2::-1], "base"]:
@@ -229,7 +235,7 @@ def _normalize(value: Any) -> Any:
     return value
 
 
-def _snapshot(store: Store, wanted: dict[str, list[str]]) -> dict[str, tuple[int, str]]:
+def _snapshot(store: SQLStore, wanted: dict[str, list[str]]) -> dict[str, tuple[int, str]]:
     """Per table: row count and a checksum of the given columns, rows in primary-key order."""
     meta = MetaData()
     out = {}
@@ -245,7 +251,7 @@ def _snapshot(store: Store, wanted: dict[str, list[str]]) -> dict[str, tuple[int
     return out
 
 
-def test_rows_survive_every_upgrade_step(bare_store: Store) -> None:
+def test_rows_survive_every_upgrade_step(bare_store: SQLStore) -> None:
     chain = revisions()
     first = chain[0]
     migrate.upgrade(bare_store.engine, first)
@@ -270,6 +276,7 @@ def test_rows_survive_every_upgrade_step(bare_store: Store) -> None:
                 if "delivery_id" in values:
                     values["delivery_id"] = ids["delivery"][values["delivery_id"]]
                 key = conn.execute(table.insert(), values).inserted_primary_key
+                assert key is not None
                 if name in ids and logical is not None:
                     ids[name][logical] = key[0]
     wanted = {name: [c.name for c in Table(name, MetaData(), autoload_with=bare_store.engine).c]
@@ -300,6 +307,9 @@ def test_rows_survive_every_upgrade_step(bare_store: Store) -> None:
         "host-b:2": True,
     }
     assert [a.detail["n"] for a in bare_store.attempts()] == [1, 2, 3, 4, 5]
+    # 0002: a delivery stored before dry runs left a mark is live; nothing waits for golive.
+    assert {d.dry_run for p in bare_store.list_posts() for d in p.deliveries} == {False}
+    assert summary.dry_run == {}
     # New rows still get fresh ids.
     new_id = bare_store.enqueue(_plan(), T0, T0)
     assert new_id not in ids["post"].values()

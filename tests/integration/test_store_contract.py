@@ -1,8 +1,9 @@
-"""The store contract: one suite, run unchanged against SQLite and PostgreSQL.
+"""The store contract: one suite, run unchanged against SQLite, PostgreSQL and the memory store.
 
-Every test takes the `store` fixture (tests/conftest.py), which is parametrized over both
-databases; a test never branches on the database except where the contract itself differs
-(how the change watcher is asked).
+Every test takes the `store` fixture (tests/conftest.py), which is parametrized over the three;
+a test never branches on the database except where the contract itself differs (how the
+change watcher is asked; the memory store lives in one process). No test reaches past the
+store's API, but for `force_delivery` (tests/stores.py), which sets a state directly.
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from postbot.domain import Delivery, MediaItem, Outcome, QueueSummary, Status
+from postbot.domain import (
+    Delivery,
+    DryRunReset,
+    MediaItem,
+    Outcome,
+    PaceState,
+    QueueSummary,
+    Status,
+)
 from postbot.drafts import Plan
 from postbot.errors import NotFound, StateError
-from postbot.store import SCHEMA_HEAD, Claimed, Result, Store, migrate, open_store
-from postbot.store.posts import DELIVERY, POST, delivery_record
+from postbot.pacing import Pace
+from postbot.store import SCHEMA_HEAD, Claimed, ConstraintError, Result, Store, migrate, open_store
+from tests.stores import force_delivery
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,16 +50,15 @@ def deliveries(store: Store, post_id: int) -> list[Delivery]:
 
 
 def delivery(store: Store, delivery_id: int) -> Delivery:
-    with store.read() as conn:
-        row = conn.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).mappings().one()
-        return delivery_record(row)
+    return store.get_delivery(delivery_id)
 
 
 def set_status(store: Store, delivery_id: int, status: Status, **values: Any) -> None:
-    with store.write() as conn:
-        conn.execute(
-            update(DELIVERY).where(DELIVERY.c.id == delivery_id).values(status=status, **values)
-        )
+    force_delivery(store, delivery_id, status, **values)
+
+
+def all_deliveries(store: Store) -> list[Delivery]:
+    return [d for p in store.list_posts() for d in p.deliveries]
 
 
 def result(
@@ -141,7 +148,7 @@ def test_enqueue_many_is_one_transaction(store: Store, make_plan: MakePlan) -> N
     assert len(ids) == len(set(ids)) == 5
     assert len(store.list_posts()) == 5
     # A duplicate key anywhere refuses the whole batch.
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue_many([(make_plan("new"), T0), (make_plan("k0"), T0)], T0)
     assert store.find_post_by_key("new") is None
     assert len(store.list_posts()) == 5
@@ -149,7 +156,7 @@ def test_enqueue_many_is_one_transaction(store: Store, make_plan: MakePlan) -> N
 
 def test_one_delivery_per_post_and_account(store: Store, make_plan: MakePlan) -> None:
     plan = make_plan("dup", targets=[("x-main", "x"), ("x-main", "x")])
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue(plan, T0, T0)
     # Nothing of the failed enqueue remains: not the post, not the first delivery.
     assert store.find_post_by_key("dup") is None
@@ -162,7 +169,7 @@ def test_one_delivery_per_post_and_account(store: Store, make_plan: MakePlan) ->
 
 def test_post_keys_are_unique(store: Store, make_plan: MakePlan) -> None:
     store.enqueue(make_plan("same"), T0, T0)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintError):
         store.enqueue(make_plan("same"), T0, T0)
     assert len(store.list_posts()) == 1
 
@@ -276,6 +283,22 @@ def test_import_change_after_publish_is_a_conflict(
     assert str(post_id) in r.message
     # Nothing applied: post, texts, statuses, due times, no new delivery, nothing cancelled.
     assert store.get_post(post_id) == before
+
+
+def test_an_edit_after_a_dry_run_is_applied_for_real(store: Store, make_plan: MakePlan) -> None:
+    (created,) = store.import_plans([(make_plan("file:demo.md", "Entwurf"), T0)], T0)
+    post_id = created.post_id
+    assert post_id is not None
+    store.claim_due("demo", T0, 10, LEASE, dry_run=True)
+    store.record("demo", [
+        result(d.id, Outcome.PUBLISHED, Status.PUBLISHED, remote_id=f"dry-run:{d.id}", dry_run=True)
+        for d in deliveries(store, post_id)
+    ])  # fmt: skip
+    (r,) = store.import_plans([(make_plan("file:demo.md", "Endfassung"), None)], T0 + s(1))
+    assert r.action == "updated"  # not a conflict: nothing of it was published for real
+    for d in deliveries(store, post_id):
+        assert (d.status, d.dry_run, d.text) == (Status.QUEUED, False, "Endfassung")
+        assert (d.attempts, d.remote_id) == (0, None)
 
 
 def test_import_conflict_does_not_block_other_items(store: Store, make_plan: MakePlan) -> None:
@@ -396,6 +419,29 @@ def test_second_worker_gets_nothing_for_claimed_rows(store: Store, make_plan: Ma
     assert {delivery(store, c.delivery_id).lease_owner for c in got} == {"w1"}
 
 
+def in_threads(n: int, work: Callable[[int], list[int]]) -> list[list[int]]:
+    """`work(i)` in `n` threads started together (one store each, like separate daemons)."""
+    barrier = threading.Barrier(n)
+    out: list[list[int]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            out[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads), "threads hung"
+    assert errors == []
+    return out
+
+
 def _claim_until_empty(store: Store, worker: str, limit: int) -> list[int]:
     ids: list[int] = []
     empty = 0
@@ -415,8 +461,7 @@ def _enqueue_due(store: Store, make_plan: MakePlan, n: int) -> set[int]:
     store.enqueue_many(
         [(make_plan(f"c{i}", targets=[("x-main", "x")]), T0 - s(n - i)) for i in range(n)], T0
     )
-    with store.read() as conn:
-        return set(conn.execute(select(DELIVERY.c.id)).scalars())
+    return {d.id for d in all_deliveries(store)}
 
 
 def _assert_claimed_once(store: Store, all_ids: set[int], claims: list[list[int]]) -> None:
@@ -424,8 +469,7 @@ def _assert_claimed_once(store: Store, all_ids: set[int], claims: list[list[int]
     duplicates = [i for i, n in Counter(flat).items() if n > 1]
     assert duplicates == [], f"claimed more than once: {duplicates[:20]}"
     assert set(flat) == all_ids
-    with store.read() as conn:
-        rows = conn.execute(select(DELIVERY.c.status, DELIVERY.c.attempts)).all()
+    rows = all_deliveries(store)
     assert {(r.status, r.attempts) for r in rows} == {(Status.PUBLISHING, 1)}
 
 
@@ -436,24 +480,7 @@ def test_concurrent_threads_claim_every_delivery_exactly_once(
     assert len(all_ids) == 500
     n = 6
     stores = [store_factory() for _ in range(n)]  # one engine each, like separate daemons
-    barrier = threading.Barrier(n)
-    claims: list[list[int]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            claims[i] = _claim_until_empty(stores[i], f"thread-{i}", limit=7)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    assert not any(t.is_alive() for t in threads), "claiming threads hung"
-    assert errors == []
+    claims = in_threads(n, lambda i: _claim_until_empty(stores[i], f"thread-{i}", limit=7))
     _assert_claimed_once(store, all_ids, claims)
     # More than one worker got work: they really ran side by side.
     assert sum(1 for c in claims if c) >= 2, [len(c) for c in claims]
@@ -473,6 +500,8 @@ def _claim_in_process(url: str, worker: str, barrier: Any, queue: Any) -> None:
 def test_concurrent_processes_claim_every_delivery_exactly_once(
     store: Store, db_url: str, make_plan: MakePlan
 ) -> None:
+    if store.dialect == "memory":
+        pytest.skip("the memory store lives in one process: threads share it (test above)")
     try:
         ctx = multiprocessing.get_context("fork")  # no re-import; the child opens its own store
     except ValueError:
@@ -836,6 +865,210 @@ def test_beat_forget_worker_and_status_summary(store: Store, make_plan: MakePlan
     assert [w.worker for w in store.status_summary().workers] == ["w2"]
 
 
+# -- pace budgets ------------------------------------------------------------------------------
+PACE = Pace(3, timedelta(hours=1))
+
+
+def test_claim_paced_takes_only_what_the_budget_leaves(store: Store, make_plan: MakePlan) -> None:
+    ids = [enqueue_one(store, make_plan, f"a{i}", T0 - s(10 - i), "a")[1] for i in range(5)]
+    other = enqueue_one(store, make_plan, "b", T0 - s(20), "b")[1]
+
+    first = store.claim_paced("w1", T0, "a", PACE, 10, LEASE)
+    assert [c.delivery_id for c in first.claimed] == ids[:3]  # oldest first, the budget's worth
+    assert first.state == PaceState("a", 3, timedelta(hours=1), 3, T0 + timedelta(hours=1), 2)
+    assert first.state.paced_out
+    again = store.claim_paced("w2", T0 + s(1), "a", PACE, 10, LEASE)
+    assert again.claimed == () and again.state.next_slot == T0 + timedelta(hours=1)
+    assert delivery(store, other).status == Status.QUEUED  # another account: not touched
+
+    # Recorded attempts count from when they started (here a second before T0).
+    store.record("w1", [result(i, Outcome.PUBLISHED, Status.PUBLISHED) for i in ids[:3]])
+    slot = T0 - s(1) + timedelta(hours=1)
+    assert store.claim_paced("w1", slot - s(1), "a", PACE, 10, LEASE).claimed == ()
+    later = store.claim_paced("w1", slot, "a", PACE, 10, LEASE)
+    assert [c.delivery_id for c in later.claimed] == ids[3:]
+    assert (later.state.used, later.state.paced_out, later.state.waiting) == (2, False, 0)
+
+
+def test_claim_paced_counts_publishes_running_and_respects_the_limit(
+    store: Store, make_plan: MakePlan
+) -> None:
+    ids = [enqueue_one(store, make_plan, f"a{i}", T0 - s(10 - i), "a")[1] for i in range(5)]
+    store.claim_due("w1", T0, 2, LEASE, only=["a"])  # running: two of the three slots
+    got = store.claim_paced("w2", T0, "a", PACE, 10, LEASE)
+    assert [c.delivery_id for c in got.claimed] == [ids[2]]
+    assert got.state.used == 3 and got.state.waiting == 2
+    fresh = store.claim_paced("w2", T0 + timedelta(hours=2), "a", PACE, 1, LEASE)
+    assert [c.delivery_id for c in fresh.claimed] == [ids[3]]  # a limit below the budget
+    assert fresh.state.used == 1  # the running ones were claimed two hours before
+
+
+def test_live_and_dry_run_budgets_are_apart(store: Store, make_plan: MakePlan) -> None:
+    ids = [enqueue_one(store, make_plan, f"a{i}", T0 - s(10 - i), "a")[1] for i in range(8)]
+    dry = store.claim_paced("demo", T0, "a", PACE, 10, LEASE, dry_run=True)
+    assert len(dry.claimed) == 3 and all(c.dry_run for c in dry.claimed)
+    store.record(
+        "demo", [result(c.delivery_id, Outcome.PUBLISHED, Status.PUBLISHED, dry_run=True)
+                 for c in dry.claimed],
+    )  # fmt: skip
+    assert store.pace_states({"a": PACE}, T0, dry_run=True)["a"].paced_out
+    live = store.pace_states({"a": PACE}, T0)["a"]
+    assert (live.used, live.paced_out, live.waiting) == (0, False, 5)
+    got = store.claim_paced("w1", T0, "a", PACE, 10, LEASE)
+    assert [c.delivery_id for c in got.claimed] == ids[3:6]
+    assert not any(c.dry_run for c in got.claimed)
+
+
+def test_pace_states_read_every_paced_account(store: Store, make_plan: MakePlan) -> None:
+    for i in range(4):
+        enqueue_one(store, make_plan, f"a{i}", T0 - s(10 - i), "a")
+    enqueue_one(store, make_plan, "later", T0 + s(60), "a")
+    store.claim_paced("w1", T0, "a", PACE, 10, LEASE)
+    before = store.status_summary()
+    states = store.pace_states({"a": PACE, "quiet": Pace(5, timedelta(minutes=5))}, T0 + s(5))
+    assert states["a"] == PaceState("a", 3, timedelta(hours=1), 3, T0 + timedelta(hours=1), 1)
+    assert states["quiet"] == PaceState("quiet", 5, timedelta(minutes=5), 0, None, 0)
+    assert store.status_summary() == before  # a read: nothing changed
+
+
+def test_concurrent_paced_claims_never_exceed_the_budget(
+    store: Store, store_factory: Callable[[], Store], make_plan: MakePlan
+) -> None:
+    store.enqueue_many(
+        [(make_plan(f"p{i}", targets=[("x-main", "x")]), T0 - s(100 - i)) for i in range(60)], T0
+    )
+    pace = Pace(10, timedelta(hours=1))
+    n = 6
+    stores = [store_factory() for _ in range(n)]
+
+    def claim(i: int) -> list[int]:
+        got: list[int] = []
+        for _ in range(20):
+            paced = stores[i].claim_paced(f"w{i}", T0, "x-main", pace, 2, LEASE)
+            got += [c.delivery_id for c in paced.claimed]
+            time.sleep(0.001)
+        return got
+
+    claims = in_threads(n, claim)
+    flat = [i for c in claims for i in c]
+    assert len(flat) == len(set(flat)) == 10, [len(c) for c in claims]
+    assert Counter(d.status for d in all_deliveries(store)) == {
+        Status.PUBLISHING: 10, Status.QUEUED: 50,
+    }  # fmt: skip
+
+
+# -- dry run kept apart --------------------------------------------------------------------------
+def test_a_dry_run_marks_what_it_claims_and_records(store: Store, make_plan: MakePlan) -> None:
+    _, dry = enqueue_one(store, make_plan, "dry", T0 - s(2))
+    _, live = enqueue_one(store, make_plan, "live", T0 - s(1))
+    (c,) = store.claim_due("demo", T0, 1, LEASE, dry_run=True)
+    assert c.delivery_id == dry and c.dry_run is True
+    assert delivery(store, dry).dry_run is True
+    (other,) = store.claim_due("w1", T0, 1, LEASE)
+    assert (other.delivery_id, other.dry_run, delivery(store, live).dry_run) == (live, False, False)
+    store.record("demo", [result(dry, Outcome.PUBLISHED, Status.PUBLISHED, dry_run=True,
+                                 remote_id=f"dry-run:{dry}")])  # fmt: skip
+    store.record("w1", [result(live, Outcome.PUBLISHED, Status.PUBLISHED, remote_id="1")])
+    assert (delivery(store, dry).status, delivery(store, dry).dry_run) == (Status.PUBLISHED, True)
+    assert delivery(store, live).dry_run is False
+    summary = store.status_summary()
+    assert summary.counts == {Status.PUBLISHED: 2}
+    assert summary.dry_run == {Status.PUBLISHED: 1}
+    # Missed in a dry run is a dry run's doing too.
+    _, stale = enqueue_one(store, make_plan, "stale", T0 - timedelta(hours=3))
+    assert store.mark_missed("x-main", T0 - timedelta(hours=2), T0, dry_run=True) == 1
+    assert delivery(store, stale).dry_run is True
+    assert store.status_summary().dry_run == {Status.PUBLISHED: 1, Status.MISSED: 1}
+    # A person's retry is live again.
+    store.retry(store.get_delivery(stale).post_id, T0)
+    assert delivery(store, stale).dry_run is False
+
+
+def test_claim_expired_keeps_the_dead_workers_mark_and_a_dry_run_takes_only_its_own(
+    store: Store, make_plan: MakePlan
+) -> None:
+    _, dry = enqueue_one(store, make_plan, "dry", T0 - s(60))
+    store.claim_due("dead-demo", T0 - s(60), 1, s(10), dry_run=True)
+    _, live = enqueue_one(store, make_plan, "live", T0 - s(50))
+    store.claim_due("dead-live", T0 - s(50), 1, s(10))
+    (mine,) = store.claim_expired("demo", T0, 10, LEASE, dry_run=True)
+    assert (mine.delivery_id, mine.dry_run) == (dry, True)
+    assert delivery(store, live).lease_owner == "dead-live"
+    (taken,) = store.claim_expired("w1", T0, 10, LEASE)
+    assert (taken.delivery_id, taken.dry_run) == (live, False)
+
+
+def test_reset_dry_run_requeues_what_a_dry_run_did(store: Store, make_plan: MakePlan) -> None:
+    due = T0 - s(30)
+    p1 = store.enqueue(make_plan("p1", targets=[("a", "x"), ("b", "mastodon")]), due, T0 - s(99))
+    a, b = (d.id for d in deliveries(store, p1))
+    _, live = enqueue_one(store, make_plan, "p2", T0 - s(20), "c")
+    p3, stale = enqueue_one(store, make_plan, "p3", T0 - timedelta(hours=3), "d")
+    p4, running = enqueue_one(store, make_plan, "p4", T0 - s(10), "e")
+    store.claim_due("demo", T0, 2, LEASE, only=["a", "b"], dry_run=True)
+    store.record("demo", [
+        result(a, Outcome.PUBLISHED, Status.PUBLISHED, remote_id=f"dry-run:{a}", dry_run=True),
+        result(b, Outcome.PUBLISHED, Status.PUBLISHED, remote_id=f"dry-run:{b}", dry_run=True),
+    ])  # fmt: skip
+    store.claim_due("w1", T0, 1, LEASE, only=["c"])
+    store.record("w1", [result(live, Outcome.PUBLISHED, Status.PUBLISHED, remote_id="live-1")])
+    store.mark_missed("d", T0 - timedelta(hours=2), T0, dry_run=True)
+    store.claim_due("demo", T0, 1, s(60), only=["e"], dry_run=True)  # a dry run at work
+    before = store.status_summary()
+
+    with pytest.raises(StateError, match="dry run is publishing 1 delivery"):
+        store.reset_dry_run(T0 + s(1))
+    assert store.status_summary() == before
+
+    reset = store.reset_dry_run(T0 + s(61))  # that dry-run worker's lease ran out: it died
+    assert reset == DryRunReset(4, (p1, p3, p4), {"published": 2, "missed": 1, "publishing": 1})
+    for d in (a, b, stale, running):
+        row = delivery(store, d)
+        assert (row.status, row.dry_run, row.attempts) == (Status.QUEUED, False, 0), row
+        assert row.next_attempt_at == row.due_at
+        assert row.remote_id is row.remote_url is row.last_error is row.lease_owner is None
+        assert row.updated_at == T0 + s(61)
+    assert delivery(store, live).status == Status.PUBLISHED
+    assert delivery(store, live).remote_id == "live-1"
+    assert [x.dry_run for x in store.attempts(p1)] == [True, True]  # the log keeps the demo
+    assert store.status_summary().dry_run == {}
+    assert store.reset_dry_run(T0 + s(62)) == DryRunReset(0, (), {})
+    assert {c.delivery_id for c in store.claim_due("w1", T0 + s(62), 10, LEASE)} == {
+        a, b, stale, running,
+    }  # fmt: skip
+
+
+# -- small reads and refusals --------------------------------------------------------------------
+def test_get_delivery(store: Store, make_plan: MakePlan) -> None:
+    post_id, d = enqueue_one(store, make_plan, "p", T0)
+    assert delivery(store, d) == deliveries(store, post_id)[0]
+    with pytest.raises(NotFound, match="no delivery with id 424242"):
+        store.get_delivery(424242)
+
+
+def test_next_due_by_account(store: Store, make_plan: MakePlan) -> None:
+    assert store.next_due_by_account() == {}
+    enqueue_one(store, make_plan, "a1", T0 + s(30), "a")
+    enqueue_one(store, make_plan, "a2", T0 + s(10), "a")
+    _, b = enqueue_one(store, make_plan, "b", T0 + s(20), "b")
+    enqueue_one(store, make_plan, "c", T0 + s(5), "c")
+    store.claim_due("w1", T0 + s(5), 10, LEASE)  # c is publishing: not queued
+    set_status(store, b, Status.CANCELLED)
+    assert store.next_due_by_account() == {"a": T0 + s(10)}
+
+
+def test_record_for_a_delivery_that_does_not_exist_is_refused(
+    store: Store, make_plan: MakePlan
+) -> None:
+    post_id, d = enqueue_one(store, make_plan, "p", T0)
+    store.claim_due("w1", T0, 1, LEASE)
+    with pytest.raises(ConstraintError):
+        store.record("w1", [result(d, Outcome.PUBLISHED, Status.PUBLISHED),
+                            result(424242, Outcome.PUBLISHED, Status.PUBLISHED)])  # fmt: skip
+    assert store.attempts(post_id) == []
+    assert delivery(store, d).status == Status.PUBLISHING
+
+
 # -- schema ------------------------------------------------------------------------------------
 def test_ensure_schema_on_current_database_is_a_noop(
     store: Store, make_plan: MakePlan, monkeypatch: pytest.MonkeyPatch
@@ -851,8 +1084,7 @@ def test_ensure_schema_on_current_database_is_a_noop(
     store.ensure_schema()
     assert store.schema_version() == SCHEMA_HEAD
     assert store.get_post(post_id).key == "keep"
-    with store.read() as conn:
-        assert conn.execute(select(POST.c.id)).scalars().all() == [post_id]
+    assert [p.id for p in store.list_posts()] == [post_id]
 
 
 # -- change watcher ------------------------------------------------------------------------------
@@ -896,7 +1128,7 @@ def test_change_watcher_sees_enqueue_by_another_connection(
         assert _saw_nothing(store, watcher)
 
         # A rolled-back write is no change (PostgreSQL: NOTIFY is sent only on commit).
-        with pytest.raises(IntegrityError):
+        with pytest.raises(ConstraintError):
             other.enqueue(make_plan("a"), T0, T0)
         assert _saw_nothing(store, watcher)
 
@@ -908,8 +1140,9 @@ def test_change_watcher_sees_enqueue_by_another_connection(
         # Anything that makes work available wakes it: import, retry, reschedule.
         other.import_plans([(make_plan("imp"), T0)], T0)
         assert _saw_change(store, watcher)
-        post_id = other.find_post_by_key("a").id  # type: ignore[index]
-        other.reschedule(post_id, T0 + s(5), T0)
+        found = other.find_post_by_key("a")
+        assert found is not None
+        other.reschedule(found.id, T0 + s(5), T0)
         assert _saw_change(store, watcher)
     finally:
         watcher.close()

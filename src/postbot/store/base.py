@@ -1,97 +1,241 @@
-"""The store contract: connections, transactions and the schema, shared by every database.
+"""The store contract: what every database behind the queue does, documented once here.
 
-What differs between databases (how a write transaction starts, how a claim skips rows another
-worker holds, how an idle worker hears of new posts) lives in one small module per database:
-`sqlite.py`, `postgresql.py`. Everything else is plain SQLAlchemy Core in `posts.py` and
-`queue.py`, run the same way on both, and proven so by one contract test suite.
+A backend subclasses `Store` and implements every abstract method: `sql.SQLStore` (shared by
+`sqlite.py` and `postgresql.py`) and `memory.MemoryStore`. One contract suite
+(tests/integration/test_store_contract.py) runs unchanged against all of them.
+
+Rules every backend keeps:
+- every method is one transaction: all of it happens, or none of it does;
+- datetimes go in aware and come back aware, in UTC, to the microsecond;
+- the store never reads the clock: callers pass `now`;
+- what comes back are the records of `postbot.domain`, never rows or dicts;
+- every change to a claimed delivery is guarded by the state and lease it expects, so a worker
+  that lost its lease changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, ClassVar
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
-
+from postbot.domain import (
+    Attempt,
+    Claimed,
+    Delivery,
+    DryRunReset,
+    ImportResult,
+    PacedClaim,
+    PaceState,
+    Post,
+    QueueSummary,
+    Result,
+)
 from postbot.errors import PostbotError
-from postbot.store.posts import PostOps
-from postbot.store.queue import QueueOps
+from postbot.store import rules
 
-# The newest migration; `ensure_schema` upgrades any database that is behind it.
-SCHEMA_HEAD = "0001"
+if TYPE_CHECKING:
+    from postbot.drafts import Plan
+    from postbot.pacing import Pace
+
+# postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
+REVISIONS = ("0001", "0002")
+SCHEMA_HEAD = REVISIONS[-1]
 
 
 class StoreError(PostbotError):
     """The database cannot be reached or used."""
 
 
-class Store(PostOps, QueueOps):
-    dialect: ClassVar[str]
+class ConstraintError(StoreError):
+    """A write the database refuses: a post key, or a post's account, given twice."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+
+class Store(ABC):
+    dialect: ClassVar[str]  # "sqlite", "postgresql", "memory"
+
+    def __init__(self, url: str, **options: Any) -> None:
+        """Open the store for `url` (`open_store` picks the class by the URL's scheme)."""
         self.url = url
-        self.engine: Engine = self._create_engine(url, **engine_options)
 
-    # -- dialect hooks -------------------------------------------------------------------
-    def _create_engine(self, url: str, **options: Any) -> Engine:
-        return create_engine(url, **options)
-
-    def claim_lock_clause(self) -> str:
-        """What a claim's inner SELECT adds so two workers never take the same row."""
-        return ""
-
-    def claim_id_filter(self, candidates: str) -> str:
-        """The claim UPDATE's condition on `id`, given the SELECT of the ids to take."""
-        return f"id IN ({candidates})"
-
-    def notify_enqueued(self, conn: Connection) -> None:
-        """Tell idle workers that new work exists (PostgreSQL NOTIFY; SQLite needs nothing)."""
-
-    def change_watcher(self) -> ChangeWatcher:
-        return PollingWatcher()
-
-    # -- transactions ----------------------------------------------------------------------
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (on SQLite: BEGIN IMMEDIATE, so it never fails half-way)."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error: {_short(exc)}") from exc
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect().execution_options(postbot_readonly=True) as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error: {_short(exc)}") from exc
-
-    # -- schema --------------------------------------------------------------------------
+    # -- schema and lifetime -------------------------------------------------------------------
+    @abstractmethod
     def schema_version(self) -> str | None:
-        try:
-            with self.read() as conn:
-                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except (StoreError, ProgrammingError, OperationalError):
-            return None
+        """The schema version the database is at; None for an empty one."""
 
+    @abstractmethod
     def ensure_schema(self) -> None:
-        """Create or upgrade the schema if it is not at the newest migration."""
-        if self.schema_version() == SCHEMA_HEAD:
-            return
-        from postbot.store.migrate import upgrade
+        """Create or upgrade the schema to SCHEMA_HEAD. Refuses (ConfigError) a database that
+        holds another application's tables, or a schema version postbot does not know."""
 
-        try:
-            upgrade(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot create or upgrade the database: {_short(exc)}") from exc
-
+    @abstractmethod
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Close connections; the store is not used afterwards."""
+
+    @abstractmethod
+    def change_watcher(self) -> ChangeWatcher:
+        """A watcher that sees changes other processes (other stores) commit."""
+
+    # -- posts ---------------------------------------------------------------------------------
+    @abstractmethod
+    def enqueue(self, plan: Plan, due: datetime, now: datetime) -> int:
+        """Store a post and one queued delivery per target; return the post id.
+        ConstraintError if the post's key exists or a target account is given twice."""
+
+    @abstractmethod
+    def enqueue_many(self, items: Sequence[tuple[Plan, datetime]], now: datetime) -> list[int]:
+        """Many posts at once (bulk import); one duplicate refuses them all."""
+
+    @abstractmethod
+    def import_plans(
+        self, items: Sequence[tuple[Plan, datetime | None]], now: datetime
+    ) -> list[ImportResult]:
+        """Idempotent import by key (`rules.import_action`): created, unchanged, updated (content
+        and deliveries re-rendered, `rules.update_of`) or conflict (something is settled).
+        `due` None keeps the stored due time (or means now, for a new post)."""
+
+    @abstractmethod
+    def find_post_by_key(self, key: str) -> Post | None:
+        """The post stored under `key`, without its deliveries; None if there is none."""
+
+    @abstractmethod
+    def get_post(self, post_id: int) -> Post:
+        """A post with its deliveries in id order; NotFound for an unknown id."""
+
+    @abstractmethod
+    def get_delivery(self, delivery_id: int) -> Delivery:
+        """One delivery; NotFound for an unknown id."""
+
+    @abstractmethod
+    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
+        """Posts with their deliveries, latest due first; `status` filters the deliveries (and
+        so the posts), `limit` caps the number of posts."""
+
+    @abstractmethod
+    def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
+        """The newest `limit` attempts (of one post, or of all), oldest first."""
+
+    def cancel(self, post_id: int, now: datetime) -> int:
+        """`rules.cancel`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.cancel(now))
+
+    def reschedule(self, post_id: int, due: datetime, now: datetime) -> int:
+        """`rules.reschedule`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.reschedule(due, now))
+
+    def retry(self, post_id: int, now: datetime) -> int:
+        """`rules.retry`; returns how many deliveries changed. NotFound, StateError."""
+        return self.apply_change(post_id, rules.retry(now))
+
+    @abstractmethod
+    def apply_change(self, post_id: int, change: rules.Change) -> int:
+        """A person's change to a post: every delivery in a state `change` allows gets its
+        values; returns how many. NotFound for an unknown post; `change.refused` (StateError)
+        when none of its deliveries is in such a state."""
+
+    @abstractmethod
+    def resolve(self, post_id: int, url: str, now: datetime, account: str | None = None) -> int:
+        """A person found an `unknown` delivery on the platform: published at `url`, with an
+        attempt by `rules.RESOLVER`; returns the delivery id. NotFound, StateError."""
+
+    @abstractmethod
+    def reset_dry_run(self, now: datetime) -> DryRunReset:
+        """Going live after a demo: every delivery whose status a dry run set goes back in the
+        queue as it was before (`rules.reset_values`, due at its own due time). The attempt
+        log keeps the dry-run attempts (marked). StateError while a dry run is publishing."""
+
+    # -- the queue -----------------------------------------------------------------------------
+    @abstractmethod
+    def claim_due(
+        self,
+        worker: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        only: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
+        dry_run: bool = False,
+    ) -> list[Claimed]:
+        """Take up to `limit` due queued deliveries (the oldest next attempt first; returned in
+        due order) for `worker` until `now + lease`, counting the attempt. `only` / `skip`
+        restrict the claim to, or away from, some accounts. Two workers never take one row."""
+
+    @abstractmethod
+    def claim_paced(
+        self,
+        worker: str,
+        now: datetime,
+        account: str,
+        pace: Pace,
+        limit: int,
+        lease: timedelta,
+        *,
+        dry_run: bool = False,
+    ) -> PacedClaim:
+        """`claim_due` for one account within its pace budget, decided in the same transaction
+        as the claim (and, where writers do not queue up anyway, under a lock per account), so
+        that any number of workers together stay within it. Live and dry-run budgets are apart:
+        only attempts and publishes of the same kind count."""
+
+    @abstractmethod
+    def claim_expired(
+        self, worker: str, now: datetime, limit: int, lease: timedelta, *, dry_run: bool = False
+    ) -> list[Claimed]:
+        """Take over deliveries whose worker died mid-publish (lease expired), to reconcile them;
+        not a new attempt. `dry_run`: only those a dry run held (a dry run cannot tell whether a
+        live publish went out)."""
+
+    @abstractmethod
+    def renew_leases(self, worker: str, ids: Sequence[int], until: datetime) -> int:
+        """Keep holding deliveries whose publish is still running; returns how many."""
+
+    @abstractmethod
+    def record(self, worker: str, results: Sequence[Result]) -> int:
+        """Write one attempt per result and each delivery's new state; returns how many
+        deliveries changed. A result for a delivery `worker` no longer holds is logged as an
+        attempt and changes nothing."""
+
+    def next_due(self) -> datetime | None:
+        """The next due time of any queued delivery."""
+        return self.next_due_for(())
+
+    @abstractmethod
+    def next_due_for(self, skip: Sequence[str]) -> datetime | None:
+        """The next due time among queued deliveries of accounts not in `skip`."""
+
+    @abstractmethod
+    def next_due_by_account(self) -> dict[str, datetime]:
+        """The next due time of each account that has a queued delivery."""
+
+    @abstractmethod
+    def pace_states(
+        self, paces: Mapping[str, Pace], now: datetime, *, dry_run: bool = False
+    ) -> dict[str, PaceState]:
+        """Each paced account's budget now (read only), `waiting` counted for every account."""
+
+    @abstractmethod
+    def mark_missed(
+        self, account: str, cutoff: datetime, now: datetime, *, dry_run: bool = False
+    ) -> int:
+        """Queued first attempts of `account` due before `cutoff` are stale: `missed`
+        (`rules.MISSED_NOTE`), marked as a dry run's doing when `dry_run`. Returns how many."""
+
+    # -- workers and status --------------------------------------------------------------------
+    @abstractmethod
+    def beat(self, worker: str, host: str, pid: int, dry_run: bool, now: datetime) -> None:
+        """A worker's heartbeat: its row is created, then its `seen_at` refreshed."""
+
+    @abstractmethod
+    def forget_worker(self, worker: str) -> None:
+        """A worker that stopped cleanly removes its heartbeat row."""
+
+    @abstractmethod
+    def status_summary(self) -> QueueSummary:
+        """Deliveries per status (and of those, a dry run's), the next due time, the workers
+        (most recently seen first), in one read."""
 
 
 class ChangeWatcher:
@@ -102,8 +246,6 @@ class ChangeWatcher:
 
     def wait(self, timeout: float) -> bool:
         """Block up to `timeout` seconds for a change; True if there was one."""
-        import time
-
         time.sleep(timeout)
         return self.changed()
 
@@ -113,8 +255,3 @@ class ChangeWatcher:
 
 class PollingWatcher(ChangeWatcher):
     """Fallback: assume a change every time (the daemon then re-reads the next due time)."""
-
-
-def _short(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).splitlines()[0]

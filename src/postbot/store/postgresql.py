@@ -1,20 +1,23 @@
-"""PostgreSQL specifics: claims skip rows other workers hold; LISTEN/NOTIFY wakes idle workers."""
+"""PostgreSQL specifics: claims skip rows other workers hold; a pace budget is held under a
+transaction-level advisory lock per account; LISTEN/NOTIFY wakes idle workers."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection
 
-from postbot.store.base import SCHEMA_HEAD, ChangeWatcher, Store
+from postbot.store.base import SCHEMA_HEAD, ChangeWatcher
+from postbot.store.sql import SQLStore
 
 CHANNEL = "postbot_enqueued"
 # pg_advisory_xact_lock key held while the schema is created or upgraded ("postbot").
 MIGRATION_LOCK = 0x706F7374626F74
 
 
-class PostgresStore(Store):
+class PostgresStore(SQLStore):
     dialect = "postgresql"
 
     def _create_engine(self, url: str, **options: Any) -> Engine:
@@ -42,11 +45,25 @@ class PostgresStore(Store):
         # and returns the next ones: the claim then took more than `limit` rows.
         return f"id = ANY(ARRAY({candidates}))"
 
+    def lock_pace(self, conn: Connection, account: str, dry_run: bool) -> None:
+        # READ COMMITTED: once the lock's previous holder committed, the next one's count sees
+        # its claims. Held until this transaction ends (commit or rollback), never leaked.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": pace_lock(account, dry_run)}
+        )
+
     def notify_enqueued(self, conn: Connection) -> None:
         conn.execute(text(f"NOTIFY {CHANNEL}"))
 
     def change_watcher(self) -> ChangeWatcher:
         return ListenWatcher(self.engine)
+
+
+def pace_lock(account: str, dry_run: bool) -> int:
+    """The advisory lock key of one account's live (or dry-run) pace: a signed 64-bit number
+    from a hash, the same in every process (Python's own `hash` is not)."""
+    digest = hashlib.blake2b(f"postbot-pace:{dry_run}:{account}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 class ListenWatcher(ChangeWatcher):

@@ -1,22 +1,32 @@
-"""Posts and their deliveries: enqueue, import, read, cancel, reschedule, retry.
+"""Posts and their deliveries in SQL: enqueue, import, read, cancel, reschedule, retry, resolve,
+and going live after a dry run. The rules these follow are `rules.py`'s, shared with every
+store; this module only says them in SQL.
 
 Every method is one transaction: either all of it happens or none of it does.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from postbot.domain import Attempt, Delivery, MediaItem, Outcome, Post, Status
-from postbot.errors import NotFound, StateError
+from postbot.domain import (
+    Attempt,
+    Delivery,
+    DryRunReset,
+    ImportResult,
+    MediaItem,
+    Outcome,
+    Post,
+    Status,
+)
+from postbot.errors import NotFound
+from postbot.store import rules
 from postbot.store.tables import AttemptRow, DeliveryRow, PostRow
 
 if TYPE_CHECKING:
@@ -26,28 +36,17 @@ POST = PostRow.__table__  # type: ignore[attr-defined]
 DELIVERY = DeliveryRow.__table__  # type: ignore[attr-defined]
 ATTEMPT = AttemptRow.__table__  # type: ignore[attr-defined]
 
-# Deliveries in these states no longer follow edits of their post file.
-SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    post_id: int | None
-    key: str
-    action: str  # created | updated | unchanged | conflict
-    message: str = ""
-
 
 class PostOps:
-    """Mixed into Store; relies on its write()/read() transactions and notify hook."""
+    """Mixed into SQLStore; relies on its write()/read() transactions and notify hook."""
 
-    def write(self) -> AbstractContextManager[Connection]:  # provided by Store
+    def write(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
-    def read(self) -> AbstractContextManager[Connection]:  # provided by Store
+    def read(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
-    def notify_enqueued(self, conn: Connection) -> None:  # provided by Store
+    def notify_enqueued(self, conn: Connection) -> None:  # provided by SQLStore
         raise NotImplementedError
 
     # -- creating ------------------------------------------------------------------------
@@ -59,7 +58,6 @@ class PostOps:
             return post_id
 
     def enqueue_many(self, items: Sequence[tuple[Plan, datetime]], now: datetime) -> list[int]:
-        """Many posts in one transaction (bulk import, benchmarks)."""
         with self.write() as conn:
             ids = self._insert_many(conn, items, now)
             self.notify_enqueued(conn)
@@ -68,7 +66,6 @@ class PostOps:
     def import_plans(
         self, items: Sequence[tuple[Plan, datetime | None]], now: datetime
     ) -> list[ImportResult]:
-        """Idempotent import by key. `due` None means: keep the stored due time."""
         results: list[ImportResult] = []
         with self.write() as conn:
             keys = [plan.draft.key or "" for plan, _ in items]
@@ -98,7 +95,6 @@ class PostOps:
         return results
 
     def find_post_by_key(self, key: str) -> Post | None:
-        """The post stored under `key`, without its deliveries; None if there is none."""
         with self.read() as conn:
             row = conn.execute(select(POST).where(POST.c.key == key)).mappings().first()
             return post_record(row) if row else None
@@ -108,36 +104,40 @@ class PostOps:
     ) -> ImportResult:
         key = plan.draft.key or ""
         row = conn.execute(select(POST.c.id, POST.c.content_hash).where(POST.c.key == key)).first()
-        if row is None:
+        post_id, stored_hash = row if row is not None else (None, None)
+        settled = 0
+        if row is not None and stored_hash != plan.draft.content_hash():
+            settled = conn.execute(
+                select(func.count())
+                .select_from(DELIVERY)
+                .where(
+                    DELIVERY.c.post_id == post_id,
+                    DELIVERY.c.status.in_(rules.SETTLED),
+                    DELIVERY.c.dry_run.is_(False),
+                )
+            ).scalar_one()
+        action = rules.import_action(stored_hash, plan.draft.content_hash(), settled)
+        if action == "created":
             post_id = self._insert_post(conn, plan, now)
             self._insert_deliveries(conn, post_id, plan, due or now, now)
-            return ImportResult(post_id, key, "created")
-        post_id, stored_hash = row
-        if stored_hash == plan.draft.content_hash():
-            return ImportResult(post_id, key, "unchanged")
-        settled = conn.execute(
-            select(func.count())
-            .select_from(DELIVERY)
-            .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status.in_(SETTLED))
-        ).scalar_one()
-        if settled:
-            return ImportResult(
-                post_id, key, "conflict",
-                f"post {post_id} is already published or publishing; the change is not applied",
-            )  # fmt: skip
-        self._update_post(conn, post_id, plan, due, now)
-        return ImportResult(post_id, key, "updated")
+        elif action == "conflict":
+            assert post_id is not None
+            return ImportResult(post_id, key, action, rules.conflict_message(post_id))
+        elif action == "updated":
+            assert post_id is not None
+            self._update_post(conn, post_id, plan, due, now)
+        return ImportResult(post_id, key, action)
 
     def _insert_post(self, conn: Connection, plan: Plan, now: datetime) -> int:
         post_id: int = conn.execute(
-            insert(POST).returning(POST.c.id), _post_row(plan, now)
+            insert(POST).returning(POST.c.id), rules.new_post(plan, now)
         ).scalar_one()
         return post_id
 
     def _insert_deliveries(
         self, conn: Connection, post_id: int, plan: Plan, due: datetime, now: datetime
     ) -> None:
-        conn.execute(insert(DELIVERY), _delivery_rows(post_id, plan, due, now))
+        conn.execute(insert(DELIVERY), rules.new_deliveries(post_id, plan.targets, due, now))
 
     def _insert_many(
         self, conn: Connection, items: Sequence[tuple[Plan, datetime]], now: datetime
@@ -148,13 +148,13 @@ class PostOps:
         ids: list[int] = list(
             conn.execute(
                 insert(POST).returning(POST.c.id, sort_by_parameter_order=True),
-                [_post_row(plan, now) for plan, _ in items],
+                [rules.new_post(plan, now) for plan, _ in items],
             ).scalars()
         )
         rows = [
             row
             for post_id, (plan, due) in zip(ids, items, strict=True)
-            for row in _delivery_rows(post_id, plan, due, now)
+            for row in rules.new_deliveries(post_id, plan.targets, due, now)
         ]
         if rows:
             conn.execute(insert(DELIVERY), rows)
@@ -164,48 +164,32 @@ class PostOps:
         self, conn: Connection, post_id: int, plan: Plan, due: datetime | None, now: datetime
     ) -> None:
         """A changed post file: new content, re-rendered deliveries; gone targets cancelled."""
-        draft = plan.draft
-        conn.execute(
-            update(POST)
-            .where(POST.c.id == post_id)
-            .values(
-                headline=draft.headline, teaser=draft.teaser, hashtags=list(draft.hashtags),
-                link=draft.link, language=draft.language,
-                media=[{"path": m.path, "alt": m.alt} for m in draft.media],
-                source=draft.source, content_hash=draft.content_hash(), updated_at=now,
-            )
-        )  # fmt: skip
+        conn.execute(update(POST).where(POST.c.id == post_id).values(rules.post_values(plan, now)))
         existing = {
-            r.account: r
+            r.account: rules.Existing(r.id, r.status, r.due_at, bool(r.dry_run))
             for r in conn.execute(
                 select(
-                    DELIVERY.c.id, DELIVERY.c.account, DELIVERY.c.status, DELIVERY.c.due_at
+                    DELIVERY.c.id,
+                    DELIVERY.c.account,
+                    DELIVERY.c.status,
+                    DELIVERY.c.due_at,
+                    DELIVERY.c.dry_run,
                 ).where(DELIVERY.c.post_id == post_id)
             )
         }
-        wanted = {t.account: t for t in plan.targets}
-        for account, target in wanted.items():
-            row = existing.get(account)
-            if row is None:
-                one = type(plan)(plan.draft, (target,))
-                self._insert_deliveries(conn, post_id, one, due or now, now)
-                continue
-            new_due = due or row.due_at
+        change = rules.update_of(existing, plan, due, now)
+        for delivery_id, values in change.rerendered:
+            conn.execute(update(DELIVERY).where(DELIVERY.c.id == delivery_id).values(values))
+        if change.added:
+            conn.execute(
+                insert(DELIVERY), rules.new_deliveries(post_id, change.added, due or now, now)
+            )
+        for delivery_id in change.cancelled:
             conn.execute(
                 update(DELIVERY)
-                .where(DELIVERY.c.id == row.id)
-                .values(
-                    text=target.text, status=Status.QUEUED, due_at=new_due,
-                    next_attempt_at=new_due, last_error=None, updated_at=now,
-                )
-            )  # fmt: skip
-        for account, row in existing.items():
-            if account not in wanted and row.status == Status.QUEUED:
-                conn.execute(
-                    update(DELIVERY)
-                    .where(DELIVERY.c.id == row.id)
-                    .values(status=Status.CANCELLED, updated_at=now)
-                )
+                .where(DELIVERY.c.id == delivery_id)
+                .values(status=Status.CANCELLED, updated_at=now)
+            )
 
     # -- reading -------------------------------------------------------------------------
     def get_post(self, post_id: int) -> Post:
@@ -218,8 +202,15 @@ class PostOps:
             ).mappings()
             return post_record(post, [delivery_record(d) for d in deliveries])
 
+    def get_delivery(self, delivery_id: int) -> Delivery:
+        with self.read() as conn:
+            row = conn.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).mappings()
+            found = row.first()
+            if found is None:
+                raise NotFound(f"no delivery with id {delivery_id}")
+            return delivery_record(found)
+
     def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
-        """Posts with their deliveries, newest due first; `status` filters deliveries."""
         with self.read() as conn:
             query = select(DELIVERY).order_by(DELIVERY.c.due_at.desc(), DELIVERY.c.id)
             if status:
@@ -253,60 +244,71 @@ class PostOps:
             return rows[::-1]
 
     # -- changing ------------------------------------------------------------------------
-    def cancel(self, post_id: int, now: datetime) -> int:
-        return self._transition(post_id, (Status.QUEUED,), now, "cancel", status=Status.CANCELLED)
-
-    def reschedule(self, post_id: int, due: datetime, now: datetime) -> int:
-        return self._transition(
-            post_id, (Status.QUEUED, Status.MISSED), now, "reschedule",
-            status=Status.QUEUED, due_at=due, next_attempt_at=due,
-        )  # fmt: skip
-
-    def retry(self, post_id: int, now: datetime) -> int:
-        """Publish again, on purpose: failed, unknown and missed deliveries go back in the queue."""
-        return self._transition(
-            post_id, (Status.FAILED, Status.UNKNOWN, Status.MISSED), now, "retry",
-            status=Status.QUEUED, next_attempt_at=now, attempts=0, last_error=None,
-        )  # fmt: skip
-
     def resolve(self, post_id: int, url: str, now: datetime, account: str | None = None) -> int:
-        """A person found an `unknown` delivery on the platform: record it as published."""
         with self.write() as conn:
-            query = select(DELIVERY.c.id, DELIVERY.c.account).where(
-                DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.UNKNOWN
-            )
-            if account:
-                query = query.where(DELIVERY.c.account == account)
-            rows = conn.execute(query).all()
-            if not rows:
+            unknown = {
+                r.id: r.account
+                for r in conn.execute(
+                    select(DELIVERY.c.id, DELIVERY.c.account).where(
+                        DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.UNKNOWN
+                    )
+                )
+            }
+            if not unknown:
                 self.get_post(post_id)  # NotFound for an unknown id
-                raise StateError(f"post {post_id} has no delivery in state unknown to resolve")
-            if len(rows) > 1:
-                names = ", ".join(r.account for r in rows)
-                raise StateError(f"post {post_id} is unknown on {names}: say which with --to")
-            [(delivery_id, _)] = rows
-            remote_id = url.rstrip("/").rsplit("/", 1)[-1]
+            delivery_id = rules.unknown_to_resolve(post_id, unknown, account)
+            values = rules.resolved(url, now)
             conn.execute(
                 update(DELIVERY)
                 .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == Status.UNKNOWN)
-                .values(
-                    status=Status.PUBLISHED, remote_url=url, remote_id=remote_id,
-                    last_error=None, updated_at=now,
-                )
-            )  # fmt: skip
+                .values(values)
+            )
             conn.execute(
                 insert(ATTEMPT),
                 {
-                    "delivery_id": delivery_id, "worker": "postbot resolve", "started_at": now,
-                    "finished_at": now, "outcome": "published", "remote_id": remote_id,
-                    "remote_url": url, "dry_run": False, "detail": {"resolved_by": "a person"},
+                    "delivery_id": delivery_id, "worker": rules.RESOLVER, "started_at": now,
+                    "finished_at": now, "outcome": Outcome.PUBLISHED,
+                    "remote_id": values["remote_id"], "remote_url": url, "dry_run": False,
+                    "detail": rules.RESOLVED_DETAIL,
                 },
             )  # fmt: skip
             return delivery_id
 
-    def _transition(
-        self, post_id: int, allowed: tuple[Status, ...], now: datetime, verb: str, **values: Any
-    ) -> int:
+    def reset_dry_run(self, now: datetime) -> DryRunReset:
+        free = and_(
+            DELIVERY.c.dry_run.is_(True),
+            or_(DELIVERY.c.status != Status.PUBLISHING, DELIVERY.c.lease_expires_at < now),
+        )
+        with self.write() as conn:
+            running = conn.execute(
+                select(func.count()).where(
+                    DELIVERY.c.dry_run.is_(True),
+                    DELIVERY.c.status == Status.PUBLISHING,
+                    DELIVERY.c.lease_expires_at >= now,
+                )
+            ).scalar_one()
+            if running:
+                raise rules.dry_run_still_running(running)
+            rows = conn.execute(select(DELIVERY.c.post_id, DELIVERY.c.status).where(free)).all()
+            conn.execute(
+                update(DELIVERY)
+                .where(free)
+                .values(
+                    {
+                        **rules.reset_values(),
+                        "next_attempt_at": DELIVERY.c.due_at,
+                        "updated_at": now,
+                    }
+                )
+            )
+            if rows:
+                self.notify_enqueued(conn)
+        by_status: dict[str, int] = {}
+        for r in rows:
+            by_status[r.status] = by_status.get(r.status, 0) + 1
+        return DryRunReset(len(rows), tuple(sorted({r.post_id for r in rows})), by_status)
+
+    def apply_change(self, post_id: int, change: rules.Change) -> int:
         with self.write() as conn:
             statuses = [
                 r.status
@@ -318,15 +320,11 @@ class PostOps:
                 raise NotFound(f"no post with id {post_id}")
             changed = conn.execute(
                 update(DELIVERY)
-                .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status.in_(allowed))
-                .values(updated_at=now, **values)
+                .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status.in_(change.allowed))
+                .values(change.values)
             ).rowcount
             if not changed:
-                have = ", ".join(sorted(set(statuses)))
-                want = " or ".join(allowed)
-                raise StateError(
-                    f"cannot {verb} post {post_id}: its deliveries are {have} (needs {want})"
-                )
+                raise change.refused(post_id, statuses)
             self.notify_enqueued(conn)
             return int(changed)
 
@@ -369,6 +367,7 @@ def delivery_record(row: Any) -> Delivery:
         last_error=row["last_error"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        dry_run=bool(row["dry_run"]),
     )
 
 
@@ -391,43 +390,6 @@ def attempt_record(row: Any) -> Attempt:
         dry_run=bool(row["dry_run"]),
         detail=dict(row["detail"] or {}),
     )
-
-
-# -- records -> rows ------------------------------------------------------------------------------
-def _post_row(plan: Plan, now: datetime) -> dict[str, Any]:
-    draft = plan.draft
-    return {
-        "key": draft.key or f"cli:{uuid.uuid4()}",
-        "headline": draft.headline,
-        "teaser": draft.teaser,
-        "hashtags": list(draft.hashtags),
-        "link": draft.link,
-        "language": draft.language,
-        "media": [{"path": m.path, "alt": m.alt} for m in draft.media],
-        "source": draft.source,
-        "content_hash": draft.content_hash(),
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _delivery_rows(post_id: int, plan: Plan, due: datetime, now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "post_id": post_id,
-            "account": t.account,
-            "platform": t.platform,
-            "key": uuid.uuid4().hex,
-            "text": t.text,
-            "status": Status.QUEUED,
-            "due_at": due,
-            "next_attempt_at": due,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for t in plan.targets
-    ]
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

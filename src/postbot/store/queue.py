@@ -1,24 +1,39 @@
-"""The queue side: claim due deliveries under a lease, record outcomes, heartbeats, status.
+"""The queue side in SQL: claim due deliveries under a lease, record outcomes, heartbeats, status.
 
 A claim is one UPDATE ... RETURNING over the due rows (skipping rows another worker holds on
-PostgreSQL), committed before any network call. Every later change is guarded by the state
-and lease it expects, so a worker that lost its lease changes nothing.
+PostgreSQL), committed before any network call. A claim under a pace counts the account's
+recent starts and claims in the same transaction, under the account's pace lock, so workers
+together never exceed the budget. Every later change is guarded by the state and lease it
+expects, so a worker that lost its lease changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from postbot.domain import MediaItem, Outcome, QueueSummary, Status, Worker
+from postbot.domain import (
+    Claimed,
+    MediaItem,
+    PacedClaim,
+    PaceState,
+    QueueSummary,
+    Result,
+    Status,
+    Worker,
+)
+from postbot.pacing import pace_state
+from postbot.store import rules
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
 from postbot.store.tables import HeartbeatRow
+
+if TYPE_CHECKING:
+    from postbot.pacing import Pace
 
 HEARTBEAT = HeartbeatRow.__table__  # type: ignore[attr-defined]
 
@@ -41,6 +56,7 @@ _RECORD_DELIVERY = (
         remote_id=func.coalesce(bindparam("b_remote_id"), DELIVERY.c.remote_id),
         remote_url=func.coalesce(bindparam("b_remote_url"), DELIVERY.c.remote_url),
         last_error=bindparam("b_error"),
+        dry_run=bindparam("b_dry_run"),
         lease_owner=None,
         lease_expires_at=None,
         updated_at=bindparam("b_now", type_=DELIVERY.c.updated_at.type),
@@ -49,60 +65,48 @@ _RECORD_DELIVERY = (
 _CLAIMED_POSTS = select(
     POST.c.id, POST.c.language, POST.c.link, POST.c.hashtags, POST.c.media
 ).where(POST.c.id.in_(bindparam("ids", expanding=True)))
-_CLAIM_STATEMENTS: dict[tuple[type, str, str, tuple[str, ...]], Any] = {}
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery this worker holds, with what it needs to publish it."""
-
-    delivery_id: int
-    post_id: int
-    account: str
-    platform: str
-    key: str
-    text: str
-    due_at: datetime
-    attempts: int  # including this one
-    created_at: datetime
-    language: str | None
-    link: str | None
-    hashtags: tuple[str, ...]
-    media: tuple[MediaItem, ...]
-
-
-@dataclass
-class Result:
-    """What became of one claimed delivery; written by `record`."""
-
-    delivery_id: int
-    outcome: Outcome
-    started_at: datetime
-    finished_at: datetime
-    status: Status  # the delivery's new status
-    next_attempt_at: datetime | None = None
-    remote_id: str | None = None
-    remote_url: str | None = None
-    error_class: str | None = None
-    error_message: str | None = None
-    http_status: int | None = None
-    dry_run: bool = False
-    detail: dict[str, Any] = field(default_factory=dict)
+_CLAIM_STATEMENTS: dict[tuple[type, str, str, str, tuple[str, ...]], Any] = {}
+# A pace budget: the latest starts of one account's attempts (of one kind) within its period,
+# its running publishes, and (when it is used up) how many due deliveries wait for it.
+_RECENT_STARTS = (
+    select(ATTEMPT.c.started_at)
+    .join(DELIVERY, DELIVERY.c.id == ATTEMPT.c.delivery_id)
+    .where(
+        DELIVERY.c.account == bindparam("account"),
+        ATTEMPT.c.started_at > bindparam("since", type_=ATTEMPT.c.started_at.type),
+        ATTEMPT.c.dry_run == bindparam("dry_run"),
+    )
+    .order_by(ATTEMPT.c.started_at.desc())
+    .limit(bindparam("count"))
+)
+_RUNNING = select(DELIVERY.c.updated_at).where(
+    DELIVERY.c.status == Status.PUBLISHING,
+    DELIVERY.c.account == bindparam("account"),
+    DELIVERY.c.dry_run == bindparam("dry_run"),
+)
+_DUE = select(func.count()).where(
+    DELIVERY.c.status == Status.QUEUED,
+    DELIVERY.c.account == bindparam("account"),
+    DELIVERY.c.next_attempt_at <= bindparam("now", type_=DELIVERY.c.next_attempt_at.type),
+)
 
 
 class QueueOps:
-    """Mixed into Store; relies on its write()/read() transactions and claim lock clause."""
+    """Mixed into SQLStore; relies on its transactions and dialect hooks."""
 
-    def write(self) -> AbstractContextManager[Connection]:  # provided by Store
+    def write(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
-    def read(self) -> AbstractContextManager[Connection]:  # provided by Store
+    def read(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
-    def claim_lock_clause(self) -> str:  # provided by Store
+    def claim_lock_clause(self) -> str:  # provided by SQLStore
         raise NotImplementedError
 
-    def claim_id_filter(self, candidates: str) -> str:  # provided by Store
+    def claim_id_filter(self, candidates: str) -> str:  # provided by SQLStore
+        raise NotImplementedError
+
+    def lock_pace(self, conn: Connection, account: str, dry_run: bool) -> None:  # SQLStore's
         raise NotImplementedError
 
     def claim_due(
@@ -114,29 +118,49 @@ class QueueOps:
         *,
         only: Sequence[str] | None = None,
         skip: Sequence[str] = (),
+        dry_run: bool = False,
     ) -> list[Claimed]:
-        """Take up to `limit` due deliveries, oldest first, for `worker` until `now + lease`.
+        with self.write() as conn:
+            return self._claim_due(conn, worker, now, limit, lease, only, skip, dry_run)
 
-        `only` / `skip` restrict the claim to, or away from, some accounts (pacing).
-        """
-        where = "status = :queued AND next_attempt_at <= :now"
-        accounts: dict[str, list[str]] = {}
-        if only is not None:
-            where += " AND account IN :only"
-            accounts["only"] = list(only)
-        if skip:
-            where += " AND account NOT IN :skip"
-            accounts["skip"] = list(skip)
-        return self._claim(worker, now, limit, lease, where, "attempts + 1", accounts)
+    def claim_paced(
+        self,
+        worker: str,
+        now: datetime,
+        account: str,
+        pace: Pace,
+        limit: int,
+        lease: timedelta,
+        *,
+        dry_run: bool = False,
+    ) -> PacedClaim:
+        with self.write() as conn:
+            self.lock_pace(conn, account, dry_run)
+            starts = self._starts(conn, account, pace, now, dry_run)
+            take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
+            claimed = (
+                self._claim_due(conn, worker, now, take, lease, [account], (), dry_run)
+                if take > 0
+                else []
+            )
+            starts += [now] * len(claimed)  # a claim starts a publish now
+            after = pace_state(account, pace, starts, now)
+            if after.paced_out:
+                after = pace_state(account, pace, starts, now, self._due(conn, account, now))
+        return PacedClaim(tuple(claimed), after)
 
     def claim_expired(
-        self, worker: str, now: datetime, limit: int, lease: timedelta
+        self, worker: str, now: datetime, limit: int, lease: timedelta, *, dry_run: bool = False
     ) -> list[Claimed]:
-        """Take over deliveries whose worker died mid-publish (lease expired), to reconcile."""
-        return self._claim(
-            worker, now, limit, lease,
-            "status = :publishing AND lease_expires_at < :now", "attempts",
-        )  # fmt: skip
+        where = "status = :publishing AND lease_expires_at < :now"
+        if dry_run:
+            where += " AND dry_run = :dry_run"
+        with self.write() as conn:
+            # Taking over keeps `dry_run` as the dead worker left it: it says what that worker
+            # may have sent (a dry run: nothing).
+            return self._claim(
+                conn, worker, now, limit, lease, where, "attempts", "dry_run", dry_run, {}
+            )
 
     def renew_leases(self, worker: str, ids: Sequence[int], until: datetime) -> int:
         """Keep holding deliveries whose publish is still running."""
@@ -155,35 +179,58 @@ class QueueOps:
                 ).rowcount
             )
 
+    def _claim_due(
+        self,
+        conn: Connection,
+        worker: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        only: Sequence[str] | None,
+        skip: Sequence[str],
+        dry_run: bool,
+    ) -> list[Claimed]:
+        where = "status = :queued AND next_attempt_at <= :now"
+        accounts: dict[str, list[str]] = {}
+        if only is not None:
+            where += " AND account IN :only"
+            accounts["only"] = list(only)
+        if skip:
+            where += " AND account NOT IN :skip"
+            accounts["skip"] = list(skip)
+        return self._claim(
+            conn, worker, now, limit, lease, where, "attempts + 1", ":dry_run", dry_run, accounts
+        )
+
     def _claim(
         self,
+        conn: Connection,
         worker: str,
         now: datetime,
         limit: int,
         lease: timedelta,
         where: str,
         attempts: str,
-        accounts: dict[str, list[str]] | None = None,
+        dry_run_value: str,
+        dry_run: bool,
+        accounts: dict[str, list[str]],
     ) -> list[Claimed]:
-        # `where` and `attempts` are fixed SQL fragments from the two callers above; account
-        # names only ever arrive as bound parameters.
-        accounts = accounts or {}
-        statement = self._claim_statement(where, attempts, tuple(accounts))
-        with self.write() as conn:
-            rows = conn.execute(
-                statement,
-                {
-                    "publishing": Status.PUBLISHING, "queued": Status.QUEUED,
-                    "worker": worker, "now": now, "expires": now + lease, "limit": limit,
-                    **accounts,
-                },
-            ).all()  # fmt: skip
-            if not rows:
-                return []
-            posts = {
-                p.id: p
-                for p in conn.execute(_CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})})
-            }
+        # `where`, `attempts` and `dry_run_value` are fixed SQL fragments from the callers
+        # above; account names only ever arrive as bound parameters.
+        statement = self._claim_statement(where, attempts, dry_run_value, tuple(accounts))
+        rows = conn.execute(
+            statement,
+            {
+                "publishing": Status.PUBLISHING, "queued": Status.QUEUED, "worker": worker,
+                "now": now, "expires": now + lease, "limit": limit, "dry_run": dry_run,
+                **accounts,
+            },
+        ).all()  # fmt: skip
+        if not rows:
+            return []
+        posts = {
+            p.id: p for p in conn.execute(_CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})})
+        }
         claimed = []
         for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
             p = posts[r.post_id]
@@ -192,13 +239,16 @@ class QueueOps:
                     r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
                     r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
                     tuple(MediaItem(m["path"], m.get("alt", "")) for m in p.media or ()),
+                    bool(r.dry_run),
                 )
             )  # fmt: skip
         return claimed
 
-    def _claim_statement(self, where: str, attempts: str, accounts: tuple[str, ...]) -> Any:
+    def _claim_statement(
+        self, where: str, attempts: str, dry_run: str, accounts: tuple[str, ...]
+    ) -> Any:
         """The claim UPDATE for these fragments, built once per database kind and shape."""
-        key = (type(self), where, attempts, accounts)
+        key = (type(self), where, attempts, dry_run, accounts)
         statement = _CLAIM_STATEMENTS.get(key)
         if statement is not None:
             return statement
@@ -213,19 +263,22 @@ class QueueOps:
             f"""
             UPDATE delivery
                SET status = :publishing, lease_owner = :worker, lease_expires_at = :expires,
-                   attempts = {attempts}, updated_at = :now
+                   attempts = {attempts}, dry_run = {dry_run}, updated_at = :now
              WHERE {self.claim_id_filter(candidates)}
                AND CASE WHEN {where} THEN 1 ELSE 0 END = 1
-            RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at
+            RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at,
+                      dry_run
             """
         ).bindparams(
             bindparam("now", type_=DELIVERY.c.due_at.type),
             bindparam("expires", type_=DELIVERY.c.due_at.type),
+            *([bindparam("dry_run", type_=DELIVERY.c.dry_run.type)]
+              if ":dry_run" in where + dry_run else []),
             *(bindparam(name, expanding=True) for name in accounts),
         ).columns(
             DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform,
             DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
-            DELIVERY.c.created_at,
+            DELIVERY.c.created_at, DELIVERY.c.dry_run,
         )  # fmt: skip
         _CLAIM_STATEMENTS[key] = statement
         return statement
@@ -261,6 +314,7 @@ class QueueOps:
                         "b_next": r.next_attempt_at,
                         "b_remote_id": r.remote_id, "b_remote_url": r.remote_url,
                         "b_error": r.error_message, "b_now": r.finished_at,
+                        "b_dry_run": r.dry_run,
                     }
                     for r in results
                 ],
@@ -282,29 +336,45 @@ class QueueOps:
             value: datetime | None = conn.execute(query).scalar()
             return value
 
-    def recent_starts(self, accounts: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
-        """When each account's recent attempts started, plus publishes running right now."""
-        if not accounts:
-            return {}
-        starts: dict[str, list[datetime]] = {a: [] for a in accounts}
+    def next_due_by_account(self) -> dict[str, datetime]:
         with self.read() as conn:
-            attempts = conn.execute(
-                select(DELIVERY.c.account, ATTEMPT.c.started_at)
-                .join(DELIVERY, DELIVERY.c.id == ATTEMPT.c.delivery_id)
-                .where(ATTEMPT.c.started_at > since, DELIVERY.c.account.in_(list(accounts)))
+            rows = conn.execute(
+                select(DELIVERY.c.account, func.min(DELIVERY.c.next_attempt_at))
+                .where(DELIVERY.c.status == Status.QUEUED)
+                .group_by(DELIVERY.c.account)
             )
-            running = conn.execute(
-                select(DELIVERY.c.account, DELIVERY.c.updated_at).where(
-                    DELIVERY.c.status == Status.PUBLISHING,
-                    DELIVERY.c.account.in_(list(accounts)),
-                )
-            )
-            for account, started in [*attempts, *running]:
-                starts[account].append(started)
-        return starts
+            return {account: due for account, due in rows}
 
-    def mark_missed(self, account: str, cutoff: datetime, now: datetime) -> int:
-        """First attempts due before `cutoff` are stale: `missed`, not published."""
+    def pace_states(
+        self, paces: Mapping[str, Pace], now: datetime, *, dry_run: bool = False
+    ) -> dict[str, PaceState]:
+        with self.read() as conn:
+            return {
+                account: pace_state(
+                    account, pace, self._starts(conn, account, pace, now, dry_run), now,
+                    self._due(conn, account, now),
+                )
+                for account, pace in paces.items()
+            }  # fmt: skip
+
+    def _starts(
+        self, conn: Connection, account: str, pace: Pace, now: datetime, dry_run: bool
+    ) -> list[datetime]:
+        """When the account's latest attempts (at most `pace.count`) within its period started,
+        and when its running publishes were claimed: of one kind, live or dry run."""
+        attempts = conn.execute(
+            _RECENT_STARTS, {"account": account, "since": now - pace.period, "dry_run": dry_run,
+                             "count": pace.count},
+        ).scalars()  # fmt: skip
+        running = conn.execute(_RUNNING, {"account": account, "dry_run": dry_run}).scalars()
+        return [*attempts, *running]
+
+    def _due(self, conn: Connection, account: str, now: datetime) -> int:
+        return int(conn.execute(_DUE, {"account": account, "now": now}).scalar_one())
+
+    def mark_missed(
+        self, account: str, cutoff: datetime, now: datetime, *, dry_run: bool = False
+    ) -> int:
         with self.write() as conn:
             return int(
                 conn.execute(
@@ -316,12 +386,11 @@ class QueueOps:
                         DELIVERY.c.next_attempt_at < cutoff,
                     )
                     .values(
-                        status=Status.MISSED,
-                        updated_at=now,
-                        last_error="missed: overdue by more than max_lateness; not published",
+                        status=Status.MISSED, updated_at=now, last_error=rules.MISSED_NOTE,
+                        dry_run=dry_run,
                     )
                 ).rowcount
-            )
+            )  # fmt: skip
 
     # -- daemon liveness -----------------------------------------------------------------
     def beat(self, worker: str, host: str, pid: int, dry_run: bool, now: datetime) -> None:
@@ -342,12 +411,16 @@ class QueueOps:
 
     def status_summary(self) -> QueueSummary:
         with self.read() as conn:
-            counts = {
-                s: n
-                for s, n in conn.execute(
-                    select(DELIVERY.c.status, func.count()).group_by(DELIVERY.c.status)
+            counts: dict[str, int] = {}
+            dry: dict[str, int] = {}
+            for status, dry_run, n in conn.execute(
+                select(DELIVERY.c.status, DELIVERY.c.dry_run, func.count()).group_by(
+                    DELIVERY.c.status, DELIVERY.c.dry_run
                 )
-            }
+            ):
+                counts[status] = counts.get(status, 0) + n
+                if dry_run:
+                    dry[status] = n
             next_due = conn.execute(
                 select(func.min(DELIVERY.c.next_attempt_at)).where(
                     DELIVERY.c.status == Status.QUEUED
@@ -359,4 +432,4 @@ class QueueOps:
                     select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())
                 ).mappings()
             )
-        return QueueSummary(counts, next_due, workers)
+        return QueueSummary(counts, next_due, workers, dry)

@@ -2,7 +2,12 @@
 
 Plain deferred transactions upgrade their read lock to a write lock half-way and then fail
 with "database is locked" when another process got there first; BEGIN IMMEDIATE takes the
-write lock up front and waits (busy_timeout) instead.
+write lock up front and waits (busy_timeout) instead. It also serialises every writer, which
+is what keeps a pace budget whole across workers (`claim_paced` counts and claims in one).
+
+An existing file is looked at, read-only, before anything else opens it: a file that is not
+SQLite, is damaged, or is another application's database is refused with one line, and is
+left exactly as it was (the WAL journal mode a connection would set is stored in the file).
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 
 from postbot.errors import ConfigError
-from postbot.store.base import ChangeWatcher, Store
+from postbot.store import rules
+from postbot.store.base import REVISIONS, ChangeWatcher, StoreError
+from postbot.store.sql import SQLStore
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-class SQLiteStore(Store):
+HEADER = b"SQLite format 3\x00"
+
+
+class SQLiteStore(SQLStore):
     dialect = "sqlite"
 
     def _create_engine(self, url: str, **options: Any) -> Engine:
@@ -30,6 +40,7 @@ class SQLiteStore(Store):
         if database and database != ":memory:":
             self.path: Path | None = Path(database)
             _check_writable(self.path)
+            _check_file(self.path)
         else:
             self.path = None
         engine = create_engine(url, **options)
@@ -54,6 +65,9 @@ class SQLiteStore(Store):
 
     def change_watcher(self) -> ChangeWatcher:
         return DataVersionWatcher(self.engine)
+
+    def where(self) -> str:
+        return str(self.path) if self.path else ":memory:"
 
 
 class DataVersionWatcher(ChangeWatcher):
@@ -106,3 +120,35 @@ def _check_writable(path: Path) -> None:
     target = path if path.exists() else folder
     if not os.access(target, os.W_OK):
         raise ConfigError(f"database path {path}: not writable")
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database, is damaged, or is not postbot's."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"database path {path}: cannot read it: {exc.strerror}") from None
+    if not header:
+        return  # an empty file: SQLite makes a new database of it
+    if header != HEADER:
+        raise ConfigError(
+            f"database path {path}: not an SQLite database (point [database] url at postbot's"
+            " database file, or at a path where it may create one)"
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            listed = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {r[0] for r in listed}
+            version = None
+            if "alembic_version" in tables:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                version = row[0] if row else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"database {path} is damaged: {exc} (restore it from a backup)") from None
+    rules.check_owner(str(path), tables, version, REVISIONS)

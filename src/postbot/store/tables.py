@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from postbot.domain import Status, utcnow
@@ -62,6 +62,8 @@ class DeliveryRow(SQLModel, table=True):
     remote_id: str | None = Field(default=None, max_length=500)
     remote_url: str | None = Field(default=None, max_length=1000)
     last_error: str | None = None
+    # The status was set by a dry run (nothing was sent); `postbot golive` re-queues it.
+    dry_run: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -70,6 +72,8 @@ class AttemptRow(SQLModel, table=True):
     """Append-only: one row per publish attempt, never updated."""
 
     __tablename__ = "attempt"
+    # Pace budgets count an account's attempts by start time.
+    __table_args__ = (Index("ix_attempt_started_at", "started_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", index=True, ondelete="CASCADE")

@@ -1,0 +1,223 @@
+"""The rules every store follows, once: which state changes are allowed and what they set, what
+an import does with a changed post, what a new row holds, which database is postbot's.
+
+Pure functions and constants, no database: the SQL stores and the memory store apply them
+to their own rows, so the two can never disagree on a rule (the contract suite checks that
+they also agree on the rest).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from postbot.domain import Status
+from postbot.errors import ConfigError, StateError
+
+if TYPE_CHECKING:
+    from postbot.drafts import Plan, Target
+
+# Deliveries in these states no longer follow edits of their post file, unless a dry run set
+# the state: nothing went out, so the edit is what goes out for real.
+SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
+MISSED_NOTE = "missed: overdue by more than max_lateness; not published"
+RESOLVER = "postbot resolve"  # the worker named on an attempt a person recorded
+RESOLVED_DETAIL = {"resolved_by": "a person"}
+
+
+# -- state changes a person asks for ------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """A change to a post's deliveries: allowed from `allowed`, setting `values` (column name ->
+    value; the names are the fields of `postbot.domain.Delivery`)."""
+
+    verb: str
+    allowed: tuple[Status, ...]
+    values: Mapping[str, Any]
+
+    def refused(self, post_id: int, statuses: Iterable[str]) -> StateError:
+        have = ", ".join(sorted(set(statuses)))
+        want = " or ".join(self.allowed)
+        return StateError(
+            f"cannot {self.verb} post {post_id}: its deliveries are {have} (needs {want})"
+        )
+
+
+# A person's decision is live: whatever a dry run had made of a delivery is forgotten.
+def cancel(now: datetime) -> Change:
+    return Change("cancel", (Status.QUEUED,),
+                  {"status": Status.CANCELLED, "updated_at": now, "dry_run": False})  # fmt: skip
+
+
+def reschedule(due: datetime, now: datetime) -> Change:
+    return Change("reschedule", (Status.QUEUED, Status.MISSED), {
+        "status": Status.QUEUED, "due_at": due, "next_attempt_at": due, "updated_at": now,
+        "dry_run": False,
+    })  # fmt: skip
+
+
+def retry(now: datetime) -> Change:
+    """Publish again, on purpose: failed, unknown and missed deliveries go back in the queue."""
+    return Change("retry", (Status.FAILED, Status.UNKNOWN, Status.MISSED), {
+        "status": Status.QUEUED, "next_attempt_at": now, "attempts": 0, "last_error": None,
+        "updated_at": now, "dry_run": False,
+    })  # fmt: skip
+
+
+def unknown_to_resolve(post_id: int, unknown: Mapping[int, str], account: str | None) -> int:
+    """The one `unknown` delivery (id -> account) a person resolves; refuses none or several."""
+    rows = {i: a for i, a in unknown.items() if account is None or a == account}
+    if not rows:
+        raise StateError(f"post {post_id} has no delivery in state unknown to resolve")
+    if len(rows) > 1:
+        names = ", ".join(rows[i] for i in sorted(rows))
+        raise StateError(f"post {post_id} is unknown on {names}: say which with --to")
+    [(delivery_id, _)] = rows.items()
+    return delivery_id
+
+
+def remote_id_of(url: str) -> str:
+    """The platform's id of a post, as the last part of its URL."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def resolved(url: str, now: datetime) -> dict[str, Any]:
+    """What a delivery a person found on the platform becomes."""
+    return {"status": Status.PUBLISHED, "remote_url": url, "remote_id": remote_id_of(url),
+            "last_error": None, "updated_at": now, "dry_run": False}  # fmt: skip
+
+
+# -- dry run -> live ----------------------------------------------------------------------------
+def reset_values() -> dict[str, Any]:
+    """A delivery a dry run took, back as it was queued (the due time is set apart: it is the
+    delivery's own `due_at`)."""
+    return {"status": Status.QUEUED, "attempts": 0, "remote_id": None, "remote_url": None,
+            "last_error": None, "lease_owner": None, "lease_expires_at": None,
+            "dry_run": False}  # fmt: skip
+
+
+def dry_run_still_running(count: int) -> StateError:
+    return StateError(
+        f"a dry run is publishing {count} deliver{'y' if count == 1 else 'ies'} right now:"
+        " stop the dry-run daemon (postbot run --dry-run) first"
+    )
+
+
+# -- import -------------------------------------------------------------------------------------
+def import_action(stored_hash: str | None, new_hash: str, settled: int) -> str:
+    """created | unchanged | conflict | updated, for a post file imported again."""
+    if stored_hash is None:
+        return "created"
+    if stored_hash == new_hash:
+        return "unchanged"
+    return "conflict" if settled else "updated"
+
+
+def conflict_message(post_id: int) -> str:
+    return f"post {post_id} is already published or publishing; the change is not applied"
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A delivery of a post being updated, as far as the update needs it."""
+
+    id: int
+    status: str
+    due_at: datetime
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Update:
+    """What a changed post file does to its deliveries."""
+
+    rerendered: tuple[tuple[int, dict[str, Any]], ...]  # (delivery id, new values)
+    added: tuple[Target, ...]  # accounts the post now goes to as well
+    cancelled: tuple[int, ...]  # queued deliveries to accounts it no longer goes to
+
+
+def update_of(
+    existing: Mapping[str, Existing], plan: Plan, due: datetime | None, now: datetime
+) -> Update:
+    """Re-render every target (queued again, at `due` or its stored due time), add new targets,
+    cancel queued deliveries to targets that were removed. None of them was published for real
+    (`SETTLED` ones refuse the update), so none keeps a remote id."""
+    wanted = {t.account: t for t in plan.targets}
+    rerendered = []
+    for account, target in wanted.items():
+        row = existing.get(account)
+        if row is not None:
+            new_due = due or row.due_at
+            values = {
+                "text": target.text, "status": Status.QUEUED, "due_at": new_due,
+                "next_attempt_at": new_due, "last_error": None, "remote_id": None,
+                "remote_url": None, "updated_at": now, "dry_run": False,
+            }  # fmt: skip
+            if row.dry_run:  # what a dry run did is forgotten, its attempts too
+                values["attempts"] = 0
+            rerendered.append((row.id, values))
+    return Update(
+        tuple(rerendered),
+        tuple(t for a, t in wanted.items() if a not in existing),
+        tuple(r.id for a, r in existing.items() if a not in wanted and r.status == Status.QUEUED),
+    )
+
+
+def post_values(plan: Plan, now: datetime) -> dict[str, Any]:
+    """The content columns of a post as `plan` says (for a new post, or a changed file)."""
+    draft = plan.draft
+    return {
+        "headline": draft.headline,
+        "teaser": draft.teaser,
+        "hashtags": list(draft.hashtags),
+        "link": draft.link,
+        "language": draft.language,
+        "media": [{"path": m.path, "alt": m.alt} for m in draft.media],
+        "source": draft.source,
+        "content_hash": draft.content_hash(),
+        "updated_at": now,
+    }
+
+
+def new_post(plan: Plan, now: datetime) -> dict[str, Any]:
+    """A new post row; a post typed at the command line gets a fresh key."""
+    return {"key": plan.draft.key or f"cli:{uuid.uuid4()}", **post_values(plan, now),
+            "created_at": now}  # fmt: skip
+
+
+def new_deliveries(
+    post_id: int, targets: Iterable[Target], due: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """One queued delivery row per target; each gets its own idempotency key."""
+    return [
+        {
+            "post_id": post_id, "account": t.account, "platform": t.platform,
+            "key": uuid.uuid4().hex, "text": t.text, "status": Status.QUEUED, "due_at": due,
+            "next_attempt_at": due, "attempts": 0, "dry_run": False, "created_at": now,
+            "updated_at": now,
+        }
+        for t in targets
+    ]  # fmt: skip
+
+
+# -- whose database is it -----------------------------------------------------------------------
+def check_owner(
+    where: str, tables: Collection[str], version: str | None, known: Collection[str]
+) -> None:
+    """Refuse a database postbot did not make: tables without postbot's schema version, or a
+    schema version postbot does not know. postbot never adds its tables to such a database."""
+    tables = set(tables) - {"alembic_version"}  # left empty by a downgrade to the base
+    if version is None and tables:
+        names = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ConfigError(
+            f"database {where} holds tables that are not postbot's ({names}): postbot will not"
+            " add its own to it; give postbot a database of its own ([database] url)"
+        )
+    if version is not None and version not in known:
+        raise ConfigError(
+            f"database {where} is at schema version '{version}', which is not one of postbot's"
+            f" ({', '.join(known)}): a newer postbot's database, or another application's"
+        )
