@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from postbot.redact import Redactor
 
@@ -38,7 +38,22 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class LocalTimeFormatter(logging.Formatter):
+    """Text lines for people: the time in the configured zone, to the second, with its name."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        from postbot.when import local_text
+
+        return local_text(datetime.fromtimestamp(record.created, UTC), self.zone)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line for machines: the time in UTC, to the millisecond."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -53,13 +68,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(
-    fmt: str = "text", level: str = "INFO", secrets: Iterable[str] | Redactor = ()
+    fmt: str = "text",
+    level: str = "INFO",
+    secrets: Iterable[str] | Redactor = (),
+    zone: tzinfo = UTC,
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else LocalTimeFormatter(zone))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -86,7 +86,10 @@ def test_enqueue_json_is_the_documented_post_shape(project: Path) -> None:
         "remote_id",
         "remote_url",
         "last_error",
+        "dry_run",
+        "waiting",
     }
+    assert (delivery["dry_run"], delivery["waiting"]["reason"]) == (False, "due")
     assert (post["text"], delivery["account"], delivery["status"]) == (
         "Mit JSON",
         "bluesky",

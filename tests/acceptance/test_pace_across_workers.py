@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from tests.acceptance.conftest import Daemon, query, sqlite_url
 from tests.support import clean_env, make_project, postbot_json, run_postbot, wait_until
 
 CONFIG = """
+project_dir = ".."
 timezone = "Europe/Berlin"
 language = "de"
 
@@ -129,15 +130,55 @@ def test_a_dry_run_does_not_use_up_the_live_budget_and_a_live_run_waits_for_goli
     )
     assert query(url, "SELECT id, status, dry_run FROM delivery ORDER BY id") == before
 
-    store = open_store(url)  # what `postbot golive` does
-    try:
-        reset = store.reset_dry_run(datetime.now(UTC))
-    finally:
-        store.dispose()
-    assert reset.requeued == 3
+    listed = run_postbot(project, "list").stdout
+    assert "published*" in listed and "set by a dry run: nothing was sent" in listed
+    golive = run_postbot(project, "golive")
+    assert golive.returncode == 0, golive.stderr
+    assert golive.stdout.startswith(
+        "re-queued 3 deliveries of 3 posts (a dry run had 3 published)"
+    ), golive.stdout
+    assert postbot_json(project, "golive") == {"requeued": 0, "posts": [], "by_status": {}}
     went_live = run_postbot(project, "run", "--once")
     assert went_live.returncode == 0, went_live.stderr
     # All three: the three dry-run attempts of a moment ago did not use the live budget.
     assert "handled 3 deliveries" in went_live.stderr
     attempts = query(url, "SELECT dry_run, count(*) AS n FROM attempt GROUP BY dry_run")
     assert {bool(r["dry_run"]): r["n"] for r in attempts} == {True: 3, False: 3}
+
+
+def test_a_paced_out_account_says_why_its_due_posts_wait_and_until_when(tmp_path: Path) -> None:
+    project = make_project(tmp_path, CONFIG.format(pace="2/24h"))
+    for i in range(3):
+        assert run_postbot(project, "enqueue", f"Takt {i}", "--now").returncode == 0
+    done = run_postbot(project, "run", "--once")
+    assert done.returncode == 0 and "handled 2 deliveries" in done.stderr, done.stderr
+
+    local = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T"
+    status = run_postbot(project, "status").stdout
+    assert re.search(
+        rf"^next due: {local} \(paced waits for its pace: 2 of 2 per 1d used\)$",
+        status,
+        re.MULTILINE,
+    ), status
+    assert re.search(
+        rf"^paced: paced out \(2 of 2 per 1d used\), 1 due wait\(s\), next slot {local}$",
+        status,
+        re.MULTILINE,
+    ), status
+    [waiting] = [p for p in postbot_json(project, "list") if p["text"] == "Takt 2"]
+    [delivery] = waiting["deliveries"]
+    assert delivery["status"] == "queued"
+    assert delivery["waiting"]["reason"] == "paced"
+    assert delivery["waiting"]["pace"] == {
+        "account": "paced",
+        "pace": "2/1d",
+        "used": 2,
+        "next_slot": delivery["waiting"]["until"],
+        "waiting": 1,
+    }
+    next_slot = datetime.fromisoformat(delivery["waiting"]["until"].replace("Z", "+00:00"))
+    assert timedelta(hours=23) < next_slot - datetime.now(UTC) <= timedelta(hours=24)
+    shown = run_postbot(project, "show", str(waiting["id"])).stdout
+    assert re.search(rf"waits for its pace \(2 of 2 per 1d used\) until {local}", shown), shown
+    assert "paced" in run_postbot(project, "list").stdout
+    assert postbot_json(project, "status")["paced_out"][0]["used"] == 2

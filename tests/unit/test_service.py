@@ -330,10 +330,11 @@ def test_list_filters_by_status_and_limits(app: App) -> None:
     first = service.enqueue_text(app, "Eins", at="+1h").post_id
     second = service.enqueue_text(app, "Zwei", at="+2h").post_id
     service.cancel(app, first)
-    assert [p.id for p in service.list_posts(app)] == [second, first]
-    assert [p.id for p in service.list_posts(app, limit=1)] == [second]
-    assert [p.id for p in service.list_posts(app, Status.CANCELLED)] == [first]
-    assert service.show(app, second).teaser == "Zwei"
+    assert [p.id for p in service.list_posts(app).posts] == [second, first]
+    assert [p.id for p in service.list_posts(app, limit=1).posts] == [second]
+    assert [p.id for p in service.list_posts(app, Status.CANCELLED).posts] == [first]
+    [shown] = service.show(app, second).posts
+    assert shown.teaser == "Zwei"
 
 
 def test_status_counts_deliveries(app: App) -> None:

@@ -1,4 +1,4 @@
-"""`postbot run`: the daemon."""
+"""`postbot run`: the daemon; `postbot golive`: from a dry run to the real thing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from postbot.cli.base import cli, pass_app
+from postbot.cli.base import cli, json_option, pass_app
 
 if TYPE_CHECKING:
     from postbot.service import App
@@ -34,10 +34,33 @@ def run(app: App, dry_run: bool, once: bool, log_format: str, log_level: str) ->
 
     if not dry_run:
         service.require_credentials(app)
-    setup_logging(log_format, log_level, configured_secrets(app.settings))
+    setup_logging(log_format, log_level, configured_secrets(app.settings), app.zone)
     daemon = Daemon(app, dry_run=dry_run)
     if once:
         handled = daemon.run_once()
         click.echo(f"handled {handled} deliveries", err=True)
     else:
         daemon.run_forever()
+
+
+@cli.command()
+@json_option
+@pass_app
+def golive(app: App, as_json: bool) -> None:
+    """After a dry run: queue for real what it "published" (or marked missed).
+
+    A live `postbot run` refuses to start while dry-run results are in the queue, so that a
+    demo's posts are never silently taken as sent. See the README, "Going live".
+
+    \b
+    Example:
+        postbot run --dry-run --once && postbot golive && postbot run
+    """
+    from postbot import service
+    from postbot.output import json, print_json, text
+
+    reset = service.go_live(app)
+    if as_json:
+        print_json(json.go_live(reset))
+    else:
+        text.go_live(reset)

@@ -94,7 +94,7 @@ def enqueue(
         app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang
     )
     if as_json:
-        print_json(json.post(service.show(app, done.post_id)))
+        print_json(json.listing(service.show(app, done.post_id))[0])
         out.warn(done.warnings)
     else:
         out.enqueued(done, app.zone)
@@ -121,11 +121,11 @@ def list_(app: App, status: str | None, limit: int | None, as_json: bool) -> Non
     from postbot import service
     from postbot.output import json, print_json, text
 
-    posts = service.list_posts(app, Status(status) if status else None, limit)
+    shown = service.list_posts(app, Status(status) if status else None, limit)
     if as_json:
-        print_json([json.post(p) for p in posts])
+        print_json(json.listing(shown))
     else:
-        text.posts_table(posts, app.zone)
+        text.posts_table(shown, app.zone)
 
 
 @cli.command()
@@ -142,11 +142,11 @@ def show(app: App, post_id: int, as_json: bool) -> None:
     from postbot import service
     from postbot.output import json, print_json, text
 
-    post = service.show(app, post_id)
+    shown = service.show(app, post_id)
     if as_json:
-        print_json(json.post(post))
+        print_json(json.listing(shown)[0])
     else:
-        text.post_detail(post, app.zone)
+        text.post_detail(shown.posts[0], shown.waits, app.zone)
 
 
 @cli.command()

@@ -13,8 +13,8 @@ from datetime import datetime, tzinfo
 
 from postbot.dispatch import planner
 from postbot.domain import PaceState
-from postbot.output import local
 from postbot.pacing import describe_period
+from postbot.when import local_text
 
 log = logging.getLogger("postbot.dispatch")
 
@@ -31,10 +31,11 @@ class PaceBoard:
         if state.paced_out:
             self.out[state.account] = state
             if state.waiting and (before is None or before.next_slot != state.next_slot):
+                slot = local_text(state.next_slot, self.zone) if state.next_slot else "-"
                 log.info(
                     "%s: paced out, %d of %d per %s used; %d due post(s) wait; next slot %s",
                     state.account, state.used, state.count, describe_period(state.period),
-                    state.waiting, local(state.next_slot, self.zone),
+                    state.waiting, slot,
                 )  # fmt: skip
         elif before is not None:
             del self.out[state.account]

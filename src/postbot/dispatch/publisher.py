@@ -17,11 +17,11 @@ from datetime import datetime
 from postbot.config import Settings
 from postbot.dispatch import outcomes
 from postbot.domain import Claimed, Outcome, Result
-from postbot.output import local
 from postbot.platforms import platform_for
 from postbot.platforms.base import Outgoing, Platform, Published, PublishError
 from postbot.platforms.dryrun import DryRunPlatform
 from postbot.retry import RetryStrategy
+from postbot.when import local_text
 
 log = logging.getLogger("postbot.dispatch")
 
@@ -144,7 +144,7 @@ class Publisher:
             return
         then = ""
         if result.next_attempt_at is not None:  # in the configured zone, to the second
-            then = f", next attempt {local(result.next_attempt_at, self.settings.timezone)}"
+            then = f", next attempt {local_text(result.next_attempt_at, self.settings.timezone)}"
         log.warning(
             "post %s -> %s: %s (attempt %s): %s%s", item.post_id, item.account, result.status,
             item.attempts, result.error_message, then, extra=extra,

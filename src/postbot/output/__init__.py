@@ -10,6 +10,8 @@ import sys
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from postbot.when import local_text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -18,7 +20,7 @@ def local(value: datetime | None, zone: tzinfo) -> str:
     """A time as people read it: in the configured zone, to the second, with the zone's name."""
     if value is None:
         return "-"
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return local_text(value, zone)
 
 
 def print_json(data: Any) -> None:

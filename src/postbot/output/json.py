@@ -5,13 +5,14 @@ All times are ISO 8601 in UTC, to the second, with a `Z`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, Post
+from postbot.domain import Attempt, Delivery, DryRunReset, PaceState, Post, Wait
 from postbot.drafts import Target
-from postbot.service import AccountCheck, QueueStatus
+from postbot.pacing import describe_period
+from postbot.service import AccountCheck, Listing, QueueStatus
 from postbot.store import ImportResult
 
 
@@ -21,7 +22,11 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def post(p: Post) -> dict[str, Any]:
+def listing(shown: Listing) -> list[dict[str, Any]]:
+    return [post(p, shown.waits) for p in shown.posts]
+
+
+def post(p: Post, waits: Mapping[int, Wait] | None = None) -> dict[str, Any]:
     return {
         "id": p.id,
         "key": p.key,
@@ -33,11 +38,11 @@ def post(p: Post) -> dict[str, Any]:
         "media": [{"path": m.path, "alt": m.alt} for m in p.media],
         "source": p.source,
         "created_at": iso(p.created_at),
-        "deliveries": [delivery(d) for d in p.deliveries],
+        "deliveries": [delivery(d, (waits or {}).get(d.id)) for d in p.deliveries],
     }
 
 
-def delivery(d: Delivery) -> dict[str, Any]:
+def delivery(d: Delivery, wait: Wait | None = None) -> dict[str, Any]:
     return {
         "id": d.id,
         "account": d.account,
@@ -50,6 +55,26 @@ def delivery(d: Delivery) -> dict[str, Any]:
         "remote_id": d.remote_id,
         "remote_url": d.remote_url,
         "last_error": d.last_error,
+        "dry_run": d.dry_run,
+        "waiting": None if wait is None else waiting(wait),
+    }
+
+
+def waiting(w: Wait) -> dict[str, Any]:
+    return {
+        "reason": str(w.reason),
+        "until": iso(w.until),
+        "pace": None if w.pace is None else pace(w.pace),
+    }
+
+
+def pace(p: PaceState) -> dict[str, Any]:
+    return {
+        "account": p.account,
+        "pace": f"{p.count}/{describe_period(p.period)}",
+        "used": p.used,
+        "next_slot": iso(p.next_slot),
+        "waiting": p.waiting,
     }
 
 
@@ -76,9 +101,20 @@ def attempt(a: Attempt) -> dict[str, Any]:
 def status(s: QueueStatus) -> dict[str, Any]:
     summary = s.summary
     last = s.last_import
+    next_send = s.outlook.next_send if s.outlook else None
+    paced_out = [p for p in (s.outlook.paces.values() if s.outlook else ()) if p.paced_out]
     return {
         "counts": dict(summary.counts),
+        "dry_run": dict(summary.dry_run),
         "next_due": iso(summary.next_due),
+        "next_send": None
+        if next_send is None
+        else {
+            "at": iso(next_send.at),
+            "account": next_send.account,
+            "paced": next_send.pace is not None,
+        },
+        "paced_out": [pace(p) for p in paced_out],
         "workers": [
             {
                 "worker": w.worker,
@@ -137,3 +173,7 @@ def accounts(rows: Sequence[AccountCheck]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def go_live(r: DryRunReset) -> dict[str, Any]:
+    return {"requeued": r.requeued, "posts": list(r.posts), "by_status": dict(r.by_status)}

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from postbot.domain import Post, Status
+from postbot.domain import DryRunReset, PaceState, Post, Status, Wait, WaitReason
 from postbot.importing import ImportReport
 from postbot.output import console, local
+from postbot.pacing import describe_period
 from postbot.service import (
     AccountCheck,
     AttemptLog,
     Changed,
     Enqueued,
+    Listing,
     Preview,
     QueueStatus,
     Resolved,
@@ -49,10 +51,12 @@ def warn(lines: Sequence[str]) -> None:
 
 
 # -- posts ----------------------------------------------------------------------------------
-def posts_table(posts: Sequence[Post], zone: tzinfo) -> None:
-    """One row per delivery; the post's id and text on its first row only."""
+def posts_table(shown: Listing, zone: tzinfo) -> None:
+    """One row per delivery; the post's id and text on its first row only. A delivery held
+    back by its pace shows `paced` and when it goes; one a dry run set is marked `*`."""
     from rich.text import Text
 
+    posts = shown.posts
     if not posts:
         click.echo("no posts")
         return
@@ -66,18 +70,22 @@ def posts_table(posts: Sequence[Post], zone: tzinfo) -> None:
     for post in posts:
         for i, d in enumerate(post.deliveries):
             first = i == 0
+            wait = shown.waits.get(d.id)
+            paced = wait is not None and wait.reason == WaitReason.PACED
             grid.add_row(
                 str(post.id) if first else "",
                 Text(d.account),
-                _status(d.status),
-                local(d.due_at, zone),
+                _paced() if paced else _status(d.status, dry_run=d.dry_run),
+                local(wait.until if wait is not None and paced else d.due_at, zone),
                 Text(post.teaser if first else "", no_wrap=True, overflow="ellipsis"),
                 end_section=i == len(post.deliveries) - 1 and len(post.deliveries) > 1,
             )
     console().print(grid)
+    if any(d.dry_run for p in posts for d in p.deliveries):
+        click.echo("* set by a dry run: nothing was sent (postbot golive queues it for real)")
 
 
-def post_detail(post: Post, zone: tzinfo) -> None:
+def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
     """Every field in full: long lines are left to the terminal to wrap (copy-paste safe)."""
     from rich.text import Text
 
@@ -97,11 +105,15 @@ def post_detail(post: Post, zone: tzinfo) -> None:
         when = f"due {local(d.due_at, zone)}"
         if d.status == Status.QUEUED and d.next_attempt_at != d.due_at:
             when += f", next attempt {local(d.next_attempt_at, zone)}"
+        wait = waits.get(d.id)
+        if wait is not None and wait.reason == WaitReason.PACED and wait.pace is not None:
+            when += f", waits for its pace ({_budget(wait.pace)}) until {local(wait.until, zone)}"
         where = d.remote_url or d.remote_id or d.last_error or ""
         head = Text.assemble(
             "\n",
             f"{d.account} ({d.platform}): ",
-            _status(d.status),
+            _status(d.status, dry_run=d.dry_run),
+            " (by a dry run: nothing was sent)" if d.dry_run else "",
             f", {when}, {d.attempts} attempt(s) {where}".rstrip(),
         )
         out.print(head, soft_wrap=True)
@@ -139,7 +151,16 @@ def attempt_log(log: AttemptLog, zone: tzinfo) -> None:
 def queue_status(s: QueueStatus, zone: tzinfo) -> None:
     summary = s.summary
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
-    lines = [f"queue: {counts or 'empty'}", f"next due: {local(summary.next_due, zone)}"]
+    lines = [f"queue: {counts or 'empty'}"]
+    if summary.dry_run:
+        done = ", ".join(f"{k} {v}" for k, v in sorted(summary.dry_run.items()))
+        lines.append(f"dry run: {done} (nothing was sent; postbot golive queues them for real)")
+    lines.append(_next_send(s, zone))
+    for p in s.outlook.paces.values() if s.outlook else ():
+        if p.paced_out:
+            slot = local(p.next_slot, zone)
+            lines.append(f"{p.account}: paced out ({_budget(p)}), {p.waiting} due wait(s),"
+                         f" next slot {slot}")  # fmt: skip
     if not summary.workers:
         lines.append("daemon: no heartbeat (not running?)")
     for w in summary.workers:
@@ -246,10 +267,45 @@ def _table() -> Table:
     )
 
 
-def _status(status: Status) -> Text:
+def _status(status: Status, *, dry_run: bool = False) -> Text:
     from rich.text import Text
 
-    return Text(str(status), style=STATUS_STYLE.get(status, ""))
+    return Text(str(status) + ("*" if dry_run else ""), style=STATUS_STYLE.get(status, ""))
+
+
+def _paced() -> Text:
+    from rich.text import Text
+
+    return Text("paced", style="yellow")
+
+
+def _budget(p: PaceState) -> str:
+    return f"{p.used} of {p.count} per {describe_period(p.period)} used"
+
+
+def _next_send(s: QueueStatus, zone: tzinfo) -> str:
+    """When the next delivery goes out: never a moment past while all that is due waits."""
+    nxt = s.outlook.next_send if s.outlook else None
+    if nxt is None:
+        return f"next due: {local(s.summary.next_due, zone)}"
+    if nxt.pace is not None:
+        return (
+            f"next due: {local(nxt.at, zone)} ({nxt.account} waits for its pace:"
+            f" {_budget(nxt.pace)})"
+        )
+    return f"next due: {local(nxt.at, zone)}"
+
+
+def go_live(r: DryRunReset) -> None:
+    if not r.requeued:
+        click.echo("nothing to do: no dry-run results in the queue")
+        return
+    made = ", ".join(f"{n} {status}" for status, n in sorted(r.by_status.items()))
+    click.echo(
+        f"re-queued {r.requeued} deliver{'y' if r.requeued == 1 else 'ies'} of {len(r.posts)}"
+        f" post{'' if len(r.posts) == 1 else 's'} (a dry run had {made}); a live"
+        " `postbot run` now publishes them for real"
+    )
 
 
 def _counts(summary: Mapping[str, int]) -> str:

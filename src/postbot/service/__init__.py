@@ -9,7 +9,7 @@ tables, the `--json` shapes) is `postbot.output`'s business, not this module's.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from postbot import importing
 from postbot.config import Settings, load_settings
-from postbot.domain import Attempt, Post, QueueSummary, Status
+from postbot.domain import Attempt, DryRunReset, Outlook, Post, QueueSummary, Status, Wait
 from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
@@ -103,6 +103,17 @@ class QueueStatus:
     summary: QueueSummary
     # What the daemon's last import of the posts folder found; None if nothing is recorded.
     last_import: ImportRecord | None = None
+    # Every paced account's live budget and when the next delivery can go out.
+    outlook: Outlook | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Posts as `list` and `show` present them: with why each queued delivery waits."""
+
+    posts: tuple[Post, ...]
+    waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -257,13 +268,26 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
     return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
 
 
-def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> list[Post]:
+def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> Listing:
     """Posts with their deliveries, latest due first; `status` filters the deliveries."""
-    return app.store.list_posts(status, limit)
+    return _listing(app, app.store.list_posts(status, limit))
 
 
-def show(app: App, post_id: int) -> Post:
-    return app.store.get_post(post_id)
+def show(app: App, post_id: int) -> Listing:
+    """One post, with why each of its queued deliveries waits."""
+    return _listing(app, [app.store.get_post(post_id)])
+
+
+def _listing(app: App, posts: Sequence[Post]) -> Listing:
+    now = app.now()
+    queued = [d for p in posts for d in p.deliveries if d.status == Status.QUEUED]
+    if not queued:
+        return Listing(tuple(posts), {})
+    from postbot.dispatch.outlook import read_outlook
+
+    outlook = read_outlook(app.store, app.settings, now)
+    waits = {d.id: w for d in queued if (w := outlook.wait_of(d, now)) is not None}
+    return Listing(tuple(posts), waits)
 
 
 def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> AttemptLog:
@@ -284,4 +308,14 @@ def check_accounts(config_path: str | Path | None = None) -> list[AccountCheck]:
 def status(app: App) -> QueueStatus:
     record = importing.record_path(app.settings)
     last_import = importing.load_record(record) if record is not None else None
-    return QueueStatus(app.store.status_summary(), last_import)
+    from postbot.dispatch.outlook import read_outlook
+
+    now = app.now()
+    outlook = read_outlook(app.store, app.settings, now)
+    return QueueStatus(app.store.status_summary(), last_import, outlook, now)
+
+
+def go_live(app: App) -> DryRunReset:
+    """After a demo: put back in the queue what a dry run "published" or marked missed, so a
+    live daemon sends it for real (and may start: it refuses while dry-run results remain)."""
+    return app.store.reset_dry_run(app.now())
