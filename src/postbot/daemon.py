@@ -30,7 +30,7 @@ from typing import Any
 from postbot.dispatch import Dispatcher
 from postbot.errors import PostbotError, StateError
 from postbot.importing import log_lines as import_log_lines
-from postbot.service import App, import_folder
+from postbot.service import App, import_folder, queued_examples
 
 log = logging.getLogger("postbot.daemon")
 
@@ -58,6 +58,13 @@ class Daemon:
             raise StateError(
                 f"the database holds dry-run results ({what}); run `postbot golive` to queue"
                 " them for real first, or keep trying with `postbot run --dry-run`"
+            )
+        examples = queued_examples(self.app)
+        if examples:
+            listed = ", ".join(str(i) for i in examples)
+            raise StateError(
+                f"example post(s) {listed} are queued (a dry run imported them) and would go out"
+                " for real: run `postbot golive` (it cancels them), or `postbot cancel ID`"
             )
 
     def run_once(self) -> int:
@@ -179,7 +186,7 @@ class Daemon:
             return
         self._posts_stamp = stamp
         try:
-            report = import_folder(self.app, folder)
+            report = import_folder(self.app, folder, live=not self.dry_run)
         except PostbotError as exc:
             log.error("import of %s failed: %s", folder, exc)
             return

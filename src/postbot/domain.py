@@ -113,6 +113,11 @@ class Delivery:
     dry_run: bool = False
 
 
+# An example post (`example: true` in its file) is stored under a key with this prefix: only
+# dry runs publish it (see the README, "Example posts").
+EXAMPLE_KEY_PREFIX = "example:"
+
+
 @dataclass(frozen=True)
 class Post:
     """The content of a post, with its deliveries (in id order)."""
@@ -130,6 +135,11 @@ class Post:
     created_at: datetime
     updated_at: datetime
     deliveries: tuple[Delivery, ...] = ()
+
+    @property
+    def example(self) -> bool:
+        """Only dry runs publish it (`example: true` in its file)."""
+        return self.key.startswith(EXAMPLE_KEY_PREFIX)
 
 
 @dataclass(frozen=True)

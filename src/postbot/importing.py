@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from postbot.config import Settings
-from postbot.domain import Status
+from postbot.domain import EXAMPLE_KEY_PREFIX, Status
 from postbot.drafts import Plan, plan
 from postbot.errors import StateError, UserError
 from postbot.markup import markdown_warning
@@ -107,10 +107,13 @@ def import_files(
     *,
     keep_going: bool = False,
     progress: Progress | None = None,
+    live: bool = True,
 ) -> ImportReport:
     """Check every post file under `paths`, then write the good ones in one transaction.
 
-    Without `keep_going` a broken file means nothing is written (`BrokenFiles`).
+    Without `keep_going` a broken file means nothing is written (`BrokenFiles`). `live`: the
+    posts may go out for real, so an example post (`example: true`) is refused; only a
+    dry-run daemon imports one.
     """
     files, broken = _find(paths)
     items: list[tuple[Plan, datetime | None]] = []
@@ -120,6 +123,11 @@ def import_files(
     for done, (path, in_folder) in enumerate(files, 1):
         try:
             checked = _check(settings, store, path, in_folder, now, used_by)
+            if live and checked.draft.key and checked.draft.key.startswith(EXAMPLE_KEY_PREFIX):
+                raise UserError(
+                    f"{path}: an example post (example: true) is published by dry runs only;"
+                    " delete the file, or remove `example: true` to publish it for real"
+                )
         except UserError as exc:
             broken.append(BrokenFile(str(path), str(exc)))
             seen[os.path.abspath(path)] = None

@@ -28,14 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from postbot.compose import hashtags_in
-from postbot.domain import MediaItem
+from postbot.domain import EXAMPLE_KEY_PREFIX, MediaItem
 from postbot.drafts import Draft
 from postbot.errors import UserError
 from postbot.front_matter import split_front_matter
 from postbot.when import localize, read_time
 
 SUFFIXES = (".md", ".markdown", ".txt")
-_FRONT_MATTER_KEYS = {"id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline"}
+_FRONT_MATTER_KEYS = {
+    "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
+}  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
 
@@ -177,10 +179,20 @@ def parse_markdown(
         headline=_opt_str(meta.get("headline"), "headline", where),
         to=tuple(_str_list(meta.get("to"), "to", where)),
         at=_at(meta.get("at"), zone, where, now, order),
-        key=_opt_str(meta.get("id"), "id", where) or source_key(path, base),
+        key=_example(meta.get("example"), where)
+        + (_opt_str(meta.get("id"), "id", where) or source_key(path, base)),
         source=source_name(path, base),
         where=where,
     )
+
+
+def _example(value: Any, where: str) -> str:
+    """The key prefix of an example post (`example: true`): only dry runs publish it."""
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return EXAMPLE_KEY_PREFIX
+    raise UserError(f"{where}: example must be true or false, not {value!r}")
 
 
 def _with_suggestion(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ from tests.support import (
     wait_until,
 )
 
+SEED = Path(__file__).parents[1] / "data" / "seed" / "soz-gipfel-teaser.txt"
 SEED_TEXT = (
     "Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel teilnimmt und über die Zukunft der "
     "Shanghaier Organisation für Zusammenarbeit spricht. #XiJinping #SOZGipfel"
@@ -31,7 +33,10 @@ def project(tmp_path: Path) -> Path:
     faster = config.replace("poll_interval = 0.5", "poll_interval = 0.2").replace(
         "heartbeat_seconds = 10", "heartbeat_seconds = 1"
     )
-    return make_project(tmp_path, faster, with_posts=True)
+    root = make_project(tmp_path, faster, with_posts=True)
+    # Beside the shipped example post, the newsroom's plain-text seed as a user would drop it in.
+    shutil.copy(SEED, root / "posts" / SEED.name)
+    return root
 
 
 @pytest.fixture

@@ -816,7 +816,7 @@ def test_accounts_check_logs_in_to_every_fake_and_names_a_refused_token(
 # -- 7. end to end ---------------------------------------------------------------------------
 def test_seed_teaser_published_to_all_three_platforms(platforms: Platforms, tmp_path: Path) -> None:
     project = platforms.project(tmp_path, posts_dir="posts")
-    shutil.copy(REPO / "posts" / "soz-gipfel-teaser.txt", project / "posts")
+    shutil.copy(REPO / "docs" / "examples" / "soz-gipfel-teaser.txt", project / "posts")
     env = platforms.env()
 
     done = run_postbot(project, "run", "--once", env=env)

@@ -359,9 +359,26 @@ def test_find_post_files_missing_path_is_refused(tmp_path: Path) -> None:
 # -- the repository's own posts ------------------------------------------------------------
 
 
-def test_repository_posts_folder_has_posts() -> None:
+def test_repository_posts_folder_has_the_example_post() -> None:
     names = {p.name for p in find_post_files([REPO_POSTS])}
-    assert {"soz-gipfel-teaser.md", "soz-gipfel-teaser.txt"} <= names
+    assert "soz-gipfel-teaser.md" in names
+    # An example: only dry runs publish it, so it can never reach real accounts by accident.
+    draft = read_post_file(REPO_POSTS / "soz-gipfel-teaser.md", BERLIN, NOW)
+    assert draft.key == "example:soz-gipfel-teaser-markdown"
+
+
+def test_the_plain_text_example_is_the_seed() -> None:
+    shipped = REPO_POSTS.parent / "docs" / "examples" / "soz-gipfel-teaser.txt"
+    assert shipped.read_bytes() == SEED.read_bytes()
+
+
+def test_example_must_be_true_or_false(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("---\nexample: ja\n---\nText\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"a.md: example must be true or false, not 'ja'"):
+        _read(path)
+    path.write_text("---\nexample: false\nid: a\n---\nText\n", encoding="utf-8")
+    assert _read(path).key == "a"
 
 
 @pytest.mark.parametrize("path", sorted(find_post_files([REPO_POSTS])), ids=lambda p: p.name)

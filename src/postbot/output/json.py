@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, DryRunReset, PaceState, Post, Wait
+from postbot.domain import Attempt, Delivery, PaceState, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
-from postbot.service import AccountCheck, Listing, QueueStatus
+from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
 from postbot.store import ImportResult
 
 
@@ -175,5 +175,11 @@ def accounts(rows: Sequence[AccountCheck]) -> list[dict[str, Any]]:
     ]
 
 
-def go_live(r: DryRunReset) -> dict[str, Any]:
-    return {"requeued": r.requeued, "posts": list(r.posts), "by_status": dict(r.by_status)}
+def go_live(w: WentLive) -> dict[str, Any]:
+    r = w.reset
+    return {
+        "requeued": r.requeued,
+        "posts": list(r.posts),
+        "by_status": dict(r.by_status),
+        "examples_cancelled": list(w.examples),
+    }

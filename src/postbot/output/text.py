@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from postbot.domain import DryRunReset, PaceState, Post, Status, Wait, WaitReason
+from postbot.domain import PaceState, Post, Status, Wait, WaitReason
 from postbot.importing import ImportReport
 from postbot.output import console, local
 from postbot.pacing import describe_period
@@ -26,6 +26,7 @@ from postbot.service import (
     Preview,
     QueueStatus,
     Resolved,
+    WentLive,
 )
 
 if TYPE_CHECKING:
@@ -296,9 +297,13 @@ def _next_send(s: QueueStatus, zone: tzinfo) -> str:
     return f"next due: {local(nxt.at, zone)}"
 
 
-def go_live(r: DryRunReset) -> None:
+def go_live(w: WentLive) -> None:
+    r = w.reset
+    if w.examples:
+        listed = ", ".join(str(i) for i in w.examples)
+        click.echo(f"cancelled example post(s) {listed}: only dry runs publish them")
     if not r.requeued:
-        click.echo("nothing to do: no dry-run results in the queue")
+        click.echo("nothing to re-queue: no dry-run results in the queue")
         return
     made = ", ".join(f"{n} {status}" for status, n in sorted(r.by_status.items()))
     click.echo(

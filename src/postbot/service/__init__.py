@@ -183,14 +183,18 @@ def _as_typed(folder: Path) -> Path:
     return folder if relative.startswith("..") else Path(relative)
 
 
-def import_folder(app: App, folder: Path, *, on_delete: OnDelete | None = None) -> ImportReport:
+def import_folder(
+    app: App, folder: Path, *, on_delete: OnDelete | None = None, live: bool = True
+) -> ImportReport:
     """The daemon's import of the posts folder: every good file, each broken one reported,
     posts whose file is gone kept or cancelled (`[posts] on_delete`, unless `on_delete` says);
     recorded for `postbot status`."""
     now = app.now()
     on_delete = on_delete or OnDelete(app.settings.on_delete)
     folder = _as_typed(folder)
-    report = importing.import_files(app.settings, app.store, [folder], now, keep_going=True)
+    report = importing.import_files(
+        app.settings, app.store, [folder], now, keep_going=True, live=live
+    )
     report = importing.withdraw_missing(
         app.store, folder, report, on_delete, now, app.settings.project_dir
     )
@@ -315,7 +319,24 @@ def status(app: App) -> QueueStatus:
     return QueueStatus(app.store.status_summary(), last_import, outlook, now)
 
 
-def go_live(app: App) -> DryRunReset:
+@dataclass(frozen=True)
+class WentLive:
+    reset: DryRunReset  # what a dry run had set, now back in the queue
+    examples: tuple[int, ...]  # example posts whose deliveries were cancelled instead
+
+
+def go_live(app: App) -> WentLive:
     """After a demo: put back in the queue what a dry run "published" or marked missed, so a
-    live daemon sends it for real (and may start: it refuses while dry-run results remain)."""
-    return app.store.reset_dry_run(app.now())
+    live daemon sends it for real (and may start: it refuses while dry-run results remain).
+    Example posts are cancelled instead: they never go out for real."""
+    now = app.now()
+    reset = app.store.reset_dry_run(now)
+    examples = queued_examples(app)
+    for post_id in examples:
+        app.store.cancel(post_id, now)
+    return WentLive(reset, examples)
+
+
+def queued_examples(app: App) -> tuple[int, ...]:
+    """Example posts with deliveries still queued (a live daemon refuses to start over them)."""
+    return tuple(p.id for p in app.store.list_posts(Status.QUEUED) if p.example)
