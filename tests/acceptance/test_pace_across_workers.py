@@ -137,7 +137,12 @@ def test_a_dry_run_does_not_use_up_the_live_budget_and_a_live_run_waits_for_goli
     assert golive.stdout.startswith(
         "re-queued 3 deliveries of 3 posts (a dry run had 3 published)"
     ), golive.stdout
-    assert postbot_json(project, "golive") == {"requeued": 0, "posts": [], "by_status": {}}
+    assert postbot_json(project, "golive") == {
+        "requeued": 0,
+        "posts": [],
+        "by_status": {},
+        "examples_cancelled": [],
+    }
     went_live = run_postbot(project, "run", "--once")
     assert went_live.returncode == 0, went_live.stderr
     # All three: the three dry-run attempts of a moment ago did not use the live budget.
