@@ -25,8 +25,8 @@ def post(id_: int, *deliveries: Delivery) -> Post:
     return Post(id_, f"p{id_}", None, "Grüße", (), None, "de", (), "cli", "h", T0, T0, deliveries)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_week_runs_monday_to_monday_local_time_and_dst_makes_it_167_hours() -> None:
