@@ -10,9 +10,9 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "scripts/chromium.sh: installing Debian's chromium for the browser tests" >&2
     export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -q --no-install-recommends chromium >/dev/null; then
+    if ! apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >/dev/null; then
         apt-get update -q >/dev/null
-        apt-get install -y -q --no-install-recommends chromium >/dev/null
+        apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >/dev/null
     fi
     exit 0
 fi
