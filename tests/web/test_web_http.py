@@ -479,3 +479,31 @@ def test_the_database_is_the_clis(serve_project: ServeProject) -> None:
         conn.execute("UPDATE delivery SET status = 'missed' WHERE post_id = ?", (post_id,))
     attention = text_of(served.session().get(served.url + "/attention"))
     assert f"Post {post_id}" in attention and "missed" in attention
+
+
+def test_the_post_page_shows_media_with_alt_text_and_serves_only_the_posts_images(
+    serve_project: ServeProject,
+) -> None:
+    from tests.fakes.images import image
+
+    served = serve_project()
+    posts = served.root / "posts"
+    image(posts / "gipfel.jpg", (40, 30))
+    (posts / "gipfel.md").write_text(
+        "---\nid: gipfel\nat: 2027-03-24 08:00\nto: [mastodon]\nmedia:\n  - path: gipfel.jpg\n"
+        "    alt: Gruppenfoto beim SOZ-Gipfel in Astana – Staatschefs vor Flaggen\n---\n"
+        "Grüße vom Gipfel\n",
+        encoding="utf-8",
+    )
+    report = service.import_paths(served.app, [posts / "gipfel.md"])
+    post_id = report.results[0].post_id
+    s = served.session()
+    page = s.get(served.url + f"/posts/{post_id}")
+    assert 'alt="Gruppenfoto beim SOZ-Gipfel in Astana – Staatschefs vor Flaggen"' in page.text
+    assert "alt: Gruppenfoto beim SOZ-Gipfel in Astana – Staatschefs vor Flaggen" in text_of(page)
+    served_image = s.get(served.url + f"/posts/{post_id}/media/0")
+    assert served_image.status_code == 200
+    assert served_image.headers["content-type"] == "image/jpeg"
+    assert served_image.content == (posts / "gipfel.jpg").read_bytes()
+    assert s.get(served.url + f"/posts/{post_id}/media/1").status_code == 404
+    assert s.get(served.url + f"/posts/{post_id}/media/..%2F..%2Fconfig").status_code == 404
