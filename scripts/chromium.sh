@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure Debian's headless-capable Chromium is at /usr/bin/chromium for the browser tests
-# (tests/browser). Playwright drives it through `executable_path`; it never downloads a browser
+# (tests/web/test_web_browser.py). Playwright drives it through `executable_path`; it never downloads a browser
 # of its own. Installs the `chromium` package with apt when it is missing and we are root;
 # otherwise says what to do and leaves it (the browser tests then skip, outside CI).
 set -euo pipefail

@@ -93,6 +93,8 @@ def test_refusals_are_pages_with_the_one_line(serve_project: ServeProject) -> No
     bad_week = s.get(served.url + "/week?of=2027-3-1")
     assert bad_week.status_code == 400
     assert "week: '2027-3-1' is not a date; write it as YYYY-MM-DD" in text_of(bad_week)
+    far = s.get(served.url + "/api/week?of=9999-12-31")
+    assert far.status_code == 400 and "week: 9999-12-31 is out of range" in text_of(far)
     assert s.get(served.url + "/posts/4711").status_code == 404
     assert "no post with id 4711" in text_of(s.get(served.url + "/posts/4711"))
     assert s.get(served.url + "/nowhere").status_code == 404

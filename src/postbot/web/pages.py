@@ -34,11 +34,14 @@ def _day_param(request: Request, today: date) -> date:
     try:
         if not _DAY.fullmatch(given):
             raise ValueError
-        return date.fromisoformat(given)
+        day = date.fromisoformat(given)
     except ValueError:
         raise UserError(
             f"week: '{given}' is not a date; write it as YYYY-MM-DD, e.g. ?of={today.isoformat()}"
         ) from None
+    if not 1900 <= day.year <= 9000:
+        raise UserError(f"week: {given} is out of range; give a day from 1900 to 9000")
+    return day
 
 
 def _today(web: Web) -> date:

@@ -20,7 +20,7 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ class SessionCookie:
             cookies: SimpleCookie = SimpleCookie()
             try:
                 cookies.load(cookie_header)
-            except Exception:  # a malformed Cookie header is no session, not an error page
+            except CookieError:  # a malformed Cookie header is no session, not an error page
                 cookies = SimpleCookie()
             morsel = cookies.get(SESSION_COOKIE)
             if morsel is not None:
