@@ -7,7 +7,7 @@ Writes are the CLI's own service calls (`enqueue_text`, `retry`, `cancel`, `reso
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,22 +95,8 @@ def target_view(app: App, target: Target) -> TargetView:
     return TargetView(target.account, target.platform, (part,))
 
 
-def preview_draft(
-    app: App,
-    text: str,
-    *,
-    hashtags: Sequence[str] = (),
-    link: str | None = None,
-    to: Sequence[str] = (),
-    language: str | None = None,
-) -> Preview:
-    """What `enqueue_text` with these values would send to each account, counted the same way,
-    without refusing a text that is too long (each target says whether it fits)."""
-    draft = Draft(
-        teaser=text,
-        hashtags=tuple(hashtags),
-        link=link,
-        language=language or app.settings.language,
-        to=tuple(to),
-    )
+def preview_draft(app: App, draft: Draft) -> Preview:
+    """What enqueueing `draft` (`typed_draft`, as `enqueue_text` makes it) would send to each
+    account, counted the same way, without refusing a text that is too long (each target says
+    whether it fits)."""
     return Preview(plan(draft, app.settings, check_length=False).targets)

@@ -1,7 +1,8 @@
 """The calendar's read in SQL: the deliveries due in a span of time, with their posts.
 
-One read transaction: the deliveries due in [start, end), then their posts in chunks, so a
-week of thousands of deliveries is two or three statements, not one per post.
+One read transaction: the deliveries due in [start, end), then their posts in chunks
+(`posts.posts_of`, as `list_posts` reads them), so a week of thousands of deliveries is two
+or three statements, not one per post.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from postbot.domain import Delivery, Post
-from postbot.store.posts import DELIVERY, POST, _chunks, delivery_record, post_record
+from postbot.domain import Post
+from postbot.store.posts import DELIVERY, delivery_record, posts_of
 
 
 class CalendarOps:
@@ -29,14 +30,4 @@ class CalendarOps:
                 .where(DELIVERY.c.due_at >= start, DELIVERY.c.due_at < end)
                 .order_by(DELIVERY.c.due_at, DELIVERY.c.id)
             )
-            deliveries = [delivery_record(d) for d in conn.execute(query).mappings()]
-            post_ids = list(dict.fromkeys(d.post_id for d in deliveries))
-            rows = {
-                p["id"]: p
-                for chunk in _chunks(post_ids, 500)
-                for p in conn.execute(select(POST).where(POST.c.id.in_(chunk))).mappings()
-            }
-        by_post: dict[int, list[Delivery]] = {i: [] for i in post_ids}
-        for d in deliveries:
-            by_post[d.post_id].append(d)
-        return [post_record(rows[i], by_post[i]) for i in post_ids]
+            return posts_of(conn, [delivery_record(d) for d in conn.execute(query).mappings()])

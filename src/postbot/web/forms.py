@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from postbot import service
+from postbot.drafts import Draft
 from postbot.errors import UserError
 from postbot.service import web as web_service
 from postbot.web.context import call, checked_form, field, local_path, page, session_of, web_of
@@ -99,6 +100,13 @@ def _enqueue(app: service.App, typed: Composed) -> service.Enqueued:
     )  # fmt: skip
 
 
+def _draft(app: service.App, typed: Composed) -> Draft:
+    return service.typed_draft(
+        app, typed.text, hashtags=typed.hashtags, link=typed.link, to=typed.to,
+        language=typed.language,
+    )  # fmt: skip
+
+
 def _counts(app: service.App, typed: Composed) -> service.Preview | str:
     """The server's own preview of the text as typed, or why there is none (one line)."""
     if not typed.text.strip():
@@ -106,10 +114,7 @@ def _counts(app: service.App, typed: Composed) -> service.Preview | str:
     if not typed.to:
         return "tick at least one account"
     try:
-        return web_service.preview_draft(
-            app, typed.text, hashtags=typed.hashtags, link=typed.link, to=typed.to,
-            language=typed.language,
-        )  # fmt: skip
+        return web_service.preview_draft(app, _draft(app, typed))
     except UserError as exc:
         return str(exc)
 
