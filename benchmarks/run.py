@@ -301,6 +301,8 @@ def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     got = web.measure(work, s.week, s.week_around, s.week_runs, s.week_readers,
                       s.week_per_reader)  # fmt: skip
     details["13"] = got
+    r = got["round"]
+    ratios = ", ".join(f"{x['ratio']:.2f}" for x in got["rounds"])
     n = f"{s.week:,}"
     ms = 1000
     shown = got["chips"] == s.week and got["status"] == 200
@@ -315,11 +317,11 @@ def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
             "the same rows as JSON", got["json_bytes"] / 1024, "< 300 KB",
             got["page_bytes"] < 300_000 and shown),
         Row("13c", 13, f"web: {s.week_readers} concurrent readers of the week view, p99 of"
-            f" {s.week_readers * s.week_per_reader} requests", got["concurrent_p99"] * ms, "ms",
-            "one reader alone, p50", got["page_p50"] * ms, "p99 < 5 x baseline",
-            got["concurrent_p99"] < 5 * got["page_p50"],
-            note=f"concurrent p50 {got['concurrent_p50'] * ms:.1f} ms,"
-                 f" {got['concurrent_rate']:.0f} pages/s"),
+            f" {s.week_readers * s.week_per_reader} requests", r["p99"] * ms, "ms",
+            "one reader alone just before, p50", r["alone_p50"] * ms, "p99 < 5 x baseline",
+            r["p99"] < 5 * r["alone_p50"],
+            note=f"median of 3 rounds (ratios {ratios});"
+                 f" concurrent p50 {r['p50'] * ms:.1f} ms, {r['rate']:.0f} pages/s"),
     ]  # fmt: skip
 
 

@@ -80,7 +80,9 @@ def test_failed_logins_from_a_flood_of_addresses_stay_bounded() -> None:
 
 def test_a_session_token_is_compared_whole_and_a_login_renews_it() -> None:
     session = Session({})
-    assert session.changed and len(session.csrf) >= 40
+    assert not session.changed  # no cookie until a form needs a token
+    assert not csrf_ok(session, "", Headers({}))
+    assert len(session.csrf) >= 40 and session.changed
     assert csrf_ok(session, session.csrf, Headers({}))
     assert not csrf_ok(session, session.csrf[:-1], Headers({}))
     assert not csrf_ok(session, None, Headers({}))

@@ -303,11 +303,12 @@ def test_login_logout_and_the_session_cookie(
     s = served.session()
     away = s.get(served.url + "/posts/1?x=1", allow_redirects=False)
     assert away.status_code == 303 and away.headers["location"] == "/login?next=/posts/1%3Fx%3D1"
+    assert "set-cookie" not in away.headers  # no form, no session yet
     assert s.post(served.url + "/compose", data={}).status_code == 403
     assert s.get(served.url + "/static/style.css").status_code == 200
-    cookie = away.headers["set-cookie"]  # a session (and its CSRF token) from the first answer
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     login = s.get(served.url + "/login?next=/workers")
+    cookie = login.headers["set-cookie"]  # the login form's CSRF token needs a session
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     csrf = csrf_of(login)
     form = {"csrf": csrf, "user": USER, "password": "falsch", "next": "/workers"}
     wrong = s.post(served.url + "/login", data=form)

@@ -32,7 +32,7 @@ class Web:
     app: App
     env: Environment
     login: bool  # a login is configured: every page but /login needs a session with a user
-    coalescer: Coalescer[str] = default(default_factory=Coalescer)
+    coalescer: Coalescer[bytes] = default(default_factory=Coalescer)  # the week's pages
     failed_logins: FailedLogins = default(default_factory=FailedLogins)
 
     def render(self, name: str, **context: Any) -> str:

@@ -58,7 +58,7 @@ async def week(request: Request) -> Response:
     return HTMLResponse(body)
 
 
-def _week_page(web: Web, monday: date, today: date, user: str | None) -> str:
+def _week_page(web: Web, monday: date, today: date, user: str | None) -> bytes:
     zone = web.app.zone
     start, end = calendar.week_span(monday, zone)
     posts = web_service.due_between(web.app, start, end)
@@ -78,7 +78,7 @@ def _week_page(web: Web, monday: date, today: date, user: str | None) -> str:
         csrf=None,
         flash=None,
         path="/week",
-    )
+    ).encode()  # once for everyone who shares this render
 
 
 async def week_json(request: Request) -> Response:

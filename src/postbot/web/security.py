@@ -116,12 +116,16 @@ class Session:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = dict(data)
         self.changed = False
-        if not isinstance(self.data.get("csrf"), str):
-            self.data = {"csrf": secrets.token_urlsafe(32)}
-            self.changed = True
+        if not isinstance(self.data.get("csrf", ""), str):
+            self.data = {}  # a damaged or foreign session is no session
 
     @property
     def csrf(self) -> str:
+        """This session's CSRF token, made (and the cookie set) the first time a form needs it:
+        a page without a form sets no cookie."""
+        if "csrf" not in self.data:
+            self.data["csrf"] = secrets.token_urlsafe(32)
+            self.changed = True
         return str(self.data["csrf"])
 
     @property
@@ -151,7 +155,7 @@ class Session:
 
 def csrf_ok(session: Session, token: str | None, headers: Headers) -> bool:
     """The form's token is the session's, and the browser does not say it came from elsewhere."""
-    if headers.get("sec-fetch-site", "") == "cross-site":
+    if headers.get("sec-fetch-site", "") == "cross-site" or "csrf" not in session.data:
         return False
     return bool(token) and secrets.compare_digest(str(token), session.csrf)
 
