@@ -3,11 +3,14 @@
 `serve_project(...)` makes a project folder (tests/support.make_project), opens its App
 and serves `postbot.web.app.create_app` with uvicorn on 127.0.0.1 in a thread of the test
 process, on a free port: the tests speak real HTTP to it (requests, or Chromium). The database
-is the project's SQLite file, read by the tests through `Served.statuses`.
+is the project's SQLite file, read by the tests through `Served.statuses`. Beside them, what
+the tests do as a person would: `csrf_of` a page's form, `text_of` a page as it reads.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import sqlite3
 import threading
 import time
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from postbot import service
 from postbot.service import App, open_app
 from postbot.web.app import create_app
 from postbot.web.app import server as web_server
@@ -27,6 +31,7 @@ from tests.support import DRY_CONFIG, make_project
 KEY = b"test-signing-key-" + b"k" * 32
 PASSWORD = "Sommerzeit-2027!"
 USER = "redaktion"
+TEASER = "Grüße aus Köln: Lesen Sie hier, wie Xi Jinping am SOZ-Gipfel über die Zukunft spricht"
 
 
 @dataclass
@@ -96,3 +101,19 @@ def serve_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServePro
             return Served(stack.enter_context(serving(app)), app, root)
 
         yield start
+
+
+# -- what the tests read and do -------------------------------------------------------------
+def csrf_of(page: requests.Response) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+def enqueue(served: Served, text: str = TEASER, at: str = "2027-03-24 08:00", **kw: object) -> int:
+    return service.enqueue_text(served.app, text, at=at, **kw).post_id  # type: ignore[arg-type]
+
+
+def text_of(page: requests.Response) -> str:
+    """The page's text, tags dropped and entities read, as a person reads it."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
