@@ -15,6 +15,8 @@ Every figure is measured next to its baseline in the same run and reported as a 
 6 bulk import of 100,000 posts (files; a loop of library calls) against raw executemany
 7 PostgreSQL scale-out: 1, 2 and 4 workers
 8 dry-run dispatch (`postbot run --dry-run --once`) against the sqlite3 floor of the same work
+13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
+   twenty concurrent readers against one
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 13)
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,18 @@ class Sizes:
     dry_posts: int = 5_000  # item 8: posts, to three accounts each
     dry_runs: int = 3  # item 8: daemon and floor runs each (best is reported)
     lead: float = 8.0  # items 3 and 7: seconds between queueing and the first due time
+    week: int = 2_000  # item 13: deliveries in the week shown
+    week_around: int = 10_000  # item 13: deliveries in the weeks around it
+    week_runs: int = 30  # item 13: single-reader requests of each route
+    week_readers: int = 20  # item 13: concurrent readers ...
+    week_per_reader: int = 15  # ... and the requests each makes
 
 
 QUICK = Sizes(
     throughput=300, throughput_runs=1, aps=100, io=32, burst=30, burst_window=2.0, late_tries=2,
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
-    dry_posts=100, dry_runs=1, lead=2.0,
+    dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
+    week_readers=4, week_per_reader=2,
 )  # fmt: skip
 
 
@@ -287,6 +295,36 @@ def item8(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import web
+
+    got = web.measure(work, s.week, s.week_around, s.week_runs, s.week_readers,
+                      s.week_per_reader)  # fmt: skip
+    details["13"] = got
+    r = got["round"]
+    ratios = ", ".join(f"{x['ratio']:.2f}" for x in got["rounds"])
+    n = f"{s.week:,}"
+    ms = 1000
+    shown = got["chips"] == s.week and got["status"] == 200
+    return [
+        Row("13a", 13, f"web: week view, {n} deliveries in the week (median of {s.week_runs})",
+            got["page_median"] * ms, "ms",
+            "bare route, the same rows as JSON (/api/week, show --json shapes)",
+            got["json_median"] * ms, "<= 3 x baseline",
+            got["page_median"] <= 3 * got["json_median"] and shown,
+            note=f"{got['chips']:,} chips shown; {s.week_around:,} deliveries in other weeks"),
+        Row("13b", 13, f"web: week view's size, {n} deliveries", got["page_bytes"] / 1024, "KiB",
+            "the same rows as JSON", got["json_bytes"] / 1024, "< 300 KB",
+            got["page_bytes"] < 300_000 and shown),
+        Row("13c", 13, f"web: {s.week_readers} concurrent readers of the week view, p99 of"
+            f" {s.week_readers * s.week_per_reader} requests", r["p99"] * ms, "ms",
+            "one reader alone just before, p50", r["alone_p50"] * ms, "p99 < 5 x baseline",
+            r["p99"] < 5 * r["alone_p50"],
+            note=f"median of 3 rounds (ratios {ratios});"
+                 f" concurrent p50 {r['p50'] * ms:.1f} ms, {r['rate']:.0f} pages/s"),
+    ]  # fmt: skip
+
+
 # -- the table ----------------------------------------------------------------------------------
 def _fmt(value: float | None) -> str:
     if value is None:
@@ -351,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC)
     rows: list[Row] = []
     details: dict[str, Any] = {}
-    steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8)]
+    steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
+             (13, item13)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

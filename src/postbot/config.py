@@ -60,6 +60,20 @@ class DaemonSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`postbot serve`: who may log in, and which reverse proxies are believed."""
+
+    user: str | None = None
+    password_hash: str | None = None  # argon2, made by `postbot passwd`; never shown
+    # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are honoured.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def login(self) -> bool:
+        return self.user is not None and self.password_hash is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: ZoneInfo
     database_url: str  # a relative SQLite path is already resolved against project_dir
@@ -72,6 +86,7 @@ class Settings:
     project_dir: Path | None = None  # absolute: what relative paths in the file mean
     date_order: str | None = None  # DMY, MDY or YMD; None: numeric dates are refused
     on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
+    web: WebSettings = WebSettings()
 
     def account(self, name: str) -> Account:
         try:
@@ -122,6 +137,36 @@ def _http_url(value: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
         raise ValueError("must be an http:// or https:// address, e.g. https://mastodon.social")
     return value
+
+
+def _web_user(value: str) -> str:
+    if not re.fullmatch(r"[^\s\x00-\x1f\x7f]{1,100}", value):
+        raise ValueError('must be a user name of 1 to 100 characters without spaces, e.g. "desk"')
+    return value
+
+
+def _password_hash(value: str) -> str:
+    # The hash is not a token, but it is never shown either: not even in this refusal.
+    if not re.fullmatch(
+        r"\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", value
+    ):
+        raise ValueError(
+            "must be an argon2id hash as `postbot passwd` prints it (the value is not shown)"
+        )
+    return value
+
+
+def _addresses(value: list[object]) -> tuple[str, ...]:
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_address(str(item))
+        except ValueError:
+            raise ValueError(
+                f"'{item}' is not an IP address; list the proxies' addresses, e.g. [\"127.0.0.1\"]"
+            ) from None
+    return tuple(str(item) for item in value)
 
 
 def _at_least_one(value: int) -> int:
@@ -180,6 +225,11 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
         "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
         "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
         "max_delay": Option((int, float), RetrySettings.max_delay, parse=non_negative_seconds),
+    },
+    "web": {
+        "user": Option(str, parse=_web_user),
+        "password_hash": Option(str, parse=_password_hash),
+        "trusted_proxies": Option(list, parse=_addresses, help='addresses, e.g. ["127.0.0.1"]'),
     },
 }
 # Keys every account takes, beside `credentials` and the options its platform declares.
@@ -263,6 +313,14 @@ def parse_settings(
     if retry.max_delay < retry.base_delay:
         raise where.error(("retry", "max_delay"), "retry.max_delay must not be below base_delay")
     posts_dir = sections["posts"].get("dir")
+    web = WebSettings(**sections["web"])
+    if (web.user is None) != (web.password_hash is None):
+        missing = "password_hash" if web.password_hash is None else "user"
+        raise where.error(
+            ("web", "user" if web.user is not None else "password_hash"),
+            f"web.{missing} is missing: a login needs both user and password_hash"
+            " (make them with `postbot passwd`)",
+        )
     return Settings(
         timezone=top["timezone"],
         database_url=database_url,
@@ -275,6 +333,7 @@ def parse_settings(
         project_dir=project,
         date_order=top.get("date_order") or order_for_language(language),
         on_delete=sections["posts"]["on_delete"],
+        web=web,
     )
 
 

@@ -11,12 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from postbot.domain import Account, MediaItem
 from postbot.options import Option
 from postbot.platforms.limits import LimitCheck, TextLimit, check_all
 from postbot.platforms.media import GENERIC, ImageFile, MediaError, MediaPolicy, checked_images
+
+if TYPE_CHECKING:
+    from postbot.platforms.facets import Facet
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,13 @@ class Platform(ABC):
         from postbot.compose import render_text
 
         return render_text(teaser, link, hashtags)
+
+    def facets(self, text: str) -> tuple[Facet, ...]:
+        """The links and hashtags this platform will make of `text` (shown by the web preview).
+        Platforms that find them their own way override this."""
+        from postbot.platforms.facets import find_facets
+
+        return find_facets(text)
 
     # -- network ------------------------------------------------------------------------
     @abstractmethod

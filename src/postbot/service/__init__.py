@@ -145,17 +145,30 @@ def enqueue_text(
 ) -> Enqueued:
     now = app.now()
     due = due_time(app, at, now_flag, now)
-    draft = Draft(
+    draft = typed_draft(app, text, hashtags=hashtags, link=link, to=to, language=language)
+    checked = plan(draft, app.settings)
+    post_id = app.store.enqueue(checked, due, now)
+    accounts = tuple(t.account for t in checked.targets)
+    return Enqueued(post_id, due, accounts, tuple(importing.plan_warnings(checked)))
+
+
+def typed_draft(
+    app: App,
+    text: str,
+    *,
+    hashtags: Sequence[str] = (),
+    link: str | None = None,
+    to: Sequence[str] = (),
+    language: str | None = None,
+) -> Draft:
+    """A post typed by a person (the command line, the web composer), before it is checked."""
+    return Draft(
         teaser=text,
         hashtags=tuple(hashtags),
         link=link,
         language=language or app.settings.language,
         to=tuple(to),
     )
-    checked = plan(draft, app.settings)
-    post_id = app.store.enqueue(checked, due, now)
-    accounts = tuple(t.account for t in checked.targets)
-    return Enqueued(post_id, due, accounts, tuple(importing.plan_warnings(checked)))
 
 
 def import_paths(

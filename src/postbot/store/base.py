@@ -114,6 +114,11 @@ class Store(ABC):
         so the posts), `limit` caps the number of posts."""
 
     @abstractmethod
+    def posts_due_between(self, start: datetime, end: datetime) -> list[Post]:
+        """The posts with a delivery due in [start, end), each with only those deliveries;
+        by their first such due time, then delivery id (the calendar's read)."""
+
+    @abstractmethod
     def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         """The newest `limit` attempts (of one post, or of all), oldest first."""
 

@@ -216,19 +216,7 @@ class PostOps:
             if status:
                 query = query.where(DELIVERY.c.status == status)
             deliveries = [delivery_record(d) for d in conn.execute(query).mappings()]
-            post_ids = list(dict.fromkeys(d.post_id for d in deliveries))
-            if limit is not None:
-                post_ids = post_ids[:limit]
-            rows = {
-                p["id"]: p
-                for chunk in _chunks(post_ids, 500)
-                for p in conn.execute(select(POST).where(POST.c.id.in_(chunk))).mappings()
-            }
-        by_post: dict[int, list[Delivery]] = {i: [] for i in post_ids}
-        for d in deliveries:
-            if d.post_id in by_post:
-                by_post[d.post_id].append(d)
-        return [post_record(rows[i], by_post[i]) for i in post_ids]
+            return posts_of(conn, deliveries, limit)
 
     def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         with self.read() as conn:
@@ -327,6 +315,24 @@ class PostOps:
                 raise change.refused(post_id, statuses)
             self.notify_enqueued(conn)
             return int(changed)
+
+
+def posts_of(
+    conn: Connection, deliveries: Sequence[Delivery], limit: int | None = None
+) -> list[Post]:
+    """The posts of `deliveries` (the first `limit`), in the order their first delivery comes,
+    each with its deliveries from `deliveries`; the posts read in chunks, not one by one."""
+    post_ids = list(dict.fromkeys(d.post_id for d in deliveries))[:limit]
+    rows = {
+        p["id"]: p
+        for chunk in _chunks(post_ids, 500)
+        for p in conn.execute(select(POST).where(POST.c.id.in_(chunk))).mappings()
+    }
+    by_post: dict[int, list[Delivery]] = {i: [] for i in post_ids}
+    for d in deliveries:
+        if d.post_id in by_post:
+            by_post[d.post_id].append(d)
+    return [post_record(rows[i], by_post[i]) for i in post_ids]
 
 
 # -- rows -> records ------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from atproto_client.client.session import Session, SessionEvent
 
     from postbot.platforms.bluesky.session import SessionFile
+    from postbot.platforms.facets import Facet
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,12 @@ class BlueskyPlatform(Platform):
     def text_limits(self) -> tuple[TextLimit, ...]:
         # Graphemes and UTF-8 bytes of the text, and of its longest hashtag (the lexicon's).
         return text_limits(self.limit())
+
+    def facets(self, text: str) -> tuple[Facet, ...]:
+        # Exactly the facets the record will carry.
+        from postbot.platforms.facets import from_byte_offsets
+
+        return from_byte_offsets(text, build_facets(text))
 
     # -- publishing ------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     import requests
     from requests.auth import AuthBase
 
+    from postbot.platforms.facets import Facet
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -130,6 +132,14 @@ class XPlatform(Platform):
         if self.link_placement == "reply":
             return render_text(teaser, None, hashtags)
         return render_text(teaser, link, hashtags)
+
+    def facets(self, text: str) -> tuple[Facet, ...]:
+        # X links what twitter-text finds (also `example.org` without a scheme), as it counts.
+        from postbot.compose import _twitter_text
+        from postbot.platforms.facets import find_facets
+
+        found = _twitter_text("extract_urls").extract_urls_with_indices(text)
+        return find_facets(text, [(u["indices"][0], u["indices"][1], u["url"]) for u in found])
 
     # -- network ----------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:

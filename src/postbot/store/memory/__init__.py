@@ -11,11 +11,12 @@ records are `postbot.domain`'s. The parts: `db.py` (the database, transactions, 
 from __future__ import annotations
 
 from postbot.store.base import SCHEMA_HEAD
+from postbot.store.memory.calendar import MemoryCalendarOps
 from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.queue import MemoryQueueOps
 
 
-class MemoryStore(MemoryPostOps, MemoryQueueOps):
+class MemoryStore(MemoryPostOps, MemoryQueueOps, MemoryCalendarOps):
     dialect = "memory"
 
     def schema_version(self) -> str | None:
