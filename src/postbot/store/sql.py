@@ -26,11 +26,12 @@ from postbot.store.base import (
     StoreError,
 )
 from postbot.store.base import Store as StoreContract
+from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
 from postbot.store.queue import QueueOps
 
 
-class SQLStore(PostOps, QueueOps, StoreContract):
+class SQLStore(PostOps, QueueOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

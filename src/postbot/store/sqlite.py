@@ -27,6 +27,7 @@ from postbot.store.base import REVISIONS, ChangeWatcher, StoreError
 from postbot.store.sql import SQLStore
 
 BUSY_TIMEOUT_MS = 30_000
+PROBE_TIMEOUT = 5.0  # seconds a write probe waits for another writer: longer is "not ready"
 
 
 HEADER = b"SQLite format 3\x00"
@@ -65,6 +66,24 @@ class SQLiteStore(SQLStore):
 
     def change_watcher(self) -> ChangeWatcher:
         return DataVersionWatcher(self.engine)
+
+    def probe_write(self) -> None:
+        """On a connection of its own: an open one keeps writing to a file made read-only
+        (chmod, chattr +i, a read-only mount) until it checkpoints, and only then fails."""
+        if self.path is None:
+            return super().probe_write()
+        from postbot.store.ops import PROBE
+
+        try:
+            conn = sqlite3.connect(self.path, timeout=PROBE_TIMEOUT, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(PROBE)
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} does not take a write: {exc}") from None
 
     def where(self) -> str:
         return str(self.path) if self.path else ":memory:"
