@@ -56,6 +56,16 @@ def url_secrets(urls: Sequence[str]) -> list[str]:
     return [s for s in found if len(s) >= MIN_LENGTH]
 
 
+def configured_url_secrets(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The alert URLs' secrets, for the log's Redactor (nothing for a variable not set)."""
+    try:
+        return url_secrets(settings.alerts.urls(environ))
+    except ConfigError:
+        return []
+
+
 def _notifier(urls: Sequence[str]) -> Any:
     """An Apprise object with every target; ConfigError if it cannot read one (never shown)."""
     import apprise

@@ -68,12 +68,23 @@ class SQLiteStore(SQLStore):
         return DataVersionWatcher(self.engine)
 
     def probe_write(self) -> None:
-        """On a connection of its own: an open one keeps writing to a file made read-only
-        (chmod, chattr +i, a read-only mount) until it checkpoints, and only then fails."""
+        """The files first, as the system sees them now: a connection open before the file
+        was made read-only (chmod, chattr +i, a read-only mount) keeps writing until it
+        checkpoints, and SQLite hands a closed connection's descriptor to the next one in the
+        same process. Then a write that changes nothing, on a connection of its own."""
         if self.path is None:
             return super().probe_write()
+        import os
+
         from postbot.store.ops import PROBE
 
+        wal = self.path.with_name(self.path.name + "-wal")
+        for target in (self.path, wal, self.path.parent):
+            if target.exists() and not os.access(target, os.W_OK):
+                raise StoreError(
+                    f"database {self.path} does not take a write: {target} is"
+                    " read-only (its mode, its immutable flag or its file system)"
+                )
         try:
             conn = sqlite3.connect(self.path, timeout=PROBE_TIMEOUT, isolation_level=None)
             try:
@@ -84,9 +95,6 @@ class SQLiteStore(SQLStore):
                 conn.close()
         except sqlite3.Error as exc:
             raise StoreError(f"database {self.path} does not take a write: {exc}") from None
-
-    def where(self) -> str:
-        return str(self.path) if self.path else ":memory:"
 
 
 class DataVersionWatcher(ChangeWatcher):
