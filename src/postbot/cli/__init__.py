@@ -8,10 +8,10 @@ importing them here registers them on the root group.
 
 from __future__ import annotations
 
-from postbot.cli import accounts, daemon, posts, queue
+from postbot.cli import accounts, daemon, ops, posts, queue
 from postbot.cli.base import cli
 
-__all__ = ["accounts", "cli", "daemon", "main", "posts", "queue"]
+__all__ = ["accounts", "cli", "daemon", "main", "ops", "posts", "queue"]
 
 
 def main() -> None:

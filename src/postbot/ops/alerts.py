@@ -103,13 +103,17 @@ class Alerts(Observer):
         dry_run: bool = False,
         environ: Mapping[str, str] | None = None,
         redactor: Redactor | None = None,
+        urls: Sequence[str] | None = None,
         send: Callable[[Sequence[str], str, str], bool] = apprise_send,
     ) -> None:
+        """`urls` None: the configured ones (ConfigError if a variable is not set)."""
         self.store = store
         self.settings = settings
         self.clock = clock
         self.dry_run = dry_run
-        self.urls = settings.alerts.urls(environ) if settings.alerts.enabled else []
+        if urls is None:
+            urls = settings.alerts.urls(environ) if settings.alerts.enabled else []
+        self.urls = list(urls)
         self.redact = (redactor or Redactor()).with_secrets(*url_secrets(self.urls))
         self._send = send
         self._rate = settings.alerts.pace()
