@@ -43,14 +43,26 @@ def test_doctor_passes_a_good_setup_offline_and_online(
     assert run_postbot(project, "status", env=env).returncode == 0  # the schema, made
     daemon = start_daemon(project, env)
     db = project / "var" / "postbot.db"
-    assert wait_until(lambda: db.exists() and query(sqlite_url(project),
-                      "SELECT * FROM heartbeat"), 30), daemon.log()  # fmt: skip
+    assert wait_until(
+        lambda: db.exists() and query(sqlite_url(project), "SELECT * FROM heartbeat"), 30
+    ), daemon.log()
 
     code, lines = doctor(project, env)
     assert code == 0, lines
-    assert list(lines) == ["config", "database", "writable", "account bluesky",
-                           "account mastodon", "account x", "clock", "disk", "posts",
-                           "heartbeat", "publishing", "alerts"]  # fmt: skip
+    assert list(lines) == [
+        "config",
+        "database",
+        "writable",
+        "account bluesky",
+        "account mastodon",
+        "account x",
+        "clock",
+        "disk",
+        "posts",
+        "heartbeat",
+        "publishing",
+        "alerts",
+    ]
     assert all(v.startswith("OK") for v in lines.values()), lines
     assert "1 post file(s)" in lines["posts"]
 
@@ -87,8 +99,10 @@ def test_doctor_names_what_is_broken_and_exits_1(
     # A delivery held past its lease by a worker that died.
     url = sqlite_url(project)
     with sqlite3.connect(project / "var" / "postbot.db") as conn:
-        conn.execute("UPDATE delivery SET status = 'publishing', lease_owner = 'dead',"
-                     " lease_expires_at = '2020-01-01 00:00:00.000000'")  # fmt: skip
+        conn.execute(
+            "UPDATE delivery SET status = 'publishing', lease_owner = 'dead',"
+            " lease_expires_at = '2020-01-01 00:00:00.000000'"
+        )
     code, lines = doctor(project, env)
     assert code == 1
     assert lines["publishing"].startswith("1 deliveries stuck in publishing past their lease")
@@ -146,7 +160,7 @@ def test_a_backup_taken_while_publishing_restores_consistently(
     assert done.returncode == 0, done.stderr
     taken = json.loads(done.stdout)
     during = published()
-    assert 30 <= taken["rows"]["attempt"] and during < 300, (taken, during)  # mid-run
+    assert taken["rows"]["attempt"] >= 30 and during < 300, (taken, during)  # mid-run
     assert wait_until(lambda: published() == 300, timeout=90), daemon.log()[-2000:]
 
     # The copy is one consistent moment: every published delivery has its attempt, and what
@@ -186,5 +200,6 @@ def test_a_backup_taken_while_publishing_restores_consistently(
     status = json.loads(run_postbot(project, "status", "--json", env=env).stdout)
     assert status["counts"] == states
     with sqlite3.connect(restored["saved"]) as conn:  # the replaced database, kept whole
-        assert conn.execute("SELECT count(*) FROM delivery WHERE status = 'published'"
-                            ).fetchone() == (300,)  # fmt: skip
+        assert conn.execute(
+            "SELECT count(*) FROM delivery WHERE status = 'published'"
+        ).fetchone() == (300,)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -73,10 +74,18 @@ def enqueue(project: Path, env: dict[str, str], text: str, *args: str) -> str:
 
 
 def settled(project: Path) -> bool:
-    rows = query(sqlite_url(project), "SELECT count(*) AS n FROM delivery WHERE status = 'publishing'"
-                 " OR (status = 'queued' AND next_attempt_at <= CURRENT_TIMESTAMP"
-                 " AND account != 'x')")  # fmt: skip
+    rows = query(
+        sqlite_url(project),
+        "SELECT count(*) AS n FROM delivery WHERE status = 'publishing'"
+        " OR (status = 'queued' AND next_attempt_at <= CURRENT_TIMESTAMP"
+        " AND account != 'x')",
+    )
     return rows[0]["n"] == 0
+
+
+def failed(project: Path, post: str) -> bool:
+    rows = query(sqlite_url(project), f"SELECT status FROM delivery WHERE post_id = {post}")
+    return bool(rows[0]["status"] == "failed")
 
 
 @pytest.fixture
@@ -91,9 +100,10 @@ def test_metrics_scraped_from_a_publishing_daemon_match_the_database(
 ) -> None:
     port = free_port()
     project = platforms.project(
-        tmp_path, daemon={"metrics": f"127.0.0.1:{port}"},
+        tmp_path,
+        daemon={"metrics": f"127.0.0.1:{port}"},
         account_options={"x": {"pace": "2/1h"}},
-    )  # fmt: skip
+    )
     env = platforms.env()
     platforms.mastodon.inject("/api/v1/statuses", MastodonFault.unprocessable())
     for n in range(4):
@@ -108,16 +118,27 @@ def test_metrics_scraped_from_a_publishing_daemon_match_the_database(
     assert status == 200
     found = samples(text)
     url = sqlite_url(project)
-    by_state = {(r["status"], r["account"]): r["n"] for r in query(
-        url, "SELECT status, account, count(*) AS n FROM delivery GROUP BY status, account")}  # fmt: skip
+    by_state = {
+        (r["status"], r["account"]): r["n"]
+        for r in query(
+            url, "SELECT status, account, count(*) AS n FROM delivery GROUP BY status, account"
+        )
+    }
     # Deliveries this daemon moved to a state: what the database says they are in.
-    moved = {dict(labels)["state"] + "/" + dict(labels)["account"]: v
-             for labels, v in of(found, "postbot_deliveries_total").items()}  # fmt: skip
+    moved = {
+        dict(labels)["state"] + "/" + dict(labels)["account"]: v
+        for labels, v in of(found, "postbot_deliveries_total").items()
+    }
     assert moved == {f"{s}/{a}": float(n) for (s, a), n in by_state.items() if s != "queued"}
     assert by_state[("failed", "mastodon")] == 1 and by_state[("published", "x")] == 2
-    attempts = {(r["platform"], r["outcome"]): r["n"] for r in query(
-        url, "SELECT d.platform, a.outcome, count(*) AS n FROM attempt a"
-             " JOIN delivery d ON d.id = a.delivery_id GROUP BY d.platform, a.outcome")}  # fmt: skip
+    attempts = {
+        (r["platform"], r["outcome"]): r["n"]
+        for r in query(
+            url,
+            "SELECT d.platform, a.outcome, count(*) AS n FROM attempt a"
+            " JOIN delivery d ON d.id = a.delivery_id GROUP BY d.platform, a.outcome",
+        )
+    }
     assert {
         (dict(k)["platform"], dict(k)["outcome"]): v
         for k, v in of(found, "postbot_publish_attempts_total").items()
@@ -127,8 +148,10 @@ def test_metrics_scraped_from_a_publishing_daemon_match_the_database(
         dict(k)["platform"]: v
         for k, v in of(found, "postbot_publish_duration_seconds_count").items()
     }
-    assert durations == {p: float(sum(n for (q, _), n in attempts.items() if q == p))
-                         for p in ("mastodon", "x", "bluesky")}  # fmt: skip
+    assert durations == {
+        p: float(sum(n for (q, _), n in attempts.items() if q == p))
+        for p in ("mastodon", "x", "bluesky")
+    }
     lateness = {
         dict(k)["platform"]: v
         for k, v in of(found, "postbot_publish_lateness_seconds_count").items()
@@ -185,8 +208,9 @@ def test_readyz_is_unready_while_the_database_file_is_unwritable(
         assert status == 503, body
         lines = body.splitlines()
         assert lines[0] == "not ready"
-        assert any(line.startswith("writable: ") and f"{db} is read-only" in line
-                   for line in lines), body  # fmt: skip
+        assert any(
+            line.startswith("writable: ") and f"{db} is read-only" in line for line in lines
+        ), body
         assert get(f"{base}/healthz")[0] == 200  # the process lives: not a restart matter
     finally:
         _chattr("-i", db)
@@ -209,9 +233,11 @@ def mentions(messages: list[dict[str, Any]], needle: str) -> int:
 
 
 def test_each_trigger_alerts_once_per_incident(
-    platforms: Platforms, tmp_path: Path, start_daemon: Callable[..., Daemon],
+    platforms: Platforms,
+    tmp_path: Path,
+    start_daemon: Callable[..., Daemon],
     receiver: AlertReceiver,
-) -> None:  # fmt: skip
+) -> None:
     project = alert_config(platforms, tmp_path, dead_man_minutes=0.05)
     env = platforms.env(POSTBOT_ALERT_URL=receiver.apprise_url)
     # missed: due in a second, bluesky's max_lateness is 1 s, the daemon starts 2.5 s later.
@@ -236,9 +262,17 @@ def test_each_trigger_alerts_once_per_incident(
     posts = [enqueue(project, env, f"Token {n}", "--now", "--to", "mastodon") for n in range(3)]
     daemon = start_daemon(project, wrong)
     assert receiver.wait_for(lambda m: mentions(m, "credentials refused"), timeout=30), daemon.log()
-    assert wait_until(lambda: query(sqlite_url(project), "SELECT count(*) AS n FROM delivery"
-                      f" WHERE status = 'failed' AND post_id IN ({', '.join(posts)})")[0]["n"] == 3,
-                      timeout=30)  # fmt: skip
+    assert wait_until(
+        lambda: (
+            query(
+                sqlite_url(project),
+                "SELECT count(*) AS n FROM delivery"
+                f" WHERE status = 'failed' AND post_id IN ({', '.join(posts)})",
+            )[0]["n"]
+            == 3
+        ),
+        timeout=30,
+    )
 
     # dead man: the daemon dies (its heartbeat row stays); cron's doctor --alert tells, once.
     daemon.kill()
@@ -266,9 +300,11 @@ def test_each_trigger_alerts_once_per_incident(
 
 
 def test_alerts_keep_the_rate_and_fold_the_rest_into_one_digest(
-    platforms: Platforms, tmp_path: Path, start_daemon: Callable[..., Daemon],
+    platforms: Platforms,
+    tmp_path: Path,
+    start_daemon: Callable[..., Daemon],
     receiver: AlertReceiver,
-) -> None:  # fmt: skip
+) -> None:
     project = alert_config(platforms, tmp_path)
     config = project / "config" / "postbot.toml"
     config.write_text(config.read_text().replace('rate = "20/1h"', 'rate = "2/1h"'))
@@ -277,8 +313,7 @@ def test_alerts_keep_the_rate_and_fold_the_rest_into_one_digest(
     for n in range(6):
         platforms.mastodon.inject("/api/v1/statuses", MastodonFault.unprocessable())
         post = enqueue(project, env, f"Abgelehnt {n}", "--now", "--to", "mastodon")
-        assert wait_until(lambda p=post: query(sqlite_url(project), "SELECT status FROM delivery"
-                          f" WHERE post_id = {p}")[0]["status"] == "failed", timeout=20)  # fmt: skip
+        assert wait_until(functools.partial(failed, project, post), timeout=20)
     time.sleep(1.5)
     assert len(receiver.messages) == 2, receiver.messages
     pending = query(

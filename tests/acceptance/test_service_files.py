@@ -77,8 +77,13 @@ def test_the_systemd_unit_says_what_the_readme_promises() -> None:
     assert unit["EnvironmentFile"] == ["-/srv/postbot/.env"]
     assert unit["WorkingDirectory"] == ["/srv/postbot"]
     assert unit["ExecStart"][0].startswith("/srv/postbot/.venv/bin/postbot run")
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
-                       "ProtectHome": "yes", "ReadWritePaths": "/srv/postbot/var"}.items():  # fmt: skip
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+        "ReadWritePaths": "/srv/postbot/var",
+    }.items():
         assert unit[key] == [value], key
     assert unit["User"] == ["postbot"]
 
@@ -152,15 +157,17 @@ def test_the_image_builds_and_becomes_healthy_or_its_steps_do_as_a_user(
     engine = _engine()
     if engine is not None:  # the real thing
         tag = "postbot-test:latest"
-        built = subprocess.run([*engine, "build", "-t", tag, str(REPO)], capture_output=True,
-                               text=True, timeout=900)  # fmt: skip
+        built = subprocess.run(
+            [*engine, "build", "-t", tag, str(REPO)], capture_output=True, text=True, timeout=900
+        )
         assert built.returncode == 0, built.stderr[-3000:]
         return
     if os.geteuid() != 0:
         pytest.skip("no Docker daemon or podman, and not root: cannot switch to another user")
     # An interpreter outside root's home (pyenv's lives in /root, 0700), 3.11 as the image's.
-    python = next((p for p in ("/usr/local/bin/python3.11", "/usr/bin/python3.11")
-                   if os.path.exists(p)), None)  # fmt: skip
+    python = next(
+        (p for p in ("/usr/local/bin/python3.11", "/usr/bin/python3.11") if os.path.exists(p)), None
+    )
     if python is None:
         reason = "no Python 3.11 outside root's home for the user nobody to run"
         if os.environ.get("CI"):
@@ -172,21 +179,27 @@ def test_the_image_builds_and_becomes_healthy_or_its_steps_do_as_a_user(
     wheel = shlex.split(
         steps["wheel"].replace("--no-cache-dir ", "").replace("/wheels", str(wheels))
     )
-    done = subprocess.run([sys.executable, "-m", *wheel[:-1], str(REPO)], capture_output=True,
-                          text=True, timeout=600, cwd=REPO)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", *wheel[:-1], str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     subprocess.run(["chown", "-R", "nobody", str(unprivileged_home)], check=True)
 
-    def as_nobody(*cmd: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PATH": f"{unprivileged_home / 'venv' / 'bin'}:/usr/bin:/bin",
-            "HOME": str(unprivileged_home),
-            "LANG": "C.UTF-8",
-            **kwargs.pop("env", {}),
-        }  # type: ignore[dict-item]
-        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                               *cmd], capture_output=True, text=True, env=env, timeout=300,
-                              cwd=unprivileged_home, **kwargs)  # type: ignore[call-overload]  # fmt: skip
+    def as_nobody(*cmd: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        path = f"{unprivileged_home / 'venv' / 'bin'}:/usr/bin:/bin"
+        full = {"PATH": path, "HOME": str(unprivileged_home), "LANG": "C.UTF-8", **(env or {})}
+        return subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd],
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=300,
+            cwd=unprivileged_home,
+        )
 
     made = as_nobody(python, "-m", "venv", str(unprivileged_home / "venv"))
     assert made.returncode == 0, made.stderr
@@ -202,22 +215,37 @@ def test_the_image_builds_and_becomes_healthy_or_its_steps_do_as_a_user(
     (app / "config" / "postbot.toml").write_text(DRY_CONFIG)
     subprocess.run(["chown", "-R", "nobody", str(app / "var")], check=True)
     port = _free_port()
-    env = {"POSTBOT_CONFIG": str(app / "config" / "postbot.toml"),
-           "POSTBOT_METRICS": f"127.0.0.1:{port}"}  # fmt: skip
+    env = {
+        "POSTBOT_CONFIG": str(app / "config" / "postbot.toml"),
+        "POSTBOT_METRICS": f"127.0.0.1:{port}",
+    }
     version = as_nobody("postbot", "--version", env=env)
     assert version.returncode == 0 and "version" in version.stdout, version.stderr
     daemon = subprocess.Popen(
-        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-         str(unprivileged_home / "venv" / "bin" / "postbot"), "run", "--dry-run",
-         "--log-format", "json"],
-        env={"PATH": "/usr/bin:/bin", **env}, cwd=app, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            str(unprivileged_home / "venv" / "bin" / "postbot"),
+            "run",
+            "--dry-run",
+            "--log-format",
+            "json",
+        ],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=app,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         check = json.loads(steps["healthcheck"])
         assert check[0] == "python"
-        probe = [str(unprivileged_home / "venv" / "bin" / "python"),
-                 *[c.replace("9750", str(port)) for c in check[1:]]]  # fmt: skip
+        probe = [
+            str(unprivileged_home / "venv" / "bin" / "python"),
+            *[c.replace("9750", str(port)) for c in check[1:]],
+        ]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and daemon.poll() is None:
             healthy = as_nobody(*probe)

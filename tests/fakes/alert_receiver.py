@@ -52,7 +52,7 @@ class AlertReceiver(LocalServer):
             self._messages.append({**entry, "path": path})
             return 200
 
-    def wait_for(self, condition: Callable[[list[dict[str, Any]]], bool], timeout: float) -> bool:
+    def wait_for(self, condition: Callable[[list[dict[str, Any]]], object], timeout: float) -> bool:
         import time
 
         deadline = time.monotonic() + timeout
@@ -60,13 +60,13 @@ class AlertReceiver(LocalServer):
             if condition(self.messages):
                 return True
             time.sleep(0.05)
-        return condition(self.messages)
+        return bool(condition(self.messages))
 
 
 class _Handler(TrackedHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        status = self.server.fake.receive(self.path, self.rfile.read(length))  # type: ignore[attr-defined]
+        status = self.server.fake.receive(self.path, self.rfile.read(length))
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()

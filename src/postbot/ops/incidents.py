@@ -5,10 +5,10 @@ raised, and from incidents to the words of an alert.
 - a delivery failed for good: one incident per delivery and attempt (`failed:ID:N`);
 - its outcome is unknown: likewise (`unknown:ID:N`);
 - deliveries were marked missed: one per account and pass;
-- an account's credentials were refused (HTTP 401, or 403 that is not X's duplicate refusal),
-  or are not set: one condition per account (`credentials:NAME`), open until the account
-  publishes again; the deliveries that fail meanwhile only count it up, so one broken token
-  sends one alert, not one per post;
+- an account's credentials were refused (HTTP 401; 403 but on X, which answers 403 to texts
+  it refuses too), or are not set: one condition per account (`credentials:NAME`), open until
+  the account publishes again; the deliveries that fail meanwhile only count it up, so one
+  broken token sends one alert, not one per post;
 - no worker sent a heartbeat for `dead_man_minutes`: one condition (`heartbeat`), open until
   one does;
 - a `postbot doctor --alert` check failed: one condition per check (`check:NAME`).
@@ -35,15 +35,21 @@ def check_key(name: str) -> str:
     return HEARTBEAT_KEY if name == "heartbeat" else f"check:{name}"
 
 
-def credentials_refused(result: Result) -> bool:
+# Platforms whose 403 refuses a text (a duplicate, a policy) as well as a token or its scopes:
+# there, only a 401 says the credentials stopped working.
+FORBIDS_TEXTS = frozenset({"x"})
+
+
+def credentials_refused(result: Result, platform: str) -> bool:
     """A permanent failure that says the account cannot publish at all: its token was refused
-    (401; 403, but for X's refusal of a duplicate text) or a credential is not set."""
+    (401; 403 where a 403 means that) or a credential is not set."""
     if result.outcome != Outcome.PERMANENT:
         return False
     if result.error_class == "ConfigError":  # Account.credentials: a variable is not set
         return True
-    message = (result.error_message or "").lower()
-    return result.http_status in (401, 403) and "duplicate" not in message
+    return result.http_status == 401 or (
+        result.http_status == 403 and platform not in FORBIDS_TEXTS
+    )
 
 
 def of_records(records: Sequence[Recorded]) -> list[NewIncident]:
@@ -54,7 +60,7 @@ def of_records(records: Sequence[Recorded]) -> list[NewIncident]:
         if r.dry_run:
             continue
         where = f"post {item.post_id} -> {item.account}"
-        if credentials_refused(r):
+        if credentials_refused(r, item.platform):
             found.append(NewIncident(
                 credentials_key(item.account), IncidentKind.CREDENTIALS,
                 f"account {item.account} ({item.platform}): credentials refused: "
