@@ -111,8 +111,8 @@ class Alerts(Observer):
         self.settings = settings
         self.clock = clock
         self.dry_run = dry_run
-        if urls is None:
-            urls = settings.alerts.urls(environ) if settings.alerts.enabled else []
+        if urls is None:  # a dry run sends nothing, so it needs no URL
+            urls = settings.alerts.urls(environ) if settings.alerts.enabled and not dry_run else []
         self.urls = list(urls)
         self.redact = (redactor or Redactor()).with_secrets(*url_secrets(self.urls))
         self._send = send

@@ -21,10 +21,10 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 
-from postbot.domain import Incident, IncidentKind, NewIncident, QueueGauges, Status, Worker
+from postbot.domain import Incident, IncidentKind, NewIncident, QueueGauges, Status
 from postbot.store.base import StoreError
 from postbot.store.posts import DELIVERY
-from postbot.store.queue import HEARTBEAT
+from postbot.store.queue import read_workers
 from postbot.store.tables import AlertMessageRow, IncidentRow
 
 if TYPE_CHECKING:
@@ -111,12 +111,7 @@ class OpsSQL:
             unknown = conn.execute(
                 select(func.count()).where(DELIVERY.c.status == Status.UNKNOWN)
             ).scalar_one()
-            workers = tuple(
-                Worker(**r)
-                for r in conn.execute(
-                    select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())
-                ).mappings()
-            )
+            workers = read_workers(conn)
         return QueueGauges(
             {a: int(n) for a, n in due.items()}, next_due_at, int(flight[0]), int(flight[1]),
             flight[2], int(unknown), workers,
