@@ -15,6 +15,8 @@ Every figure is measured next to its baseline in the same run and reported as a 
 6 bulk import of 100,000 posts (files; a loop of library calls) against raw executemany
 7 PostgreSQL scale-out: 1, 2 and 4 workers
 8 dry-run dispatch (`postbot run --dry-run --once`) against the sqlite3 floor of the same work
+9 a /metrics scrape with 1,000,000 deliveries against 1,000
+10 `postbot doctor` (offline) against `postbot status`
 13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
    twenty concurrent readers against one
 """
@@ -40,7 +42,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 13)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class Sizes:
     dry_posts: int = 5_000  # item 8: posts, to three accounts each
     dry_runs: int = 3  # item 8: daemon and floor runs each (best is reported)
     lead: float = 8.0  # items 3 and 7: seconds between queueing and the first due time
+    scrape_big: int = 1_000_000  # item 9: deliveries in the big database
+    scrape_small: int = 1_000
+    scrape_runs: int = 50
+    doctor_runs: int = 10  # item 10
     week: int = 2_000  # item 13: deliveries in the week shown
     week_around: int = 10_000  # item 13: deliveries in the weeks around it
     week_runs: int = 30  # item 13: single-reader requests of each route
@@ -72,7 +78,8 @@ QUICK = Sizes(
     throughput=300, throughput_runs=1, aps=100, io=32, burst=30, burst_window=2.0, late_tries=2,
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
-    week_readers=4, week_per_reader=2,
+    week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
+    doctor_runs=1,
 )  # fmt: skip
 
 
@@ -295,6 +302,37 @@ def item8(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def item9(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import ops
+
+    got = ops.scrape(work, s.scrape_big, s.scrape_small, s.scrape_runs)
+    details["9"] = got
+    hist, future = got["history"], got["future"]
+    return [
+        Row("9a", 9, f"/metrics scrape, {s.scrape_big:,} deliveries ({s.scrape_small:,} queued,"
+            " the rest published)", hist["big"] * 1000, "ms",
+            f"the same scrape, {s.scrape_small:,} deliveries (the same queue)",
+            hist["small"] * 1000, "<= 2 x baseline", hist["big"] <= 2 * hist["small"],
+            note=f"median of {s.scrape_runs}, alternating; over HTTP"),
+        Row("9b", 9, f"/metrics scrape, {s.scrape_big:,} deliveries queued for later",
+            future["big"] * 1000, "ms", f"the same scrape, {s.scrape_small:,} queued for later",
+            future["small"] * 1000, "<= 2 x baseline", future["big"] <= 2 * future["small"],
+            note=f"median of {s.scrape_runs}, alternating; over HTTP"),
+    ]  # fmt: skip
+
+
+def item10(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import ops
+
+    got = ops.doctor_vs_status(work, s.doctor_runs)
+    details["10"] = got
+    return [
+        Row("10", 10, "`postbot doctor` (offline), 3 accounts, 3,600 deliveries", got["doctor"],
+            "s", "`postbot status`, same project", got["status"], "<= 1.5 x baseline",
+            got["doctor"] <= 1.5 * got["status"], note=f"median of {s.doctor_runs}, alternating"),
+    ]  # fmt: skip
+
+
 def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import web
 
@@ -390,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
-             (13, item13)]  # fmt: skip
+             (9, item9), (10, item10), (13, item13)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

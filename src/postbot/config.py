@@ -19,7 +19,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from postbot import dotenv_files
 from postbot.domain import Account
 from postbot.errors import ConfigError
+from postbot.ops.settings import ALERTS, METRICS, AlertSettings, metrics_address
 from postbot.options import (
     Option,
     non_negative_seconds,
@@ -57,6 +58,7 @@ class DaemonSettings:
     lease_seconds: float = 300.0  # a claim older than this belongs to a dead worker
     heartbeat_seconds: float = 10.0
     shutdown_grace: float = 30.0  # how long SIGTERM waits for publishes in flight
+    metrics: str | None = None  # "host:port" for /metrics, /healthz, /readyz; None: off
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Settings:
     date_order: str | None = None  # DMY, MDY or YMD; None: numeric dates are refused
     on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
     web: WebSettings = WebSettings()
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
 
     def account(self, name: str) -> Account:
         try:
@@ -220,7 +223,9 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
         "shutdown_grace": Option(
             (int, float), DaemonSettings.shutdown_grace, parse=non_negative_seconds
         ),
+        "metrics": METRICS,
     },
+    "alerts": ALERTS,
     "retry": {
         "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
         "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
@@ -321,12 +326,14 @@ def parse_settings(
             f"web.{missing} is missing: a login needs both user and password_hash"
             " (make them with `postbot passwd`)",
         )
+    daemon = sections["daemon"]
+    daemon["metrics"] = metrics_address(daemon.get("metrics"), env)
     return Settings(
         timezone=top["timezone"],
         database_url=database_url,
         accounts=accounts,
         retry=retry,
-        daemon=DaemonSettings(**sections["daemon"]),
+        daemon=DaemonSettings(**daemon),
         source=source,
         language=language,
         posts_dir=Path(posts_dir) if posts_dir else None,
@@ -334,6 +341,7 @@ def parse_settings(
         date_order=top.get("date_order") or order_for_language(language),
         on_delete=sections["posts"]["on_delete"],
         web=web,
+        alerts=AlertSettings(**sections["alerts"]),
     )
 
 

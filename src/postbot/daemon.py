@@ -46,6 +46,7 @@ class Daemon:
         self._posts_stamp: tuple[tuple[str, float], ...] = ()
         self.scheduler: Any = None
         self._watcher: Any = None
+        self.ops: Any = None  # postbot.ops.runtime.OpsRuntime: alerts, metrics, health
 
     # -- entry points --------------------------------------------------------------------
     def check_can_start(self) -> None:
@@ -70,10 +71,14 @@ class Daemon:
     def run_once(self) -> int:
         """Publish everything due now and return (for cron)."""
         self.check_can_start()
+        from postbot.ops.runtime import OpsRuntime
+
+        self.ops = OpsRuntime(self.app, self.dispatcher, serve=False)
         self.import_posts()
         self.dispatcher.recover()
         handled = self.dispatcher.run_pass()
         self.dispatcher.close()
+        self.ops.alerts.stop()  # sends what this run raised
         return handled
 
     def run_forever(self) -> None:
@@ -104,6 +109,10 @@ class Daemon:
         self.check_can_start()
         from apscheduler.executors.pool import ThreadPoolExecutor
 
+        from postbot.ops.runtime import OpsRuntime
+
+        self.ops = OpsRuntime(self.app, self.dispatcher, serve=True, live=self._live)
+
         d = self.app.settings.daemon
         now = datetime.now(UTC)
         self.scheduler = kind(
@@ -123,10 +132,16 @@ class Daemon:
             self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
                                    next_run_time=now)  # fmt: skip
         self.arm(now)
+        self.ops.start()
         log.info(
             "postbot %s started (worker %s, %s)", "dry run" if self.dry_run else "daemon",
             self.worker, self.app.store.dialect,
         )  # fmt: skip
+
+    def _live(self) -> bool:
+        """/healthz: the scheduler runs and the daemon is not stopping."""
+        running = self.scheduler is not None and self.scheduler.running
+        return bool(running) and not self.dispatcher.stopping.is_set()
 
     # -- jobs ----------------------------------------------------------------------------
     def arm(self, when: datetime | None) -> None:
@@ -216,6 +231,8 @@ class Daemon:
         else:
             # Their leases expire and another worker (or our next start) reconciles them.
             log.warning("shutdown: publishes still running after %g s; leaving them", grace)
+        if self.ops is not None:
+            self.ops.stop()  # sends what is pending
         with contextlib.suppress(PostbotError):  # the heartbeat row simply goes stale
             self.app.store.forget_worker(self.worker)
         log.info("postbot stopped")

@@ -9,6 +9,8 @@ but the errors.
   between the store and the dispatcher or the service when work is taken, done or reset;
 - `Wait`, `Outlook`: why a queued delivery has not gone out yet and until when; when the next
   one goes, pacing counted (for `status`, `list` and `show`).
+- `QueueGauges`, `NewIncident`, `Incident`: what metrics and health checks read, and what
+  alerts are about (`postbot.ops`).
 
 All datetimes are aware and in UTC.
 """
@@ -307,3 +309,58 @@ class Outlook:
 
     paces: Mapping[str, PaceState]
     next_send: NextSend | None
+
+
+# -- operations: gauges, incidents (postbot.ops) ------------------------------------------------
+@dataclass(frozen=True)
+class QueueGauges:
+    """What a metrics scrape and a health check read, each from an index (never a count of the
+    whole table): the backlog, what is in flight, what waits for a person, the workers."""
+
+    due: Mapping[str, int]  # queued deliveries due now, per account (the backlog)
+    next_due: datetime | None  # the next due time of any queued delivery
+    publishing: int  # deliveries claimed by a worker
+    stale: int  # of those, held past their lease (the worker died; reconciled by a live one)
+    stale_since: datetime | None  # the oldest such lease's expiry
+    unknown: int  # deliveries in state unknown (a person checks them)
+    workers: tuple[Worker, ...]  # most recently seen first
+
+
+class IncidentKind(StrEnum):
+    FAILED = "failed"  # a delivery failed for good
+    UNKNOWN = "unknown"  # a delivery's outcome is unknown
+    MISSED = "missed"  # deliveries were overdue by more than max_lateness
+    CREDENTIALS = "credentials"  # an account's credentials stopped working
+    HEARTBEAT = "heartbeat"  # no worker sent a heartbeat for dead_man_minutes
+    CHECK = "check"  # a `postbot doctor --alert` check failed
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """Something an operator must hear of, once. `key` says which thing: while an incident with
+    the same key is open, raising it again only counts it (`Incident.seen`)."""
+
+    key: str
+    kind: IncidentKind
+    subject: str  # one line for people, never a secret
+    account: str | None = None
+    delivery_id: int | None = None
+    # A condition (credentials failing, no heartbeat) ends, and the same key may open again
+    # after `Store.resolve_incidents`; an event (a delivery failed) is told once, for good.
+    condition: bool = False
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    key: str
+    kind: IncidentKind
+    subject: str
+    account: str | None
+    delivery_id: int | None
+    condition: bool
+    opened_at: datetime
+    last_seen_at: datetime
+    seen: int  # how often it was raised while open (1: once)
+    sent_at: datetime | None  # when its alert went out; None: not yet
+    resolved_at: datetime | None  # a condition that ended

@@ -1,5 +1,10 @@
 """Logging for the daemon: one line per attempt, as text or JSON, with secrets masked.
 
+A JSON line of an attempt carries the fields of the attempt log (`postbot log --json`:
+post_id, delivery_id, account, platform, started_at, finished_at, outcome, error_class,
+error_message, http_status, remote_id, remote_url, dry_run, sent), plus the delivery's new
+`status` and the `attempt` number; `attempt_fields` builds them, once, for the publisher.
+
 Masking is a last line of defence: the code never logs a credential on purpose, but a
 library's error message might quote one, so every configured secret value (and anything shaped
 like a token) is replaced, by the same `Redactor` the adapters use.
@@ -12,15 +17,45 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from postbot.redact import Redactor
 
-_FIELDS = ("post_id", "delivery_id", "account", "platform", "outcome", "status", "attempt",
-           "remote_url", "remote_id", "error", "dry_run")  # fmt: skip
+if TYPE_CHECKING:
+    from postbot.domain import Claimed, Result
+
+# The attempt log's fields (`postbot log --json`, less the attempt's own id), then the
+# delivery's new status, the attempt number, and `error` (the same as error_message; older
+# log readers know it by that name).
+ATTEMPT_FIELDS = ("post_id", "delivery_id", "account", "platform", "started_at", "finished_at",
+                  "outcome", "error_class", "error_message", "http_status", "remote_id",
+                  "remote_url", "dry_run", "sent")  # fmt: skip
+_FIELDS = (*ATTEMPT_FIELDS, "status", "attempt", "error")
+_MASKED = ("error", "error_message", "remote_url")
+
+
+def _iso(value: datetime) -> str:
+    """UTC with a Z, to the millisecond (the line's own `time` is too)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def attempt_fields(item: Claimed, result: Result) -> dict[str, Any]:
+    """The `extra` of an attempt's log line: what the attempt log records of it."""
+    return {
+        "post_id": item.post_id, "delivery_id": item.delivery_id, "account": item.account,
+        "platform": item.platform, "started_at": _iso(result.started_at),
+        "finished_at": _iso(result.finished_at), "outcome": str(result.outcome),
+        "error_class": result.error_class, "error_message": result.error_message,
+        "http_status": result.http_status, "remote_id": result.remote_id,
+        "remote_url": result.remote_url, "dry_run": result.dry_run,
+        "sent": dict(result.detail) or None, "status": str(result.status),
+        "attempt": item.attempts, "error": result.error_message,
+    }  # fmt: skip
 
 
 class RedactSecrets(logging.Filter):
-    """Masks secrets in the message and in the `error` and `remote_url` fields of a record."""
+    """Masks secrets in the message and in the `error`, `error_message` and `remote_url`
+    fields of a record."""
 
     def __init__(self, secrets: Iterable[str] | Redactor = ()) -> None:
         super().__init__()
@@ -31,7 +66,7 @@ class RedactSecrets(logging.Filter):
         masked = self.redact(message)
         if masked != message:
             record.msg, record.args = masked, None
-        for name in ("error", "remote_url"):
+        for name in _MASKED:
             value = getattr(record, name, None)
             if isinstance(value, str):
                 setattr(record, name, self.redact(value))

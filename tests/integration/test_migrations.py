@@ -22,16 +22,26 @@ from postbot.domain import MediaItem
 from postbot.store import SCHEMA_HEAD, migrate, open_store
 from postbot.store.base import REVISIONS
 from postbot.store.sql import SQLStore
-from postbot.store.tables import AttemptRow, DeliveryRow, HeartbeatRow, PostRow
+from postbot.store.tables import (
+    AlertMessageRow,
+    AttemptRow,
+    DeliveryRow,
+    HeartbeatRow,
+    IncidentRow,
+    PostRow,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
 TABLES = ("post", "delivery", "attempt", "heartbeat")
+OPS_TABLES = ("incident", "alert_message")  # 0006: no rows before it
 MODELS = {
     "post": PostRow,
     "delivery": DeliveryRow,
     "attempt": AttemptRow,
     "heartbeat": HeartbeatRow,
+    "incident": IncidentRow,
+    "alert_message": AlertMessageRow,
 }
 EXPECTED_COLUMNS = {
     "post": {
@@ -48,6 +58,11 @@ EXPECTED_COLUMNS = {
         "error_message", "http_status", "remote_id", "remote_url", "dry_run", "detail",
     },
     "heartbeat": {"worker", "host", "pid", "dry_run", "started_at", "seen_at"},
+    "incident": {
+        "id", "key", "open_key", "kind", "subject", "account", "delivery_id", "condition",
+        "opened_at", "last_seen_at", "seen", "message_id", "resolved_at",
+    },
+    "alert_message": {"id", "sent_at"},
 }  # fmt: skip
 T0 = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -100,8 +115,8 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     bare_store.ensure_schema()
 
     assert bare_store.schema_version() == SCHEMA_HEAD
-    assert tables(bare_store) == {*TABLES, "alembic_version"}
-    for table in TABLES:
+    assert tables(bare_store) == {*TABLES, *OPS_TABLES, "alembic_version"}
+    for table in (*TABLES, *OPS_TABLES):
         got = columns(bare_store, table)
         assert set(got) == EXPECTED_COLUMNS[table], table
         # The migrations and the models describe the same columns, nullability included.
@@ -130,6 +145,16 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
         for fk in insp.get_foreign_keys(t)
     }
     assert fks == {("post_id", "post"), ("delivery_id", "delivery")}
+    # 0006: one open incident per key; pending alerts and kinds found by index.
+    incident_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("incident")}
+    assert incident_indexes["ix_incident_kind"] == ["kind"]
+    assert incident_indexes["ix_incident_message_id"] == ["message_id"]
+    incident_uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("incident")}
+    assert ("open_key",) in incident_uniques | {
+        tuple(i["column_names"]) for i in insp.get_indexes("incident") if i.get("unique")
+    }
+    message_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("alert_message")}
+    assert message_indexes["ix_alert_message_sent_at"] == ["sent_at"]
 
     # A second ensure_schema is a no-op; the store works at head.
     bare_store.ensure_schema()
@@ -142,7 +167,7 @@ def test_downgrade_to_base_and_upgrade_again(bare_store: SQLStore, make_plan: An
     bare_store.enqueue(make_plan("before"), T0, T0)
 
     downgrade(bare_store, "base")
-    assert tables(bare_store) & set(TABLES) == set()
+    assert tables(bare_store) & {*TABLES, *OPS_TABLES} == set()
     assert bare_store.schema_version() is None
 
     bare_store.ensure_schema()

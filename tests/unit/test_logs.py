@@ -28,3 +28,72 @@ def test_json_lines_keep_utc_for_machines(capsys: pytest.CaptureFixture[str]) ->
     logging.getLogger("postbot.test").info("hallo", extra={"account": "x"})
     entry = json.loads(capsys.readouterr().err)
     assert entry["time"].endswith("+00:00") and entry["account"] == "x"
+
+
+def test_an_attempts_json_line_carries_the_attempt_logs_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from postbot.domain import Attempt, Claimed, Outcome, Result, Status
+    from postbot.logs import attempt_fields
+    from postbot.output.json import attempt
+
+    t = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    item = Claimed(7, 3, "x", "x", "k", "Text", t, 2, t, None, None, (), ())
+    result = Result(
+        7,
+        Outcome.PERMANENT,
+        t,
+        t,
+        Status.FAILED,
+        error_class="PermanentError",
+        error_message="X: 403 Forbidden",
+        http_status=403,
+    )
+    setup_logging("json", "INFO", (), ZoneInfo("Europe/Berlin"))
+    logging.getLogger("postbot.dispatch").warning("failed", extra=attempt_fields(item, result))
+    entry = json.loads(capsys.readouterr().err)
+    logged = Attempt(
+        1,
+        7,
+        3,
+        "x",
+        "x",
+        "w",
+        t,
+        t,
+        Outcome.PERMANENT,
+        "PermanentError",
+        "X: 403 Forbidden",
+        403,
+        None,
+        None,
+        False,
+        {},
+    )
+    shape = set(attempt(logged)) - {"id"}  # `postbot log --json`, less the attempt's own id
+    assert shape <= set(entry)
+    assert {
+        k: entry[k]
+        for k in (
+            "post_id",
+            "delivery_id",
+            "outcome",
+            "http_status",
+            "error_class",
+            "error_message",
+            "status",
+            "attempt",
+        )
+    } == {
+        "post_id": 3,
+        "delivery_id": 7,
+        "outcome": "permanent",
+        "http_status": 403,
+        "error_class": "PermanentError",
+        "error_message": "X: 403 Forbidden",
+        "status": "failed",
+        "attempt": 2,
+    }
+    assert entry["started_at"] == "2031-05-06T07:08:09.000Z"

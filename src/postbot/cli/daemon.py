@@ -31,10 +31,12 @@ def run(app: App, dry_run: bool, once: bool, log_format: str, log_level: str) ->
     from postbot.accounts import configured_secrets
     from postbot.daemon import Daemon
     from postbot.logs import setup_logging
+    from postbot.ops.alerts import configured_url_secrets
 
     if not dry_run:
         service.require_credentials(app)
-    setup_logging(log_format, log_level, configured_secrets(app.settings), app.zone)
+    secrets = [*configured_secrets(app.settings), *configured_url_secrets(app.settings)]
+    setup_logging(log_format, log_level, secrets, app.zone)
     daemon = Daemon(app, dry_run=dry_run)
     if once:
         handled = daemon.run_once()

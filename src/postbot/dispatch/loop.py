@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from postbot.config import Settings
 from postbot.dispatch import planner
+from postbot.dispatch.events import Events, Recorded
 from postbot.dispatch.paced import PaceBoard
 from postbot.dispatch.publisher import Publisher
 from postbot.domain import Claimed, Result
@@ -40,6 +41,7 @@ class Pass:
         self.pending: set[Future[Result]] = set()
         self.pending_free_slot: set[Future[Result]] = set()  # of `pending`, to X-like accounts
         self.results: list[Result] = []
+        self.claims: dict[int, Claimed] = {}  # started and not yet recorded, for the observers
         self.exhausted = False  # the last claim found nothing (or no room for what is due)
         self.handled = 0
         self._flushed = time.monotonic()
@@ -84,6 +86,7 @@ class Dispatcher:
         self.stopping = threading.Event()
         self.publisher = Publisher(settings, dry_run=dry_run, clock=clock, environ=environ)
         self.board = PaceBoard(settings.timezone)
+        self.events = Events()  # metrics and alerts subscribe (dispatch/events.py)
         self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
         self._held: set[int] = set()  # deliveries claimed and not yet recorded: leases to renew
         self._running: set[Future[Result]] = set()  # publishes in the pool, for `close`
@@ -121,8 +124,8 @@ class Dispatcher:
             elif work.exhausted or self.stopping.is_set():
                 break
             if work.flush_due(d.batch_size):
-                work.handled += self._record(work.take())
-        return work.handled + self._record(work.take())
+                work.handled += self._record(work.take(), work.claims)
+        return work.handled + self._record(work.take(), work.claims)
 
     def next_wake(self) -> datetime | None:
         """When the next pass should run: the next due post of an account that may post,
@@ -149,6 +152,7 @@ class Dispatcher:
             if missed:
                 log.warning("%s: %d post(s) overdue by more than %s: missed", account, missed,
                             lateness)  # fmt: skip
+                self.events.missed(account, missed, now, dry_run=self.dry_run)
 
     def _claim(self, room: planner.Room) -> list[Claimed]:
         now = self.clock()
@@ -175,6 +179,8 @@ class Dispatcher:
         return list(paced.claimed)
 
     def _start(self, work: Pass, item: Claimed) -> None:
+        if self.events:
+            work.claims[item.delivery_id] = item
         if self.dry_run:  # nothing to wait for: publish here, no thread, no lease to renew
             work.results.append(self.publisher.publish(item))
             return
@@ -187,12 +193,15 @@ class Dispatcher:
         if item.account in self.rules.free_slots_only:
             work.pending_free_slot.add(future)
 
-    def _record(self, results: list[Result]) -> int:
+    def _record(self, results: list[Result], claims: dict[int, Claimed]) -> int:
         if not results:
             return 0
         self.store.record(self.worker, results)
         with self._held_lock:
             self._held.difference_update(r.delivery_id for r in results)
+        if self.events:
+            pairs = [(claims.pop(r.delivery_id, None), r) for r in results]
+            self.events.recorded([Recorded(c, r) for c, r in pairs if c is not None])
         return len(results)
 
     def _finished(self, future: Future[Result]) -> None:
@@ -205,7 +214,10 @@ class Dispatcher:
         items = self.store.claim_expired(self.worker, self.clock(), limit, self.lease,
                                          dry_run=self.dry_run)  # fmt: skip
         # Saved one by one: a crash during recovery must not lose what was already found out.
-        return sum(self._record([self.publisher.reconcile(item)]) for item in items)
+        return sum(
+            self._record([self.publisher.reconcile(item)], {item.delivery_id: item})
+            for item in items
+        )
 
     def renew_leases(self) -> None:
         with self._held_lock:

@@ -17,6 +17,7 @@ from datetime import datetime
 from postbot.config import Settings
 from postbot.dispatch import outcomes
 from postbot.domain import Claimed, Outcome, Result
+from postbot.logs import attempt_fields
 from postbot.platforms import platform_for
 from postbot.platforms.base import Outgoing, Platform, Published, PublishError
 from postbot.platforms.dryrun import DryRunPlatform
@@ -126,13 +127,7 @@ class Publisher:
         return result
 
     def _log(self, item: Claimed, result: Result) -> None:
-        extra = {
-            "post_id": item.post_id, "delivery_id": item.delivery_id, "account": item.account,
-            "platform": item.platform, "outcome": result.outcome, "status": result.status,
-            "attempt": item.attempts, "remote_url": result.remote_url,
-            "remote_id": result.remote_id, "error": result.error_message,
-            "dry_run": result.dry_run,
-        }  # fmt: skip
+        extra = attempt_fields(item, result)
         if result.outcome == Outcome.PUBLISHED:
             where = result.remote_url or result.remote_id
             if self.dry_run:

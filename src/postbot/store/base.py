@@ -27,9 +27,12 @@ from postbot.domain import (
     Delivery,
     DryRunReset,
     ImportResult,
+    Incident,
+    NewIncident,
     PacedClaim,
     PaceState,
     Post,
+    QueueGauges,
     QueueSummary,
     Result,
 )
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from postbot.pacing import Pace
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0006")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -241,6 +244,41 @@ class Store(ABC):
     def status_summary(self) -> QueueSummary:
         """Deliveries per status (and of those, a dry run's), the next due time, the workers
         (most recently seen first), in one read."""
+
+    # -- operations: health, metrics, incidents (postbot.ops) ----------------------------------
+    @abstractmethod
+    def probe_write(self) -> None:
+        """Prove the database takes a write now, on a connection of its own (an open one may
+        still write to a file that was made read-only), changing nothing. StoreError if not."""
+
+    @abstractmethod
+    def queue_gauges(self, now: datetime) -> QueueGauges:
+        """The backlog, what is in flight or unknown, the workers: each read from an index, so
+        its cost follows the queue's live part, never the table's size (a metrics scrape)."""
+
+    @abstractmethod
+    def open_incident(self, new: NewIncident, now: datetime) -> Incident | None:
+        """Open an incident, unless one with the same key is open: then count it again
+        (`seen`, `last_seen_at`) and return None. Across processes, one opens it."""
+
+    @abstractmethod
+    def resolve_incidents(self, keys: Sequence[str], now: datetime) -> int:
+        """End the open conditions with these keys (the same key may open again); returns how
+        many ended. Events are never resolved."""
+
+    @abstractmethod
+    def open_incidents(self, kind: str | None = None) -> list[Incident]:
+        """Open conditions (of one kind, or all), oldest first."""
+
+    @abstractmethod
+    def take_alerts(self, now: datetime, rate: Pace, limit: int = 100) -> list[Incident]:
+        """The incidents not yet alerted (oldest first, at most `limit`), as one alert message
+        sent `now`, if fewer than `rate.count` messages went out within `rate.period`; else
+        none. Decided in one transaction, under a lock: processes together keep the rate."""
+
+    @abstractmethod
+    def release_alerts(self, incident_ids: Sequence[int]) -> None:
+        """Their message could not be sent: they are pending again, and it does not count."""
 
 
 class ChangeWatcher:

@@ -426,10 +426,11 @@ class QueueOps:
                     DELIVERY.c.status == Status.QUEUED
                 )
             ).scalar()
-            workers = tuple(
-                Worker(**r)
-                for r in conn.execute(
-                    select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())
-                ).mappings()
-            )
+            workers = read_workers(conn)
         return QueueSummary(counts, next_due, workers, dry)
+
+
+def read_workers(conn: Connection) -> tuple[Worker, ...]:
+    """The heartbeat rows, most recently seen first."""
+    rows = conn.execute(select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())).mappings()
+    return tuple(Worker(**r) for r in rows)

@@ -27,11 +27,12 @@ from postbot.store.base import (
 )
 from postbot.store.base import Store as StoreContract
 from postbot.store.calendar import CalendarOps
+from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
 from postbot.store.queue import QueueOps
 
 
-class SQLStore(PostOps, QueueOps, CalendarOps, StoreContract):
+class SQLStore(PostOps, QueueOps, CalendarOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -27,6 +27,7 @@ from postbot.store.base import REVISIONS, ChangeWatcher, StoreError
 from postbot.store.sql import SQLStore
 
 BUSY_TIMEOUT_MS = 30_000
+PROBE_TIMEOUT = 5.0  # seconds a write probe waits for another writer: longer is "not ready"
 
 
 HEADER = b"SQLite format 3\x00"
@@ -66,8 +67,34 @@ class SQLiteStore(SQLStore):
     def change_watcher(self) -> ChangeWatcher:
         return DataVersionWatcher(self.engine)
 
-    def where(self) -> str:
-        return str(self.path) if self.path else ":memory:"
+    def probe_write(self) -> None:
+        """The files first, as the system sees them now: a connection open before the file
+        was made read-only (chmod, chattr +i, a read-only mount) keeps writing until it
+        checkpoints, and SQLite hands a closed connection's descriptor to the next one in the
+        same process. Then a write that changes nothing, on a connection of its own."""
+        if self.path is None:
+            return super().probe_write()
+        import os
+
+        from postbot.store.ops import PROBE
+
+        wal = self.path.with_name(self.path.name + "-wal")
+        for target in (self.path, wal, self.path.parent):
+            if target.exists() and not os.access(target, os.W_OK):
+                raise StoreError(
+                    f"database {self.path} does not take a write: {target} is"
+                    " read-only (its mode, its immutable flag or its file system)"
+                )
+        try:
+            conn = sqlite3.connect(self.path, timeout=PROBE_TIMEOUT, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(PROBE)
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} does not take a write: {exc}") from None
 
 
 class DataVersionWatcher(ChangeWatcher):

@@ -102,3 +102,37 @@ class HeartbeatRow(SQLModel, table=True):
     dry_run: bool = False
     started_at: datetime
     seen_at: datetime
+
+
+class AlertMessageRow(SQLModel, table=True):
+    """One alert message sent (one incident, or a digest of several): the rate limit counts
+    these."""
+
+    __tablename__ = "alert_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sent_at: datetime = Field(index=True)
+
+
+class IncidentRow(SQLModel, table=True):
+    """Something an operator is told of once (postbot.ops.alerts). `open_key` is the key while
+    the incident stands (unique: one open incident per key), NULL once a condition ends."""
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    open_key: str | None = Field(default=None, unique=True, max_length=300)
+    kind: str = Field(max_length=20, index=True)
+    subject: str
+    account: str | None = Field(default=None, max_length=200)
+    delivery_id: int | None = None  # no foreign key: the incident outlives a deleted post
+    condition: bool = False
+    opened_at: datetime
+    last_seen_at: datetime
+    seen: int = 1
+    # The message that told of it; NULL: not told yet (pending).
+    message_id: int | None = Field(
+        default=None, foreign_key="alert_message.id", index=True, ondelete="SET NULL"
+    )
+    resolved_at: datetime | None = None

@@ -5,18 +5,19 @@ with that name in this process, while one of them is open (as several connection
 file). One lock per database makes every method one transaction: readers and writers take
 turns, as SQLite's BEGIN IMMEDIATE lets them. The rules are `rules.py`'s, as for SQL; the
 records are `postbot.domain`'s. The parts: `db.py` (the database, transactions, rows),
-`posts.py`, `queue.py`, as the SQL stores' `posts.py` and `queue.py`.
+`posts.py`, `queue.py`, `ops.py`, as the SQL stores' `posts.py`, `queue.py` and `ops.py`.
 """
 
 from __future__ import annotations
 
 from postbot.store.base import SCHEMA_HEAD
 from postbot.store.memory.calendar import MemoryCalendarOps
+from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.queue import MemoryQueueOps
 
 
-class MemoryStore(MemoryPostOps, MemoryQueueOps, MemoryCalendarOps):
+class MemoryStore(MemoryPostOps, MemoryQueueOps, MemoryCalendarOps, MemoryOps):
     dialect = "memory"
 
     def schema_version(self) -> str | None:

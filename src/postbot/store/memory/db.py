@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, MediaItem, Outcome, Post, Result, Worker
+from postbot.domain import Attempt, Delivery, Incident, MediaItem, Outcome, Post, Result, Worker
 from postbot.store.base import ChangeWatcher, Store
 
 
@@ -29,7 +29,12 @@ class Database:
         self.deliveries: dict[int, Delivery] = {}
         self.attempts: list[Attempt] = []
         self.workers: dict[str, Worker] = {}
-        self.last_id = {"post": 0, "delivery": 0, "attempt": 0}
+        self.incidents: dict[int, Incident] = {}
+        self.open_keys: dict[str, int] = {}  # key -> the open incident's id
+        self.messages: dict[int, datetime] = {}  # alert message id -> sent at
+        self.alerted: dict[int, int | None] = {}  # incident -> its message (None: not told)
+        self.last_id = {"post": 0, "delivery": 0, "attempt": 0, "incident": 0,
+                        "alert_message": 0}  # fmt: skip
         self.commits = 0  # writes committed, by every store on this database
         self.users = 0
 
