@@ -186,7 +186,8 @@ def plan_warnings(checked: Plan) -> list[str]:
     """What a person should know before the post goes out, though nothing refuses it: Markdown
     marks the platforms would show as typed, and what a platform will do to its media."""
     accounts = [t.account for t in checked.targets]
-    warning = markdown_warning(checked.draft.teaser, accounts, checked.draft.where)
+    text = " ".join((checked.draft.teaser, *checked.draft.parts))
+    warning = markdown_warning(text, accounts, checked.draft.where)
     return ([warning] if warning else []) + list(checked.warnings)
 
 

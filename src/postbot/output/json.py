@@ -12,6 +12,7 @@ from typing import Any
 from postbot.domain import Attempt, Delivery, PaceState, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
+from postbot.platforms.limits import LimitCheck
 from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
 from postbot.store import ImportResult
 
@@ -138,6 +139,8 @@ def status(s: QueueStatus) -> dict[str, Any]:
 
 
 def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
+    """`text`, `count`, `limit`, `checks`: the first part's; `fits`: every part's; `parts`:
+    each part (one for a single post); `variant`: the variant the account is sent, or null."""
     return [
         {
             "account": t.account,
@@ -146,13 +149,28 @@ def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
             "count": t.count,
             "limit": t.limit,
             "fits": t.fits,
-            "checks": [
-                {"name": c.name, "count": c.count, "limit": c.limit, "fits": c.fits}
-                for c in t.checks
+            "checks": checks(t.checks),
+            "variant": t.variant,
+            "parts": [
+                {
+                    "part": n,
+                    "text": text,
+                    "count": c[0].count,
+                    "limit": c[0].limit,
+                    "fits": all(x.fits for x in c),
+                    "checks": checks(c),
+                }
+                for n, (text, c) in enumerate(
+                    [(p.text, p.checks) for p in t.parts] or [(t.text, t.checks)], 1
+                )
             ],
         }
         for t in targets
     ]
+
+
+def checks(found: Sequence[LimitCheck]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "count": c.count, "limit": c.limit, "fits": c.fits} for c in found]
 
 
 def import_results(results: Sequence[ImportResult]) -> list[dict[str, Any]]:

@@ -224,19 +224,31 @@ def resolved(r: Resolved) -> None:
 
 
 def preview(p: Preview) -> None:
+    """One row per account, or per part of a thread (`part` 1/3 ...); the variant an account
+    is sent is named under its name."""
     from rich.text import Text
 
+    threads = any(t.parts for t in p.targets)
     grid = _table()
-    for name in ("account", "platform", "count", "limit", "fits"):
+    for name in ("account", "platform", *(("part",) if threads else ()), "count", "limit", "fits"):
         grid.add_column(name, no_wrap=True)
     grid.add_column("text", overflow="fold")
     for t in p.targets:
-        fits = Text("yes", style="green") if t.fits else Text("NO", style="bold red")
-        # Every limit the text was checked against beyond the main one (Bluesky's bytes...).
-        more = "".join(f"\n{c}" + ("" if c.fits else " (too long)") for c in t.checks[1:])
-        grid.add_row(
-            Text(t.account), t.platform, str(t.count), str(t.limit), fits, Text(t.text + more)
-        )
+        parts = [(t.text, t.checks, t.fits)] if not t.parts else [
+            (part.text, part.checks, part.fits) for part in t.parts
+        ]  # fmt: skip
+        for number, (text, checks, fits) in enumerate(parts, 1):
+            first = number == 1
+            account = Text(t.account + (f"\nvariant: {t.variant}" if t.variant else ""))
+            verdict = Text("yes", style="green") if fits else Text("NO", style="bold red")
+            # Every limit the text was checked against beyond the main one (Bluesky's bytes...).
+            more = "".join(f"\n{c}" + ("" if c.fits else " (too long)") for c in checks[1:])
+            grid.add_row(
+                account if first else "", t.platform if first else "",
+                *((f"{number}/{len(parts)}",) if threads else ()),
+                str(checks[0].count), str(checks[0].limit), verdict, Text(text + more),
+                end_section=threads and number == len(parts),
+            )  # fmt: skip
     console().print(grid)
     warn(p.warnings)
 

@@ -20,8 +20,21 @@ from postbot.platforms.media import GENERIC, ImageFile, MediaError, MediaPolicy,
 
 
 @dataclass(frozen=True)
+class ReplyTo:
+    """Where a thread's part goes: under its parent (the part before it), in the thread that
+    starts at its root (part 1). `*_ref`: what the platform needs beside the id (Bluesky: the
+    record's CID; None elsewhere)."""
+
+    parent_id: str
+    root_id: str
+    parent_ref: str | None = None
+    root_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """Exactly what is sent for one delivery: the rendered text and everything beside it."""
+    """Exactly what is sent for one delivery (or one part of a thread): the rendered text and
+    everything beside it."""
 
     delivery_id: int
     post_id: int
@@ -35,6 +48,11 @@ class Outgoing:
     idempotency_key: str = ""
     # When the delivery was created (UTC, never changes): Bluesky derives its record key from it.
     created_at: datetime | None = None
+    # A thread's part: which one (1-based) of how many, and what it replies to (None for the
+    # first part, and for a single post). Each part has its own idempotency key.
+    part: int = 1
+    parts: int = 1
+    reply_to: ReplyTo | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,8 @@ class Published:
     http_status: int | None = None
     # What was actually sent, for the attempt log (dry-run fills it; adapters may).
     detail: Mapping[str, object] = field(default_factory=dict)
+    # What a reply to this post needs beside its id (Bluesky: the record's CID).
+    ref: str | None = None
 
 
 class PublishError(Exception):
@@ -182,6 +202,25 @@ class Platform(ABC):
         from postbot.compose import render_text
 
         return render_text(teaser, link, hashtags)
+
+    def render_thread(
+        self, parts: Sequence[str], link: str | None, hashtags: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """The texts of a post's parts as sent, one per part: the link and the hashtags go
+        with the first part (as `render` puts them), the other parts as written. A platform
+        that posts the link as a reply of its own (X) adds a part."""
+        return (self.render(parts[0], link, hashtags), *(p.strip() for p in parts[1:]))
+
+    def legacy_parts(self, text: str, link: str | None) -> tuple[str, ...]:
+        """The parts of a delivery queued before threads existed (its rendered text, the
+        post's link): what `render_thread` would have made of it."""
+        return (text,)
+
+    def notes(self, parts: int) -> tuple[str, ...]:
+        """What this account will do differently with a post of `parts` parts, said at enqueue
+        (never refused): e.g. a Mastodon account that hands posts to its server publishes a
+        thread itself."""
+        return ()
 
     # -- network ------------------------------------------------------------------------
     @abstractmethod

@@ -22,10 +22,12 @@ class DryRunPlatform(Platform):
         return count_graphemes(text)
 
     def publish(self, outgoing: Outgoing) -> Published:
+        part = f":{outgoing.part}" if outgoing.part > 1 else ""
         return Published(
-            remote_id=f"dry-run:{outgoing.delivery_id}",
+            remote_id=f"dry-run:{outgoing.delivery_id}{part}",
             url=None,
             detail=describe(outgoing),
+            ref="dry-run",  # what a reply to it would need, had it been sent
         )
 
     def check(self) -> str:
@@ -45,4 +47,9 @@ def describe(outgoing: Outgoing) -> dict[str, object]:
         "hashtags": list(outgoing.hashtags),
         "media": [{"path": m.path, "alt": m.alt} for m in outgoing.media],
         "idempotency_key": outgoing.idempotency_key,
-    }
+        **(
+            {"part": outgoing.part, "parts": outgoing.parts}
+            if outgoing.parts > 1 else {}
+        ),
+        **({"reply_to": outgoing.reply_to.parent_id} if outgoing.reply_to is not None else {}),
+    }  # fmt: skip

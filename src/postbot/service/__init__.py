@@ -17,7 +17,16 @@ from zoneinfo import ZoneInfo
 
 from postbot import importing
 from postbot.config import Settings, load_settings
-from postbot.domain import Attempt, DryRunReset, Outlook, Post, QueueSummary, Status, Wait
+from postbot.domain import (
+    Attempt,
+    DryRunReset,
+    Outlook,
+    Post,
+    QueueSummary,
+    Status,
+    Variant,
+    Wait,
+)
 from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
@@ -142,7 +151,9 @@ def enqueue_text(
     now_flag: bool = False,
     to: Sequence[str] = (),
     language: str | None = None,
+    parts: Sequence[str] = (),
 ) -> Enqueued:
+    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`)."""
     now = app.now()
     due = due_time(app, at, now_flag, now)
     draft = Draft(
@@ -151,6 +162,7 @@ def enqueue_text(
         link=link,
         language=language or app.settings.language,
         to=tuple(to),
+        parts=tuple(parts),
     )
     checked = plan(draft, app.settings)
     post_id = app.store.enqueue(checked, due, now)
@@ -253,10 +265,15 @@ def require_credentials(app: App) -> None:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
-    """For each target: the rendered text, every limit it was checked against, and whether it
-    fits them all."""
+def preview(
+    app: App, post_id_or_text: str, to: Sequence[str] = (), parts: Sequence[str] = ()
+) -> Preview:
+    """For each target: the rendered text of every part, every limit each was checked against,
+    and whether they fit them all; the variant each account is sent. A stored post is shown
+    with its own parts and variants; a text typed here with `parts` (`--part`)."""
     if post_id_or_text.isdigit():
+        if parts:
+            raise UserError("--part goes with a text to try, not with a stored post's id")
         post = app.store.get_post(int(post_id_or_text))
         draft = Draft(
             teaser=post.teaser,
@@ -265,11 +282,23 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
             language=post.language,
             to=tuple(to) or tuple(d.account for d in post.deliveries),
             where=f"post {post.id}",
+            parts=post.parts,
+            variants=_variants_for(app, post.variants, to),
         )
     else:
-        draft = Draft(teaser=post_id_or_text, to=tuple(to))
+        draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
     return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
+
+
+def _variants_for(app: App, variants: Sequence[Variant], to: Sequence[str]) -> tuple[Variant, ...]:
+    """A stored post's variants that apply to the accounts asked about (all, without `to`)."""
+    if not to or not variants:
+        return tuple(variants)
+    from postbot.variants import for_account
+
+    accounts = [app.settings.account(name) for name in to]  # an unknown name: refused
+    return tuple(v for v in variants if any(for_account(variants, a) is v for a in accounts))
 
 
 def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> Listing:

@@ -29,9 +29,11 @@ from postbot.domain import (
     ImportResult,
     PacedClaim,
     PaceState,
+    Part,
     Post,
     QueueSummary,
     Result,
+    Status,
 )
 from postbot.errors import PostbotError
 from postbot.store import rules
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from postbot.pacing import Pace
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0004")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -222,6 +224,32 @@ class Store(ABC):
     ) -> int:
         """Queued first attempts of `account` due before `cutoff` are stale: `missed`
         (`rules.MISSED_NOTE`), marked as a dry run's doing when `dry_run`. Returns how many."""
+
+    # -- threads -------------------------------------------------------------------------------
+    # A delivery of several parts (`Delivery.part_count` > 1) has them in `Delivery.parts` and
+    # `Claimed.parts`, written when its post is stored or changed (`enqueue`, `import_plans`;
+    # a change is a conflict once a part went out for real) and forgotten by `reset_dry_run`
+    # where a dry run "published" them.
+    @abstractmethod
+    def record_part(
+        self,
+        worker: str,
+        delivery_id: int,
+        part: Part,
+        started: datetime,
+        detail: Mapping[str, Any],
+        http_status: int | None = None,
+    ) -> bool:
+        """A part just published (`part.remote_id`, `published_at`...): its attempt is logged
+        and, while `worker` still holds the delivery, the part is stored (part 1's id and URL
+        become the delivery's), in one transaction. False: the lease is lost, nothing but the
+        attempt was written."""
+
+    @abstractmethod
+    def resolve_part(self, delivery_id: int, part: Part, now: datetime, remaining: int) -> Status:
+        """A person found the `unknown` part of a thread on the platform: it is stored as
+        published (an attempt by `rules.RESOLVER`), and the delivery goes on with the
+        `remaining` parts after it (queued, now) or is published. NotFound, StateError."""
 
     # -- workers and status --------------------------------------------------------------------
     @abstractmethod

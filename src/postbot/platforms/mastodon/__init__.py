@@ -16,8 +16,10 @@ How it talks to the server, and why:
   publish); then the server's own (`/api/v2/instance`, fetched once; instance.py).
 - Media: uploaded, then waited for within `media_timeout` (media.py).
 - Errors: sorted into TransientError / OutcomeUnknown / PermanentError (errors.py).
-- Duplicates: every status is posted with the delivery's Idempotency-Key; Mastodon answers a
-  repeat (same key, same account, within an hour) with the first status instead of a new one.
+- Duplicates: every status is posted with the delivery's Idempotency-Key (a thread's part with
+  one of its own); Mastodon answers a repeat (same key, same account, within an hour) with the
+  first status instead of a new one. A thread's part replies to the one before it
+  (`in_reply_to_id`).
   After a crash, `lookup` finds the status among the account's recent ones
   (lookup.py).
 """
@@ -44,6 +46,7 @@ from postbot.platforms.base import (
 )
 from postbot.platforms.limits import TextLimit
 from postbot.platforms.mastodon.instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
+from postbot.platforms.mastodon.scheduled import check_option, lead_option, server_side_of
 from postbot.platforms.media import judge
 from postbot.redact import Redactor
 
@@ -80,12 +83,18 @@ class MastodonPlatform(Platform):
         "visibility": Option(str, "public", choices=VISIBILITIES),
         "timeout": TIMEOUT,
         "media_timeout": replace(SECONDS, default=DEFAULT_MEDIA_TIMEOUT),
+        # Hand each post to the instance's scheduled statuses once it is due within the lead
+        # (scheduled.py); how often postbot asks the instance what became of them.
+        "server_side": Option(bool, False),
+        "server_side_lead": Option(str, "1h", parse=lead_option, help='a duration, e.g. "1h"'),
+        "server_side_check": Option(str, "1m", parse=check_option, help='a duration, e.g. "1m"'),
     }
     # Mastodon's defaults; the server's own limits are checked again at publish.
     media = DEFAULTS.media_policy()
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)
+        self.server_side = server_side_of(account)  # ConfigError for a lead without it
         self._lock = threading.Lock()  # guards the attributes below (held briefly)
         # Held around first-time fetches (limits, version): concurrent workers wait for one
         # request instead of each sending its own.
@@ -105,6 +114,14 @@ class MastodonPlatform(Platform):
         from postbot.compose import count_with_url_weight
 
         return count_with_url_weight(text, URL_WEIGHT)
+
+    def notes(self, parts: int) -> tuple[str, ...]:
+        if self.server_side is not None and parts > 1:
+            return (
+                "a thread is published by postbot itself, not handed to the server: scheduled"
+                " statuses cannot reply to one another",
+            )
+        return ()
 
     def text_limits(self, instance: InstanceLimits | None = None) -> tuple[TextLimit, ...]:
         """Offline (enqueue): the account's char_limit, else Mastodon's 500, URLs 23 each.
@@ -138,10 +155,13 @@ class MastodonPlatform(Platform):
             media_ids = upload_all(
                 api, self._call, media, images, host=self._host(), media_timeout=media_timeout
             )
+        # A thread's part replies to the part before it.
+        reply_to = outgoing.reply_to.parent_id if outgoing.reply_to is not None else None
         status: Any = self._call(
             partial(
                 api.status_post,
                 outgoing.text,
+                in_reply_to_id=reply_to,
                 media_ids=media_ids or None,
                 visibility=visibility,
                 language=outgoing.language or None,
@@ -161,6 +181,7 @@ class MastodonPlatform(Platform):
                 "language": outgoing.language,
                 "visibility": visibility,
                 "media": [{"path": item.path, "alt": item.alt} for item in media],
+                **({"in_reply_to_id": reply_to} if reply_to is not None else {}),
             },
         )
 
