@@ -226,10 +226,9 @@ def plan(draft: Draft, settings: Settings, *, check_length: bool = True) -> Plan
     draft = clean(draft)
     accounts = targets_for(draft, settings)
     if draft.variants:
-        from postbot.platforms import known_platforms
         from postbot.variants import check_names
 
-        check_names(draft.variants, settings.accounts, accounts, known_platforms(), draft.where)
+        check_names(draft.variants, settings.accounts, accounts, draft.where)
     platforms = [platform_for(account) for account in accounts]
     targets = tuple(_render(draft, platform) for platform in platforms)
     if check_length:

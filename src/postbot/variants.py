@@ -117,11 +117,12 @@ def check_names(
     variants: Sequence[Variant],
     accounts: Mapping[str, Account],
     targets: Collection[Account],
-    platforms: Collection[str],
     where: str,
 ) -> None:
-    """Every variant names a configured account or a known platform, and applies to at least
-    one of the post's targets (an override that changes nothing is refused, never ignored)."""
+    """Every variant names a configured account or the platform of one, and applies to at
+    least one of the post's targets (an override that changes nothing is refused, never
+    ignored)."""
+    platforms = {a.platform for a in accounts.values()}
     for variant in variants:
         at = f"{where}:{variant.line}" if variant.line else where
         if variant.name not in accounts and variant.name not in platforms:

@@ -85,7 +85,7 @@ def test_a_body_without_separators_is_one_post_with_the_hash_it_always_had(
     import hashlib
     import json
 
-    legacy = ["Nur ein Text", [], None, None, [], None, [], None, "one", draft.source]
+    legacy: list[Any] = ["Nur ein Text", [], None, None, [], None, [], None, "one", draft.source]
     expected = hashlib.sha256(json.dumps(legacy, ensure_ascii=False).encode()).hexdigest()
     assert draft.content_hash() == expected
     assert (

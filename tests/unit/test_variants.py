@@ -121,7 +121,7 @@ def test_variants_are_counted_and_refused_when_too_long(tmp_path: Path) -> None:
             "variants:\n  myspace: {text: A}",
             4,
             "variants.myspace: no account or platform of that name (accounts: bluesky, mastodon,"
-            " mastodon-news, x; platforms: bluesky, dryrun, mastodon, x)",
+            " mastodon-news, x; platforms: bluesky, mastodon, x)",
         ),
         (
             "variants:\n  mastodn: {text: A}",
@@ -131,7 +131,8 @@ def test_variants_are_counted_and_refused_when_too_long(tmp_path: Path) -> None:
         (
             "variants:\n  x:\n    txt: A",
             5,
-            "variants.x.txt: unknown key; did you mean 'text'? (known: hashtags, link, parts, text)",
+            "variants.x.txt: unknown key; did you mean 'text'?"
+            " (known: hashtags, link, parts, text)",
         ),
         (
             "variants:\n  x: {text: A, parts: [B, C]}",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from postbot.config import Settings
 from postbot.dispatch import planner
@@ -82,7 +83,10 @@ class Dispatcher:
         self.rules = planner.AccountRules.of(settings, dry_run=dry_run)
         self.lease = timedelta(seconds=settings.daemon.lease_seconds)
         self.stopping = threading.Event()
-        self.publisher = Publisher(settings, dry_run=dry_run, clock=clock, environ=environ)
+        self.publisher = Publisher(
+            settings, dry_run=dry_run, clock=clock, environ=environ,
+            record_part=partial(store.record_part, worker),  # threads record part by part
+        )  # fmt: skip
         self.board = PaceBoard(settings.timezone)
         self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
         self._held: set[int] = set()  # deliveries claimed and not yet recorded: leases to renew
