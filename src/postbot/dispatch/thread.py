@@ -36,16 +36,27 @@ RecordPart = Callable[[int, Part, datetime, Mapping[str, Any], "int | None"], bo
 
 
 def parts_of(item: Claimed, platform: Platform) -> tuple[Part, ...]:
-    """The delivery's parts with what is known of them; empty for a single post. A delivery
-    queued before threads existed has what the platform makes of its text (an X link reply),
-    with the parts recorded so far."""
-    if item.part_count is None:
-        texts = platform.legacy_parts(item.text, item.link)
+    """The claimed delivery's parts with what is known of them; empty for a single post."""
+    return thread_parts(item.part_count, item.parts, item.text, item.link, platform)
+
+
+def thread_parts(
+    part_count: int | None,
+    stored: tuple[Part, ...],
+    text: str,
+    link: str | None,
+    platform: Platform,
+) -> tuple[Part, ...]:
+    """A delivery's parts; empty for a single post. A delivery queued before threads existed
+    (`part_count` None) has what the platform makes of its text and its post's link (an X link
+    reply), with the parts recorded so far."""
+    if part_count is None:
+        texts = platform.legacy_parts(text, link)
         if len(texts) == 1:
             return ()
-        stored = {p.index: p for p in item.parts}
-        return tuple(stored.get(i, Part(i, text)) for i, text in enumerate(texts, 1))
-    return item.parts if item.part_count > 1 else ()
+        known = {p.index: p for p in stored}
+        return tuple(known.get(i, Part(i, t)) for i, t in enumerate(texts, 1))
+    return stored if part_count > 1 else ()
 
 
 def is_done(part: Part, dry_run: bool) -> bool:

@@ -9,12 +9,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, PaceState, Post, Wait
+from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
 from postbot.platforms.limits import LimitCheck
 from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
 from postbot.store import ImportResult
+from postbot.variants import as_json as variants_json
 
 
 def iso(value: datetime | None) -> str | None:
@@ -39,6 +40,8 @@ def post(p: Post, waits: Mapping[int, Wait] | None = None) -> dict[str, Any]:
         "media": [{"path": m.path, "alt": m.alt} for m in p.media],
         "source": p.source,
         "created_at": iso(p.created_at),
+        "parts": list(p.parts),
+        "variants": variants_json(p.variants),
         "deliveries": [delivery(d, (waits or {}).get(d.id)) for d in p.deliveries],
     }
 
@@ -58,7 +61,19 @@ def delivery(d: Delivery, wait: Wait | None = None) -> dict[str, Any]:
         "last_error": d.last_error,
         "dry_run": d.dry_run,
         "waiting": None if wait is None else waiting(wait),
+        "parts": parts(d),
+        "scheduled_id": d.scheduled_id,
     }
+
+
+def parts(d: Delivery) -> list[dict[str, Any]]:
+    """Every part as sent, with its remote id and URL once published (a single post: one)."""
+    found = d.parts or (Part(1, d.text, d.remote_id, d.remote_url, dry_run=d.dry_run),)
+    return [
+        {"part": p.index, "text": p.text, "remote_id": p.remote_id, "remote_url": p.remote_url,
+         "published_at": iso(p.published_at), "dry_run": p.dry_run}
+        for p in found
+    ]  # fmt: skip
 
 
 def waiting(w: Wait) -> dict[str, Any]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 STATUS_STYLE: Mapping[Status, str] = {
     Status.QUEUED: "cyan",
+    Status.SCHEDULED: "blue",
     Status.PUBLISHING: "yellow",
     Status.PUBLISHED: "green",
     Status.FAILED: "bold red",
@@ -96,10 +97,12 @@ def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
         lines.append(f"headline: {post.headline}")
     lines += [
         f"text:     {post.teaser}",
+        *(f"part {n}:   {text}" for n, text in enumerate(post.parts, 2)),
         f"hashtags: {' '.join('#' + t for t in post.hashtags) or '-'}",
         f"link:     {post.link or '-'}",
         f"language: {post.language or '-'}",
         *(f"media:    {m.path} (alt: {m.alt})" for m in post.media),
+        *(f"variant:  {v}" for v in variant_lines(post)),
     ]
     out.print(Text("\n".join(lines)), soft_wrap=True)
     for d in post.deliveries:
@@ -118,7 +121,27 @@ def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
             f", {when}, {d.attempts} attempt(s) {where}".rstrip(),
         )
         out.print(head, soft_wrap=True)
-        out.print(Text(f"  sends: {d.text}"), soft_wrap=True)
+        if d.scheduled_id:
+            handed = f"handed to the server as scheduled status {d.scheduled_id}"
+            at = local(d.due_at, zone)
+            out.print(Text(f"  {handed}: it publishes it at {at}"), soft_wrap=True)
+        if not d.parts:
+            out.print(Text(f"  sends: {d.text}"), soft_wrap=True)
+        for part in d.parts:
+            sent = part.remote_url or part.remote_id
+            state = f" ({'dry run: ' if part.dry_run else ''}{sent})" if sent else ""
+            out.print(Text(f"  part {part.index}/{len(d.parts)}{state}: {part.text}"),
+                      soft_wrap=True)  # fmt: skip
+
+
+def variant_lines(post: Post) -> list[str]:
+    """One line per variant: its name and what it overrides."""
+    from postbot.variants import as_json
+
+    return [
+        f"{v.pop('name')}: " + "; ".join(f"{key} {value}" for key, value in v.items())
+        for v in as_json(post.variants)
+    ]
 
 
 # -- the attempt log ------------------------------------------------------------------------
@@ -220,7 +243,15 @@ def changed(verb: str, c: Changed, zone: tzinfo) -> None:
 
 
 def resolved(r: Resolved) -> None:
-    click.echo(f"post {r.post_id}: {r.account} recorded as published at {r.url}")
+    if r.part is None:
+        click.echo(f"post {r.post_id}: {r.account} recorded as published at {r.url}")
+        return
+    goes_on = (
+        f"; the thread goes on with part {r.part + 1}" if r.parts and r.part < r.parts
+        else "; the thread is complete"
+    )  # fmt: skip
+    click.echo(f"post {r.post_id}: {r.account} part {r.part} of {r.parts} recorded as published"
+               f" at {r.url}{goes_on}")  # fmt: skip
 
 
 def preview(p: Preview) -> None:

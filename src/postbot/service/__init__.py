@@ -80,6 +80,8 @@ class Resolved:
     post_id: int
     account: str
     url: str
+    part: int | None = None  # a thread's part that was resolved, of `parts`
+    parts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,12 @@ def resolve(app: App, post_id: int, url: str, account: str | None = None) -> Res
                 f"post {post_id}: '{url}' is not the address of a post on {delivery.account}"
                 f" ({delivery.platform}); give the post's https:// URL as the platform shows it"
             )
+    if len(unknown) == 1:
+        from postbot.service.threads import resolve_part
+
+        resolved = resolve_part(app, post, unknown[0], url)
+        if resolved is not None:
+            return resolved
     # With several unknown deliveries and no --to, the store refuses, naming them.
     name = unknown[0].account if len(unknown) == 1 else account
     app.store.resolve(post_id, url, app.now(), name)
