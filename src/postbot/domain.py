@@ -5,8 +5,9 @@ but the errors.
 - `MediaItem` and `Account`: what a post carries and where it goes;
 - `Post`, `Delivery`, `Attempt`, `Worker`, `QueueSummary`: what the store hands back when it is
   read. They are frozen: a record is what the database said at one moment.
-- `Claimed`, `Result`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`: what flows
-  between the store and the dispatcher or the service when work is taken, done or reset;
+- `Claimed`, `Result`, `Handover`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`:
+  what flows between the store and the dispatcher or the service when work is taken, done or
+  reset;
 - `Wait`, `Outlook`: why a queued delivery has not gone out yet and until when; when the next
   one goes, pacing counted (for `status`, `list` and `show`);
 - `Variant`, `Part`: a post's override for one platform or account, and one part of a thread
@@ -282,6 +283,26 @@ class Result:
     detail: Mapping[str, Any] = field(default_factory=dict)
     # False: this attempt is in the log already (a thread's last part, written with the part).
     logged: bool = True
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What became of handing a claimed delivery to its server's own scheduling (Mastodon's
+    scheduled statuses); written by `Store.record_handover`."""
+
+    delivery_id: int
+    started_at: datetime
+    finished_at: datetime
+    scheduled_id: str | None  # set: the server holds it now (status `scheduled`)
+    # Not set: it stays queued for postbot to publish at its time; `refused`: the server will
+    # not take it (limits), so it is not offered again; else the next pass tries once more.
+    refused: bool = False
+    sent: bool = True  # a request reached (or may have reached) the server: an attempt
+    error_class: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    dry_run: bool = False
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ def changed(verb: str, c: Changed, zone: tzinfo) -> None:
     n = c.deliveries
     line = f"{verb} {n} deliver{'y' if n == 1 else 'ies'} of post {c.post_id}"
     click.echo(line + (f", due {local(c.due, zone)}" if c.due is not None else ""))
+    warn(c.warnings)
 
 
 def resolved(r: Resolved) -> None:

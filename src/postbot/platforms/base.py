@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from postbot.domain import Account, MediaItem
@@ -66,6 +66,29 @@ class Published:
     detail: Mapping[str, object] = field(default_factory=dict)
     # What a reply to this post needs beside its id (Bluesky: the record's CID).
     ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A post the platform holds, to publish at its time itself (a Mastodon scheduled status)."""
+
+    scheduled_id: str
+    at: datetime  # when the platform publishes it
+    text: str = ""  # what it will publish
+    http_status: int | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerSide:
+    """How an account hands its posts to its server's own scheduling (`server_side = true`),
+    and the server's rules for it."""
+
+    lead: timedelta  # handed over once due within this
+    check: timedelta  # how often postbot asks what became of them
+    min_ahead: timedelta  # the server takes a post at least this far ahead
+    total_limit: int  # it holds at most this many for the account ...
+    daily_limit: int  # ... and this many for any one day (UTC)
 
 
 class PublishError(Exception):
@@ -237,6 +260,27 @@ class Platform(ABC):
         Raise PublishError if the platform cannot tell (the default: we do not know).
         """
         raise OutcomeUnknown(f"platform '{self.name}' cannot look up a post")
+
+    # -- the server's own scheduling (only where `server_side` is not None) -------------------
+    # The account's handover settings; None: postbot publishes everything itself.
+    server_side: ServerSide | None = None
+
+    def schedule(self, outgoing: Outgoing, at: datetime) -> Scheduled | Published:
+        """Hand the post to the server, to publish at `at`. A Published: the server published
+        it at once instead (a time it found too close). Raise PublishError."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def pending_scheduled(self) -> list[Scheduled]:
+        """Every post the server holds for the account, to publish later."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def move_scheduled(self, scheduled_id: str, at: datetime) -> Scheduled | None:
+        """Publish a held post at another time; None: the server no longer holds it."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def cancel_scheduled(self, scheduled_id: str) -> bool:
+        """Withdraw a held post; False: the server no longer holds it (published, deleted)."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
 
     def is_post_url(self, url: str) -> bool:
         """Could `url` be the address of a post of this account (for `postbot resolve`)?"""

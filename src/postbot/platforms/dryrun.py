@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from postbot.compose import count_graphemes
-from postbot.platforms.base import Outgoing, Platform, Published
+from postbot.platforms.base import Outgoing, Platform, Published, Scheduled
 
 
 class DryRunPlatform(Platform):
@@ -29,6 +30,15 @@ class DryRunPlatform(Platform):
             detail=describe(outgoing),
             ref="dry-run",  # what a reply to it would need, had it been sent
         )
+
+    def schedule(self, outgoing: Outgoing, at: datetime) -> Scheduled:
+        """What would be handed to the server (a dry run keeps its "scheduled" posts in the
+        store alone: `pending_scheduled` knows none)."""
+        detail = {**describe(outgoing), "scheduled_at": at.isoformat()}
+        return Scheduled(f"dry-run:{outgoing.delivery_id}", at, outgoing.text, detail=detail)
+
+    def pending_scheduled(self) -> list[Scheduled]:
+        return []
 
     def check(self) -> str:
         return "dry run (nothing is sent)"

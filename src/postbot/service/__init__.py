@@ -73,6 +73,7 @@ class Changed:
     post_id: int
     deliveries: int
     due: datetime | None = None
+    warnings: tuple[str, ...] = ()  # e.g. what a server had published already
 
 
 @dataclass(frozen=True)
@@ -210,8 +211,9 @@ def import_folder(
         app.settings, app.store, [folder], now, keep_going=True, live=live
     )
     report = importing.withdraw_missing(
-        app.store, folder, report, on_delete, now, app.settings.project_dir
-    )
+        app.store, folder, report, on_delete, now, app.settings.project_dir,
+        settings=app.settings, live=live,
+    )  # fmt: skip
     record = importing.record_path(app.settings)
     if record is not None:
         try:
@@ -223,13 +225,32 @@ def import_folder(
 
 
 def cancel(app: App, post_id: int) -> Changed:
-    return Changed(post_id, app.store.cancel(post_id, app.now()))
+    """Cancel the post's queued deliveries, and withdraw those a server holds (status
+    `scheduled`) from it first (service/serverside.py)."""
+    from postbot.service.serverside import cancel_post
+
+    changed, done = cancel_post(app.settings, app.store, post_id, app.now())
+    return Changed(post_id, changed, warnings=(done.note(post_id),) if done.gone else ())
 
 
 def reschedule(app: App, post_id: int, at: str) -> Changed:
+    """Move the post's queued (or missed) deliveries, and those a server holds, to `at`."""
+    from postbot.service import serverside
+
     now = app.now()
     due = parse_due(app, at, now)
-    return Changed(post_id, app.store.reschedule(post_id, due, now), due)
+    post = app.store.get_post(post_id)
+    done = serverside.reschedule(app.settings, app.store, post, due, now)
+    try:
+        changed = app.store.reschedule(post_id, due, now)
+    except StateError:
+        if not done.changed:
+            if done.gone:
+                raise StateError(f"cannot reschedule {done.note(post_id)}") from None
+            raise
+        changed = 0
+    notes = (done.note(post_id),) if done.gone else ()
+    return Changed(post_id, changed + done.changed, due, notes)
 
 
 def retry(app: App, post_id: int) -> Changed:

@@ -26,6 +26,7 @@ from postbot.domain import (
     Claimed,
     Delivery,
     DryRunReset,
+    Handover,
     ImportResult,
     PacedClaim,
     PaceState,
@@ -250,6 +251,44 @@ class Store(ABC):
         """A person found the `unknown` part of a thread on the platform: it is stored as
         published (an attempt by `rules.RESOLVER`), and the delivery goes on with the
         `remaining` parts after it (queued, now) or is published. NotFound, StateError."""
+
+    # -- handed to the server's own scheduling --------------------------------------------------
+    # A delivery of an account with `server_side = true` may be handed to its server's scheduled
+    # posts before it is due: status `scheduled`, with `Delivery.scheduled_id`, until the server
+    # publishes it (or a person withdraws it). Every change is guarded by that id.
+    @abstractmethod
+    def claim_handover(
+        self,
+        worker: str,
+        now: datetime,
+        account: str,
+        after: datetime,
+        until: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        dry_run: bool = False,
+    ) -> list[Claimed]:
+        """Take up to `limit` queued first attempts of `account` due after `after` and no later
+        than `until`, single posts that the server has not refused, to hand them over; the
+        attempt is not counted (`record_handover` counts it when the server took it)."""
+
+    @abstractmethod
+    def record_handover(self, worker: str, handover: Handover) -> bool:
+        """The handover's outcome (`rules.handed_over`), and an attempt row if it `sent`
+        anything, guarded by the lease. False: the lease is lost, nothing but the attempt."""
+
+    @abstractmethod
+    def scheduled_of(self, account: str) -> list[Delivery]:
+        """The account's deliveries the server holds (status `scheduled`), due first."""
+
+    @abstractmethod
+    def change_scheduled(
+        self, delivery_id: int, scheduled_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        """Set `values` (`rules.scheduled_published`, `unscheduled`, ...) on a delivery while it
+        is `scheduled` under `scheduled_id`; False if it no longer is (another worker, or a
+        person, changed it first)."""
 
     # -- workers and status --------------------------------------------------------------------
     @abstractmethod

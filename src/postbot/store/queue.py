@@ -227,6 +227,11 @@ class QueueOps(ThreadOps):
                 **accounts,
             },
         ).all()  # fmt: skip
+        return self._claimed(conn, rows)
+
+    def _claimed(self, conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
+        """The claimed rows (id, post_id, account, platform, key, text, due_at, attempts,
+        created_at, dry_run, part_count) with their posts' content and parts, in due order."""
         if not rows:
             return []
         posts = {

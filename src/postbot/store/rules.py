@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from postbot.domain import Part, Status
+from postbot.domain import Handover, Part, Status
 from postbot.errors import ConfigError, StateError
 from postbot.variants import as_json as variants_json
 
@@ -108,6 +108,40 @@ def part_resolved(part: Part, status: Status, now: datetime) -> dict[str, Any]:
     if part.index == 1:
         values.update(remote_id=part.remote_id, remote_url=part.remote_url)
     return values
+
+
+# -- handed to the server's own scheduling --------------------------------------------------------
+def handed_over(h: Handover) -> dict[str, Any]:
+    """A claimed delivery after its handover: `scheduled` with the server's id, or queued again
+    (at its own time) for postbot to publish. The attempt count is the store's to raise."""
+    common = {"lease_owner": None, "lease_expires_at": None, "updated_at": h.finished_at,
+              "dry_run": h.dry_run}  # fmt: skip
+    if h.scheduled_id is not None:
+        return {**common, "status": Status.SCHEDULED, "scheduled_id": h.scheduled_id,
+                "last_error": None}  # fmt: skip
+    return {**common, "status": Status.QUEUED, "handover_refused": h.refused,
+            "last_error": h.error_message}  # fmt: skip
+
+
+def scheduled_published(remote_id: str, url: str | None, now: datetime) -> dict[str, Any]:
+    """The server published what it held: the delivery is published, at the status it made."""
+    return {"status": Status.PUBLISHED, "remote_id": remote_id, "remote_url": url,
+            "scheduled_id": None, "last_error": None, "updated_at": now}  # fmt: skip
+
+
+def scheduled_failed(note: str, now: datetime) -> dict[str, Any]:
+    return {"status": Status.FAILED, "scheduled_id": None, "last_error": note, "updated_at": now}
+
+
+def unscheduled(now: datetime, **values: Any) -> dict[str, Any]:
+    """Withdrawn from the server (a changed file, a new time too close): queued again."""
+    return {"status": Status.QUEUED, "scheduled_id": None, "handover_refused": False,
+            "last_error": None, "updated_at": now, "dry_run": False, **values}  # fmt: skip
+
+
+def cancelled_scheduled(now: datetime) -> dict[str, Any]:
+    return {"status": Status.CANCELLED, "scheduled_id": None, "updated_at": now,
+            "dry_run": False}  # fmt: skip
 
 
 # -- dry run -> live ----------------------------------------------------------------------------

@@ -27,10 +27,10 @@ from postbot.store.base import (
 )
 from postbot.store.base import Store as StoreContract
 from postbot.store.posts import PostOps
-from postbot.store.queue import QueueOps
+from postbot.store.serverside import ServerSideOps
 
 
-class SQLStore(PostOps, QueueOps, StoreContract):
+class SQLStore(PostOps, ServerSideOps, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -46,7 +47,12 @@ from postbot.platforms.base import (
 )
 from postbot.platforms.limits import TextLimit
 from postbot.platforms.mastodon.instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
-from postbot.platforms.mastodon.scheduled import check_option, lead_option, server_side_of
+from postbot.platforms.mastodon.scheduled import (
+    ScheduledStatuses,
+    check_option,
+    lead_option,
+    server_side_of,
+)
 from postbot.platforms.media import judge
 from postbot.redact import Redactor
 
@@ -69,7 +75,7 @@ class AccountConfigError(ConfigError, PermanentError):
     """
 
 
-class MastodonPlatform(Platform):
+class MastodonPlatform(ScheduledStatuses, Platform):
     name: ClassVar[str] = "mastodon"
     default_limit: ClassVar[int] = DEFAULTS.max_characters
     # Every status carries the delivery's Idempotency-Key: a re-send within Mastodon's hour
@@ -136,6 +142,14 @@ class MastodonPlatform(Platform):
 
     # -- network ------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
+        status, detail = self._post_status(outgoing)
+        return self._published(status, detail)
+
+    def _post_status(
+        self, outgoing: Outgoing, scheduled_at: datetime | None = None
+    ) -> tuple[Any, dict[str, object]]:
+        """POST /api/v1/statuses (with `scheduled_at`: a scheduled status); the entity the
+        server answered, and what was sent."""
         api = self._client()
         visibility = self._visibility()
         media_timeout = self._seconds("media_timeout", DEFAULT_MEDIA_TIMEOUT)
@@ -168,21 +182,26 @@ class MastodonPlatform(Platform):
                 # Stable for every retry of this delivery: Mastodon answers a repeat with the
                 # status it already created instead of posting it twice.
                 idempotency_key=outgoing.idempotency_key or None,
+                scheduled_at=scheduled_at,
             ),
-            "posting the status",
+            "posting the status" if scheduled_at is None else "scheduling the status",
             creates=True,
         )
+        detail: dict[str, object] = {
+            "text": outgoing.text,
+            "language": outgoing.language,
+            "visibility": visibility,
+            "media": [{"path": item.path, "alt": item.alt} for item in media],
+            **({"in_reply_to_id": reply_to} if reply_to is not None else {}),
+        }
+        return status, detail
+
+    def _published(self, status: Any, detail: dict[str, object]) -> Published:
         return Published(
             remote_id=str(status["id"]),
             url=status.get("url") or status.get("uri"),
             http_status=self._last_status() or 200,
-            detail={
-                "text": outgoing.text,
-                "language": outgoing.language,
-                "visibility": visibility,
-                "media": [{"path": item.path, "alt": item.alt} for item in media],
-                **({"in_reply_to_id": reply_to} if reply_to is not None else {}),
-            },
+            detail=detail,
         )
 
     def check(self) -> str:

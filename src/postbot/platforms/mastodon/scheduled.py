@@ -16,12 +16,16 @@ app/services/post_status_service.rb; docs/platforms/mastodon.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from postbot.domain import Account
 from postbot.errors import ConfigError
+from postbot.platforms.base import Outgoing, PermanentError, Published, Scheduled, ServerSide
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon
 
 MINIMUM_OFFSET = timedelta(minutes=5)  # the instance's own minimum
 # Handed over only this far ahead at least: the instance's minimum, and a minute for clocks
@@ -31,17 +35,6 @@ TOTAL_LIMIT = 300
 DAILY_LIMIT = 25
 PAGE_SIZE = 40  # the most GET /api/v1/scheduled_statuses returns per page
 MAX_PAGES = 10  # 400 > TOTAL_LIMIT: every pending one
-
-
-@dataclass(frozen=True)
-class ServerSide:
-    """How an account hands its posts to the instance (`server_side = true`)."""
-
-    lead: timedelta  # handed over once due within this
-    check: timedelta  # how often postbot asks the instance what became of them
-    min_ahead: timedelta = MIN_AHEAD
-    total_limit: int = TOTAL_LIMIT
-    daily_limit: int = DAILY_LIMIT
 
 
 def _duration(value: str, key: str) -> timedelta:
@@ -83,7 +76,90 @@ def server_side_of(account: Account) -> ServerSide | None:
     return ServerSide(
         lead=_duration(str(options.get("server_side_lead", "1h")), "server_side_lead"),
         check=_duration(str(options.get("server_side_check", "1m")), "server_side_check"),
+        min_ahead=MIN_AHEAD,
+        total_limit=TOTAL_LIMIT,
+        daily_limit=DAILY_LIMIT,
     )
+
+
+class ScheduledStatuses:
+    """The scheduled-status calls of MastodonPlatform (mixed into it), through its client and
+    its error mapping (`_client`, `_call`, `_post_status`, `_published`)."""
+
+    # -- provided by MastodonPlatform --------------------------------------------------------
+    def _client(self) -> Mastodon:
+        raise NotImplementedError
+
+    def _call(self, fn: Callable[[], Any], action: str, *, creates: bool = False) -> Any:
+        raise NotImplementedError
+
+    def _post_status(
+        self, outgoing: Outgoing, scheduled_at: datetime | None = None
+    ) -> tuple[Any, dict[str, object]]:
+        raise NotImplementedError
+
+    def _published(self, status: Any, detail: dict[str, object]) -> Published:
+        raise NotImplementedError
+
+    def _last_status(self) -> int | None:
+        raise NotImplementedError
+
+    # -- the calls ---------------------------------------------------------------------------
+    def schedule(self, outgoing: Outgoing, at: datetime) -> Scheduled | Published:
+        entity, detail = self._post_status(outgoing, scheduled_at=at)
+        if not is_scheduled_status(entity):
+            # Published at once: the instance found the time too close (it must not be).
+            return self._published(entity, {**detail, "published_at_once": True})
+        return self._scheduled(entity, detail)
+
+    def pending_scheduled(self) -> list[Scheduled]:
+        api = self._client()
+
+        def page(max_id: Any) -> Any:
+            return self._call(
+                partial(api.scheduled_statuses, max_id=max_id, limit=PAGE_SIZE),
+                "reading the scheduled statuses",
+            )
+
+        return [self._scheduled(entity) for entity in pending(page)]
+
+    def move_scheduled(self, scheduled_id: str, at: datetime) -> Scheduled | None:
+        api = self._client()
+        try:
+            entity = self._call(
+                partial(api.scheduled_status_update, scheduled_id, at),
+                "moving the scheduled status",
+            )
+        except PermanentError as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        return self._scheduled(entity)
+
+    def cancel_scheduled(self, scheduled_id: str) -> bool:
+        api = self._client()
+        try:
+            self._call(
+                partial(api.scheduled_status_delete, scheduled_id),
+                "deleting the scheduled status",
+            )
+        except PermanentError as exc:
+            if exc.http_status == 404:
+                return False
+            raise
+        return True
+
+    def _scheduled(self, entity: Any, detail: dict[str, object] | None = None) -> Scheduled:
+        at = as_utc(entity.get("scheduled_at"))
+        assert at is not None, entity
+        params = entity.get("params") or {}
+        return Scheduled(
+            scheduled_id=str(entity["id"]),
+            at=at,
+            text=str(params.get("text") or ""),
+            http_status=self._last_status() or 200,
+            detail={**(detail or {}), "scheduled_at": at.isoformat()},
+        )
 
 
 # -- the calls -------------------------------------------------------------------------------
@@ -112,22 +188,3 @@ def pending(fetch_page: Callable[[Any], Sequence[Any]]) -> list[Any]:
             return found
         max_id = page[-1]["id"]
     return found
-
-
-def matching(entities: Sequence[Any], text: str, at: datetime) -> Any | None:
-    """The scheduled status that is this post: its text, at its time (to the second: what
-    Mastodon.py sends)."""
-    from postbot.platforms.mastodon.lookup import comparable
-
-    wanted = comparable(text)
-    second = at.astimezone(UTC).replace(microsecond=0)
-    for entity in entities:
-        params = entity.get("params") or {}
-        when = as_utc(entity.get("scheduled_at"))
-        if (
-            comparable(str(params.get("text") or "")) == wanted
-            and when is not None
-            and when.replace(microsecond=0) == second
-        ):
-            return entity
-    return None

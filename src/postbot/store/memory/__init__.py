@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from postbot.store.base import SCHEMA_HEAD
 from postbot.store.memory.posts import MemoryPostOps
-from postbot.store.memory.queue import MemoryQueueOps
+from postbot.store.memory.serverside import MemoryServerSideOps
 
 
-class MemoryStore(MemoryPostOps, MemoryQueueOps):
+class MemoryStore(MemoryPostOps, MemoryServerSideOps):
     dialect = "memory"
 
     def schema_version(self) -> str | None:
