@@ -134,9 +134,11 @@ def scheduled_failed(note: str, now: datetime) -> dict[str, Any]:
 
 
 def unscheduled(now: datetime, **values: Any) -> dict[str, Any]:
-    """Withdrawn from the server (a changed file, a new time too close): queued again."""
+    """Withdrawn from the server (a changed file, a new time too close): queued again as if
+    new (its handover no longer counts: it may be handed over again, or be `missed`)."""
     return {"status": Status.QUEUED, "scheduled_id": None, "handover_refused": False,
-            "last_error": None, "updated_at": now, "dry_run": False, **values}  # fmt: skip
+            "attempts": 0, "last_error": None, "updated_at": now, "dry_run": False,
+            **values}  # fmt: skip
 
 
 def cancelled_scheduled(now: datetime) -> dict[str, Any]:
