@@ -15,6 +15,7 @@ Every figure is measured next to its baseline in the same run and reported as a 
 6 bulk import of 100,000 posts (files; a loop of library calls) against raw executemany
 7 PostgreSQL scale-out: 1, 2 and 4 workers
 8 dry-run dispatch (`postbot run --dry-run --once`) against the sqlite3 floor of the same work
+10 threads: 10-part threads against as many single posts, 50 ms adapter
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,15 @@ class Sizes:
     dry_posts: int = 5_000  # item 8: posts, to three accounts each
     dry_runs: int = 3  # item 8: daemon and floor runs each (best is reported)
     lead: float = 8.0  # items 3 and 7: seconds between queueing and the first due time
+    threads_alone: int = 5  # item 10a: 10-part threads, concurrency 1
+    threads_side: int = 80  # item 10b: 10-part threads, concurrency 8
+    thread_runs: int = 2  # item 10: runs each (best is reported)
 
 
 QUICK = Sizes(
     throughput=300, throughput_runs=1, aps=100, io=32, burst=30, burst_window=2.0, late_tries=2,
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
-    dry_posts=100, dry_runs=1, lead=2.0,
+    dry_posts=100, dry_runs=1, lead=2.0, threads_alone=1, threads_side=8, thread_runs=1,
 )  # fmt: skip
 
 
@@ -287,6 +291,30 @@ def item8(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def item10(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import threads
+
+    alone = threads.compare(work, "alone", s.threads_alone, 10, 1, s.thread_runs)
+    side = threads.compare(work, "side", s.threads_side, 10, 8, s.thread_runs)
+    details["10"] = {"alone": alone, "side_by_side": side}
+    rows = []
+    for rid, got, n, c in (("10a", alone, s.threads_alone, 1), ("10b", side, s.threads_side, 8)):
+        mine, base = got["threads"]["seconds"], got["singles"]["seconds"]
+        parts = n * 10
+        # What postbot adds per post beyond the adapter's 50 ms, each way.
+        over = (mine * c / parts - 0.05) * 1000
+        over_single = (base * c / parts - 0.05) * 1000
+        rows.append(Row(
+            rid, 10, f"{n} thread(s) of 10 parts, 50 ms adapter, concurrency {c}", mine, "s",
+            f"{parts} single posts, same adapter and concurrency", base,
+            "<= 1.10 x baseline (10% per part at most)",
+            mine <= 1.10 * base and got["complete"],
+            note=f"beyond the adapter's latency: {over:.2f} ms per part, {over_single:.2f} ms"
+                 f" per single post; best of {s.thread_runs}; complete: {got['complete']}",
+        ))  # fmt: skip
+    return rows
+
+
 # -- the table ----------------------------------------------------------------------------------
 def _fmt(value: float | None) -> str:
     if value is None:
@@ -351,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC)
     rows: list[Row] = []
     details: dict[str, Any] = {}
-    steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8)]
+    steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
+             (10, item10)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import Delivery, Outcome, Part, Status
@@ -30,6 +30,26 @@ if TYPE_CHECKING:
 PART = PartRow.__table__  # type: ignore[attr-defined]
 DELIVERY = DeliveryRow.__table__  # type: ignore[attr-defined]
 ATTEMPT = AttemptRow.__table__  # type: ignore[attr-defined]
+
+
+# Run for every part of every thread, built once (as queue.py's statements are).
+_INSERT_ATTEMPT = insert(ATTEMPT)
+_GUARD = (
+    DELIVERY.c.id == bindparam("b_id"),
+    DELIVERY.c.status == Status.PUBLISHING,
+    DELIVERY.c.lease_owner == bindparam("b_worker"),
+)
+_NOW = bindparam("b_now", type_=DELIVERY.c.updated_at.type)
+_HOLD = update(DELIVERY).where(*_GUARD).values(updated_at=_NOW)
+_HOLD_HEAD = (
+    update(DELIVERY)
+    .where(*_GUARD)
+    .values(remote_id=bindparam("b_remote_id"), remote_url=bindparam("b_remote_url"),
+            updated_at=_NOW)
+)  # fmt: skip
+_UPDATE_PART = update(PART).where(
+    PART.c.delivery_id == bindparam("b_id"), PART.c.idx == bindparam("b_idx")
+)
 
 
 class ThreadOps:
@@ -136,30 +156,28 @@ class ThreadOps:
         http_status: int | None = None,
     ) -> bool:
         with self.write() as conn:
-            conn.execute(insert(ATTEMPT), _part_attempt(delivery_id, worker, part, started, detail,
-                                                        http_status))  # fmt: skip
-            held = conn.execute(
-                update(DELIVERY)
-                .where(
-                    DELIVERY.c.id == delivery_id,
-                    DELIVERY.c.status == Status.PUBLISHING,
-                    DELIVERY.c.lease_owner == worker,
-                )
-                .values(_delivery_after(part))
-            ).rowcount
-            if not held:
+            conn.execute(_INSERT_ATTEMPT, _part_attempt(delivery_id, worker, part, started,
+                                                        detail, http_status))  # fmt: skip
+            guard = {"b_id": delivery_id, "b_worker": worker, "b_now": part.published_at or started}
+            if part.index == 1:  # the thread's head: its id and URL are the delivery's
+                statement = _HOLD_HEAD
+                guard.update(b_remote_id=part.remote_id, b_remote_url=part.remote_url)
+            else:
+                statement = _HOLD
+            if not conn.execute(statement, guard).rowcount:
                 return False
             self._store_part(conn, delivery_id, part)
             return True
 
     def _store_part(self, conn: Connection, delivery_id: int, part: Part) -> None:
         values = {
-            "text": part.text, "remote_id": part.remote_id, "remote_url": part.remote_url,
-            "ref": part.ref, "published_at": part.published_at, "dry_run": part.dry_run,
+            "b_id": delivery_id, "b_idx": part.index, "text": part.text,
+            "remote_id": part.remote_id, "remote_url": part.remote_url, "ref": part.ref,
+            "published_at": part.published_at, "dry_run": part.dry_run,
         }  # fmt: skip
-        where = and_(PART.c.delivery_id == delivery_id, PART.c.idx == part.index)
-        if not conn.execute(update(PART).where(where).values(values)).rowcount:
-            conn.execute(insert(PART), {"delivery_id": delivery_id, "idx": part.index, **values})
+        if not conn.execute(_UPDATE_PART, values).rowcount:
+            row = {k: v for k, v in values.items() if not k.startswith("b_")}
+            conn.execute(insert(PART), {"delivery_id": delivery_id, "idx": part.index, **row})
 
     def resolve_part(self, delivery_id: int, part: Part, now: datetime, remaining: int) -> Status:
         with self.write() as conn:
@@ -180,14 +198,6 @@ class ThreadOps:
             attempt = _part_attempt(delivery_id, rules.RESOLVER, part, now, rules.RESOLVED_DETAIL)
             conn.execute(insert(ATTEMPT), attempt)
             return status
-
-
-def _delivery_after(part: Part) -> dict[str, Any]:
-    """What recording a part changes on its delivery: part 1 gives it its remote id and URL."""
-    if part.index != 1:
-        return {"updated_at": part.published_at}
-    return {"remote_id": part.remote_id, "remote_url": part.remote_url,
-            "updated_at": part.published_at}  # fmt: skip
 
 
 def _part_attempt(
