@@ -213,3 +213,27 @@ def assert_chains(platforms: Platforms, post_id: int, post: dict[str, Any]) -> N
         assert reply["parent"]["cid"] == platforms.bluesky.cid_of(rkeys[n - 1])
     assert all(p["remote_url"].startswith("https://bsky.app/profile/") for p in parts)
     assert post["id"] == post_id
+
+
+def test_the_example_thread_fits_every_account_of_the_shipped_config(tmp_path: Path) -> None:
+    """docs/examples/soz-gipfel-thread.md, previewed as the README says, with the repository's
+    own config/postbot.toml (a copy, so nothing is written to the checkout)."""
+    import shutil
+
+    from tests.support import REPO, clean_env, make_project
+
+    project = make_project(tmp_path, (REPO / "config" / "postbot.toml").read_text("utf-8"))
+    shutil.copy(REPO / "docs" / "examples" / "soz-gipfel-thread.md", project / "thread.md")
+    env = clean_env(POSTBOT_DATABASE_URL=f"sqlite:///{tmp_path}/example.db")
+    done = run_postbot(project, "enqueue", "--file", "thread.md", "--json", env=env)
+    # An example post: only a dry run imports it (README, "Example posts").
+    assert done.returncode == 2 and "example post (example: true)" in done.stderr, done.stderr
+    from postbot.config import load_settings
+    from postbot.drafts import plan
+    from postbot.postfile import read_post_file
+
+    settings = load_settings(project / "config" / "postbot.toml")
+    checked = plan(read_post_file(project / "thread.md", settings.timezone), settings)
+    assert {t.account: (len(t.texts), t.variant, t.fits) for t in checked.targets} == {
+        "mastodon": (3, None, True), "bluesky": (3, "bluesky", True), "x": (3, "x", True),
+    }  # fmt: skip
