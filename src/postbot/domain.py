@@ -383,8 +383,3 @@ class Outlook:
 
     paces: Mapping[str, PaceState]
     next_send: NextSend | None
-
-    def wait_of(self, delivery: Delivery, now: datetime) -> Wait | None:
-        from postbot.pacing import wait_of
-
-        return wait_of(delivery, self.paces, now)

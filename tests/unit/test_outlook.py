@@ -13,6 +13,7 @@ from postbot.dispatch import Dispatcher
 from postbot.dispatch.outlook import read_outlook
 from postbot.domain import NextSend, PaceState, Status, WaitReason
 from postbot.drafts import Draft, plan
+from postbot.pacing import wait_of
 from postbot.store import Store, open_store
 from tests.platforms import Script
 
@@ -51,7 +52,7 @@ def test_while_everything_due_waits_for_its_pace_the_next_send_is_the_next_slot(
     # Not 07:00 (due, but paced out, and already past): 08:00, when the slot opens.
     assert outlook.next_send == NextSend(T0 + HOUR, "a", out)
     waits = {
-        d.id: outlook.wait_of(d, now)
+        d.id: wait_of(d, outlook.paces, now)
         for post_id in [*a, later]
         for d in store.get_post(post_id).deliveries
     }
@@ -72,7 +73,7 @@ def test_with_budget_left_a_due_delivery_waits_for_nothing_but_a_daemon(
     outlook = read_outlook(store, settings, T0)
     assert outlook.next_send == NextSend(T0 - timedelta(minutes=5), "b")  # due: goes at once
     [delivery] = store.get_post(post_id).deliveries
-    wait = outlook.wait_of(delivery, T0)
+    wait = wait_of(delivery, outlook.paces, T0)
     assert wait is not None and wait.reason == WaitReason.DUE
     assert outlook.paces["a"] == PaceState("a", 2, HOUR, 0, None, 0)
     assert delivery.status == Status.QUEUED

@@ -1,5 +1,6 @@
 """Why the queue waits, for people: each paced account's live budget, when the next delivery
-goes out, and (through `Outlook.wait_of`) why each queued delivery has not gone yet.
+goes out, and (through `pacing.wait_of` over its paces) why each queued delivery has not gone
+yet.
 
 `status` shows `next_send` instead of the bare next due time: while everything due waits for
 its pace, that is the account's next slot, never a moment already past. `list` and `show`

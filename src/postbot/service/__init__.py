@@ -346,9 +346,10 @@ def _listing(app: App, posts: Sequence[Post]) -> Listing:
     if not queued:
         return Listing(tuple(posts), {})
     from postbot.dispatch.outlook import read_outlook
+    from postbot.pacing import wait_of
 
     outlook = read_outlook(app.store, app.settings, now)
-    waits = {d.id: w for d in queued if (w := outlook.wait_of(d, now)) is not None}
+    waits = {d.id: w for d in queued if (w := wait_of(d, outlook.paces, now)) is not None}
     return Listing(tuple(posts), waits)
 
 
