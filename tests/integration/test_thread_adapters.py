@@ -1,7 +1,7 @@
 """Threads through the real adapters (Mastodon.py, atproto, tweepy over real HTTP) and the real
 dispatcher on SQLite, against the local fake servers: the reply chain each platform is sent,
 one idempotency key or record key per part, and the reconcile of the one part in doubt after a
-worker died mid-thread. (The SIGKILL of a real daemon: tests/acceptance/test_threads.py.)"""
+worker died mid-thread. (The SIGKILL of a real daemon: tests/acceptance/test_threads_cli.py.)"""
 
 from __future__ import annotations
 

@@ -241,16 +241,9 @@ def reschedule(app: App, post_id: int, at: str) -> Changed:
     due = parse_due(app, at, now)
     post = app.store.get_post(post_id)
     done = serverside.reschedule(app.settings, app.store, post, due, now)
-    try:
-        changed = app.store.reschedule(post_id, due, now)
-    except StateError:
-        if not done.changed:
-            if done.gone:
-                raise StateError(f"cannot reschedule {done.note(post_id)}") from None
-            raise
-        changed = 0
+    changed = done.then("reschedule", post_id, lambda: app.store.reschedule(post_id, due, now))
     notes = (done.note(post_id),) if done.gone else ()
-    return Changed(post_id, changed + done.changed, due, notes)
+    return Changed(post_id, changed, due, notes)
 
 
 def retry(app: App, post_id: int) -> Changed:

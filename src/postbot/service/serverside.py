@@ -45,6 +45,18 @@ class Withdrawal:
             " (its next check records it)"
         )
 
+    def then(self, verb: str, post_id: int, change: Callable[[], int]) -> int:
+        """The store's own change (of the queued deliveries) after the servers': how many
+        changed in all. Refused (StateError) only when neither changed anything."""
+        try:
+            return change() + self.changed
+        except StateError:
+            if self.changed:
+                return self.changed
+            if self.gone:
+                raise StateError(f"cannot {verb} {self.note(post_id)}") from None
+            raise
+
 
 def cancel_post(
     settings: Settings, store: Store, post_id: int, now: datetime, *, live: bool = True
@@ -55,15 +67,7 @@ def cancel_post(
     post = store.get_post(post_id)
     held = [d for d in scheduled(post) if live or d.dry_run]
     done = cancel(settings, store, post, now, held) if held else Withdrawal()
-    try:
-        queued = store.cancel(post_id, now)
-    except StateError:
-        if not done.changed:
-            if done.gone:
-                raise StateError(f"cannot cancel {done.note(post_id)}") from None
-            raise
-        queued = 0
-    return queued + done.changed, done
+    return done.then("cancel", post_id, partial(store.cancel, post_id, now)), done
 
 
 def scheduled(post: Post) -> list[Delivery]:
