@@ -17,6 +17,7 @@ Every figure is measured next to its baseline in the same run and reported as a 
 8 dry-run dispatch (`postbot run --dry-run --once`) against the sqlite3 floor of the same work
 9 a /metrics scrape with 1,000,000 deliveries against 1,000
 10 `postbot doctor` (offline) against `postbot status`
+11 threads: 10-part threads against as many single posts, 50 ms adapter
 13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
    twenty concurrent readers against one
 """
@@ -42,7 +43,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class Sizes:
     week_runs: int = 30  # item 13: single-reader requests of each route
     week_readers: int = 20  # item 13: concurrent readers ...
     week_per_reader: int = 15  # ... and the requests each makes
+    threads_alone: int = 5  # item 11a: 10-part threads, concurrency 1
+    threads_side: int = 80  # item 11b: 10-part threads, concurrency 8
+    thread_runs: int = 2  # item 11: runs each (best is reported)
 
 
 QUICK = Sizes(
@@ -79,7 +83,7 @@ QUICK = Sizes(
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
-    doctor_runs=1,
+    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1,
 )  # fmt: skip
 
 
@@ -333,6 +337,30 @@ def item10(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def item11(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import threads
+
+    alone = threads.compare(work, "alone", s.threads_alone, 10, 1, s.thread_runs)
+    side = threads.compare(work, "side", s.threads_side, 10, 8, s.thread_runs)
+    details["11"] = {"alone": alone, "side_by_side": side}
+    rows = []
+    for rid, got, n, c in (("11a", alone, s.threads_alone, 1), ("11b", side, s.threads_side, 8)):
+        mine, base = got["threads"]["seconds"], got["singles"]["seconds"]
+        parts = n * 10
+        # What postbot adds per post beyond the adapter's 50 ms, each way.
+        over = (mine * c / parts - 0.05) * 1000
+        over_single = (base * c / parts - 0.05) * 1000
+        rows.append(Row(
+            rid, 11, f"{n} thread(s) of 10 parts, 50 ms adapter, concurrency {c}", mine, "s",
+            f"{parts} single posts, same adapter and concurrency", base,
+            "<= 1.10 x baseline (10% per part at most)",
+            mine <= 1.10 * base and got["complete"],
+            note=f"beyond the adapter's latency: {over:.2f} ms per part, {over_single:.2f} ms"
+                 f" per single post; best of {s.thread_runs}; complete: {got['complete']}",
+        ))  # fmt: skip
+    return rows
+
+
 def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import web
 
@@ -428,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
-             (9, item9), (10, item10), (13, item13)]  # fmt: skip
+             (9, item9), (10, item10), (11, item11), (13, item13)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

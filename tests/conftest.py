@@ -33,7 +33,15 @@ from postbot.store import Store, open_store
 
 ADMIN_URL_ENV = "POSTBOT_TEST_PG_URL"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TABLES = ("post", "delivery", "attempt", "heartbeat", "incident", "alert_message")
+TABLES = (
+    "post",
+    "delivery",
+    "delivery_part",
+    "attempt",
+    "heartbeat",
+    "incident",
+    "alert_message",
+)
 BACKENDS = ("sqlite", "postgresql", "memory")
 
 

@@ -28,6 +28,8 @@ class Script:
     answers: deque[Published | BaseException] = field(default_factory=deque)
     calls: list[Outgoing] = field(default_factory=list)
     lookups: list[Outgoing] = field(default_factory=list)
+    # What lookups answer, in turn (a Published, None: not found, or an error to raise).
+    found: deque[Published | BaseException | None] = field(default_factory=deque)
     gate: threading.Event | None = None  # publishes wait here until it is set
     started: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     on_publish: Callable[[Outgoing], None] | None = None
@@ -70,8 +72,13 @@ class ScriptedPlatform(Platform):
         )
 
     def lookup(self, outgoing: Outgoing) -> Published | None:
-        SCRIPTS.setdefault(self.account.name, Script()).lookups.append(outgoing)
-        return None
+        script = SCRIPTS.setdefault(self.account.name, Script())
+        with script.lock:
+            script.lookups.append(outgoing)
+            answer = script.found.popleft() if script.found else None
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
 
 
 class ScriptedXPlatform(ScriptedPlatform):

@@ -6,7 +6,10 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
 - `watch`, every poll interval: a cheap "did another process change the database?" check
   (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
 - `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
-  `import` of the posts folder when one is configured.
+  `import` of the posts folder when one is configured;
+- `server_side`, when an account hands its posts to its server (`server_side = true`): every
+  `server_side_check`, posts due within the lead are handed over and what the server did with
+  the ones it holds is recorded (dispatch/serverside.py).
 
 A live daemon does not start on a database that holds dry-run results: a post a demo
 "published" would otherwise never go out for real, silently. `postbot golive` re-queues them
@@ -76,6 +79,7 @@ class Daemon:
         self.ops = OpsRuntime(self.app, self.dispatcher, serve=False)
         self.import_posts()
         self.dispatcher.recover()
+        self.dispatcher.hand_over()
         handled = self.dispatcher.run_pass()
         self.dispatcher.close()
         self.ops.alerts.stop()  # sends what this run raised
@@ -131,6 +135,11 @@ class Daemon:
         if self.app.settings.posts_dir:
             self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
                                    next_run_time=now)  # fmt: skip
+        job = self.dispatcher.server_side
+        if job is not None:
+            every = min(s.check for s in job.accounts.values()).total_seconds()
+            self.scheduler.add_job(self._hand_over, "interval", seconds=every, id="server_side",
+                                   next_run_time=now)  # fmt: skip
         self.arm(now)
         self.ops.start()
         log.info(
@@ -180,6 +189,12 @@ class Daemon:
                 self.arm(self.dispatcher.next_wake())
         except PostbotError as exc:
             log.warning("watch: %s", exc)
+
+    def _hand_over(self) -> None:
+        try:
+            self.dispatcher.hand_over()
+        except PostbotError as exc:  # e.g. the database is away: the next run tries again
+            log.error("server-side scheduling: %s", exc)
 
     def _heartbeat(self) -> None:
         try:

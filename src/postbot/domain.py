@@ -5,10 +5,13 @@ but the errors.
 - `MediaItem` and `Account`: what a post carries and where it goes;
 - `Post`, `Delivery`, `Attempt`, `Worker`, `QueueSummary`: what the store hands back when it is
   read. They are frozen: a record is what the database said at one moment.
-- `Claimed`, `Result`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`: what flows
-  between the store and the dispatcher or the service when work is taken, done or reset;
+- `Claimed`, `Result`, `Handover`, `ImportResult`, `PaceState`, `PacedClaim`, `DryRunReset`:
+  what flows between the store and the dispatcher or the service when work is taken, done or
+  reset;
 - `Wait`, `Outlook`: why a queued delivery has not gone out yet and until when; when the next
-  one goes, pacing counted (for `status`, `list` and `show`).
+  one goes, pacing counted (for `status`, `list` and `show`);
+- `Variant`, `Part`: a post's override for one platform or account, and one part of a thread
+  as it is sent (and where it went);
 - `QueueGauges`, `NewIncident`, `Incident`: what metrics and health checks read, and what
   alerts are about (`postbot.ops`).
 
@@ -40,6 +43,9 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"  # a worker died mid-publish and the platform cannot tell us
     MISSED = "missed"  # overdue by more than max_lateness: a stale teaser is not sent
+    # Handed to the instance's own scheduled statuses (Mastodon `server_side`): the instance
+    # publishes it at its time; postbot records the outcome when it sees the published status.
+    SCHEDULED = "scheduled"
 
 
 class Outcome(StrEnum):
@@ -49,6 +55,7 @@ class Outcome(StrEnum):
     TRANSIENT = "transient"  # will be tried again
     PERMANENT = "permanent"
     UNKNOWN = "unknown"
+    SCHEDULED = "scheduled"  # handed to the server's scheduled statuses (not published yet)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,42 @@ class Account:
         return values
 
 
+# -- threads and variants ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Part:
+    """One part of a thread, as it is sent to one account, and where it went once published."""
+
+    index: int  # 1-based: part 1 is the thread's head
+    text: str  # rendered for the account's platform, exactly as it is sent
+    remote_id: str | None = None
+    remote_url: str | None = None
+    # What a reply to this part needs beside its id (Bluesky: the record's CID); None elsewhere.
+    ref: str | None = None
+    published_at: datetime | None = None
+    dry_run: bool = False  # published by a dry run: nothing was sent
+
+    @property
+    def published(self) -> bool:
+        return self.remote_id is not None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A post file's override for one platform or one account (`variants:` in front matter).
+
+    Only what it gives is overridden: `text` (the first part), `parts` (every part, the first
+    included), `hashtags`, `link` (None in `given` with link None: no link).
+    """
+
+    name: str  # an account name, or a platform name (every account on that platform)
+    given: frozenset[str]  # the keys it overrides: text, parts, hashtags, link
+    text: str | None = None
+    parts: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    link: str | None = None
+    line: int | None = None  # where its name stands in the post file, for messages
+
+
 # -- what the store hands back -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Delivery:
@@ -113,6 +156,13 @@ class Delivery:
     # The status was set by a dry run (`postbot run --dry-run`): nothing was sent.
     # `postbot golive` puts such deliveries back in the queue.
     dry_run: bool = False
+    # How many parts it has (1: a single post); None: queued before threads existed.
+    part_count: int | None = 1
+    parts: tuple[Part, ...] = ()  # a thread's parts, in order (empty for a single post)
+    # The instance's scheduled status while handed over (status `scheduled`).
+    scheduled_id: str | None = None
+    # The instance refused to take it (limits, too soon): postbot publishes it at its time.
+    handover_refused: bool = False
 
 
 # An example post (`example: true` in its file) is stored under a key with this prefix: only
@@ -137,6 +187,8 @@ class Post:
     created_at: datetime
     updated_at: datetime
     deliveries: tuple[Delivery, ...] = ()
+    parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser
+    variants: tuple[Variant, ...] = ()
 
     @property
     def example(self) -> bool:
@@ -210,6 +262,8 @@ class Claimed:
     # The claim this delivery is held under was taken by a dry run. For a delivery taken over
     # from a dead worker (`claim_expired`): that worker was a dry run, so nothing was sent.
     dry_run: bool = False
+    part_count: int | None = 1  # as `Delivery.part_count`
+    parts: tuple[Part, ...] = ()  # a thread's parts, those published so far with their ids
 
 
 @dataclass(frozen=True)
@@ -224,6 +278,28 @@ class Result:
     next_attempt_at: datetime | None = None
     remote_id: str | None = None
     remote_url: str | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    dry_run: bool = False
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    # False: this attempt is in the log already (a thread's last part, written with the part).
+    logged: bool = True
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What became of handing a claimed delivery to its server's own scheduling (Mastodon's
+    scheduled statuses); written by `Store.record_handover`."""
+
+    delivery_id: int
+    started_at: datetime
+    finished_at: datetime
+    scheduled_id: str | None  # set: the server holds it now (status `scheduled`)
+    # Not set: it stays queued for postbot to publish at its time; `refused`: the server will
+    # not take it (limits), so it is not offered again; else the next pass tries once more.
+    refused: bool = False
+    sent: bool = True  # a request reached (or may have reached) the server: an attempt
     error_class: str | None = None
     error_message: str | None = None
     http_status: int | None = None

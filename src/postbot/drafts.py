@@ -1,7 +1,8 @@
 """A Draft is a post before it is stored; `plan` renders and checks it for every target account.
 
 Everything that can be wrong with a post is found here, before anything is written, so a
-refused post leaves the database exactly as it was.
+refused post leaves the database exactly as it was. A thread (`parts`) is checked part by
+part, and a post's `variants` apply per account (`threads.py`, `variants.py`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from postbot.compose import normalize_hashtags
 from postbot.config import Settings
-from postbot.domain import Account, MediaItem
+from postbot.domain import Account, MediaItem, Variant
 from postbot.errors import UserError
 from postbot.platforms import platform_for
 from postbot.platforms.base import Platform
@@ -35,15 +37,44 @@ class Draft:
     key: str | None = None  # idempotency key for import; None for the CLI (a fresh one)
     source: str = "cli"
     where: str = "command line"  # for messages: the file and line, or "command line"
+    parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser (part 1)
+    variants: tuple[Variant, ...] = ()  # overrides per platform or account
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""
-        payload = [
+        payload: list[Any] = [
             self.teaser, list(self.hashtags), self.link, self.language,
             [[m.path, m.alt] for m in self.media], self.headline, list(self.to),
             self.at.isoformat() if self.at else None, self.key, self.source,
         ]  # fmt: skip
+        # Only when given: a post without them keeps the hash it had before threads existed.
+        if self.parts:
+            payload.append({"parts": list(self.parts)})
+        if self.variants:
+            from postbot.variants import as_json
+
+            payload.append({"variants": as_json(self.variants)})
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PartCheck:
+    """One part of a thread as one account is sent it, and every limit it was checked against."""
+
+    text: str
+    checks: tuple[LimitCheck, ...]
+
+    @property
+    def count(self) -> int:
+        return self.checks[0].count
+
+    @property
+    def limit(self) -> int:
+        return self.checks[0].limit
+
+    @property
+    def fits(self) -> bool:
+        return all(check.fits for check in self.checks)
 
 
 @dataclass(frozen=True)
@@ -59,16 +90,41 @@ class Target:
     checks: tuple[LimitCheck, ...] = ()
     # What the platform will accept but change (an image it downscales): said, never done.
     warnings: tuple[str, ...] = ()
+    # A thread: every part as sent, the first (`text`) included; empty for a single post.
+    parts: tuple[PartCheck, ...] = ()
+    variant: str | None = None  # the name of the variant this account is sent, if any
 
     @property
     def fits(self) -> bool:
-        return self.count <= self.limit and all(check.fits for check in self.checks)
+        return (
+            self.count <= self.limit
+            and all(check.fits for check in self.checks)
+            and all(part.fits for part in self.parts)
+        )
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Every part's text as sent (one for a single post)."""
+        return tuple(p.text for p in self.parts) or (self.text,)
 
     def overruns(self) -> list[str]:
-        """Each limit the text breaks, as `301 characters, limit 300`."""
+        """Each limit the text breaks, as `301 characters, limit 300` (`part 2: ...` in a
+        thread)."""
+        if self.parts:
+            return [
+                f"part {number}: {found}"
+                for number, part in enumerate(self.parts, 1)
+                for found in _overruns(part.checks)
+            ]
         found = [f"{self.count} characters, limit {self.limit}"] if self.count > self.limit else []
         found += [f"{c.count} {c.name}, limit {c.limit}" for c in self.checks[1:] if not c.fits]
         return found
+
+
+def _overruns(checks: tuple[LimitCheck, ...]) -> list[str]:
+    main, *rest = checks
+    found = [f"{main.count} characters, limit {main.limit}"] if not main.fits else []
+    return found + [f"{c.count} {c.name}, limit {c.limit}" for c in rest if not c.fits]
 
 
 @dataclass(frozen=True)
@@ -101,7 +157,26 @@ def clean(draft: Draft) -> Draft:
         hashtags = normalize_hashtags(draft.hashtags)
     except UserError as exc:
         raise UserError(f"{draft.where}: {exc}") from None
-    return replace(draft, teaser=draft.teaser.strip(), hashtags=hashtags)
+    from postbot.threads import clean_parts
+
+    return replace(
+        draft, teaser=draft.teaser.strip(), hashtags=hashtags,
+        parts=clean_parts(draft.parts, draft.where),
+        variants=tuple(_clean_variant(v, draft.where) for v in draft.variants),
+    )  # fmt: skip
+
+
+def _clean_variant(variant: Variant, where: str) -> Variant:
+    at = f"{where}:{variant.line}" if variant.line else where
+    if variant.link and not variant.link.lower().startswith(("http://", "https://")):
+        raise UserError(
+            f"{at}: variants.{variant.name}.link must start with http:// or https://:"
+            f" {variant.link}"
+        )
+    try:
+        return replace(variant, hashtags=normalize_hashtags(variant.hashtags))
+    except UserError as exc:
+        raise UserError(f"{at}: variants.{variant.name}: {exc}") from None
 
 
 def targets_for(draft: Draft, settings: Settings) -> list[Account]:
@@ -119,17 +194,42 @@ def render_for(draft: Draft, account: Account, environ: Mapping[str, str] | None
 
 
 def _render(draft: Draft, platform: Platform) -> Target:
-    text = platform.render(draft.teaser, draft.link, draft.hashtags)
-    checks = platform.check_text(text)
+    if not draft.variants:  # the common case
+        parts = (draft.teaser, *draft.parts)
+        texts = platform.render_thread(parts, draft.link, draft.hashtags)
+        variant = None
+    else:
+        from postbot.variants import apply, for_account
+
+        variant = for_account(draft.variants, platform.account)
+        parts, link, hashtags = apply(variant, draft.teaser, draft.parts, draft.link,
+                                      draft.hashtags)  # fmt: skip
+        texts = platform.render_thread(parts, link, hashtags)
+    if len(texts) == 1:
+        [text] = texts
+        thread: tuple[PartCheck, ...] = ()
+        checks = platform.check_text(text)
+    else:
+        thread = tuple(PartCheck(t, platform.check_text(t)) for t in texts)
+        text, checks = thread[0].text, thread[0].checks
     main = checks[0]
-    return Target(platform.account.name, platform.name, text, main.count, main.limit, checks)
+    return Target(
+        platform.account.name, platform.name, text, main.count, main.limit, checks,
+        warnings=platform.notes(len(texts)), parts=thread,
+        variant=variant.name if variant is not None else None,
+    )  # fmt: skip
 
 
 def plan(draft: Draft, settings: Settings, *, check_length: bool = True) -> Plan:
     """Clean the draft and render it for each target; refuse it if its text breaks a limit of
     any target platform (`check_length`), or if its media does."""
     draft = clean(draft)
-    platforms = [platform_for(account) for account in targets_for(draft, settings)]
+    accounts = targets_for(draft, settings)
+    if draft.variants:
+        from postbot.variants import check_names
+
+        check_names(draft.variants, settings.accounts, accounts, draft.where)
+    platforms = [platform_for(account) for account in accounts]
     targets = tuple(_render(draft, platform) for platform in platforms)
     if check_length:
         too_long = [t for t in targets if not t.fits]

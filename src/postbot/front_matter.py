@@ -21,6 +21,13 @@ class Split:
     meta: dict[str, Any]  # {} when the file has no front matter
     body: str
     has_front_matter: bool
+    block: str = ""  # the YAML between the fences, for finding a key's line (`key_line`)
+    first_line: int = 1  # the file line of the block's first line
+    body_line: int = 1  # the file line of the body's first line
+
+    def key_line(self, path: tuple[str, ...]) -> int | None:
+        """The file line a key stands on, by its path (`("variants", "x", "text")`)."""
+        return _key_lines(self.block, self.first_line).get(path) if self.block else None
 
 
 def split_front_matter(text: str, where: str) -> Split:
@@ -41,8 +48,29 @@ def split_front_matter(text: str, where: str) -> Split:
             f"{where}:{opening}: the front matter opened here is never closed:"
             " add a line '---' after its last key"
         )
-    meta = _load_yaml("\n".join(lines[start + 1 : end]), where, first_line=opening + 1)
-    return Split(meta, "\n".join(lines[end + 1 :]), has_front_matter=True)
+    block = "\n".join(lines[start + 1 : end])
+    meta = _load_yaml(block, where, first_line=opening + 1)
+    return Split(
+        meta, "\n".join(lines[end + 1 :]), has_front_matter=True, block=block,
+        first_line=opening + 1, body_line=end + 2,
+    )  # fmt: skip
+
+
+def _key_lines(block: str, first_line: int) -> dict[tuple[str, ...], int]:
+    """Every mapping key of the (already loaded, so well-formed) YAML block, by its path."""
+    import yaml
+
+    found: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = (*path, str(key.value))
+                found[here] = first_line + key.start_mark.line
+                walk(value, here)
+
+    walk(yaml.compose(block, Loader=yaml.SafeLoader), ())
+    return found
 
 
 def _load_yaml(block: str, where: str, first_line: int) -> dict[str, Any]:

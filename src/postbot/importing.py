@@ -139,6 +139,8 @@ def import_files(
             progress(done, len(files))
     if broken and not keep_going:
         raise BrokenFiles(broken)
+    if items and live:
+        _withdraw_changed(settings, store, items, now)
     results = store.import_plans(items, now) if items else []
     return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings))
 
@@ -150,6 +152,9 @@ def withdraw_missing(
     on_delete: OnDelete,
     now: datetime,
     base: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    live: bool = True,
 ) -> ImportReport:
     """Queued posts of `folder` that no file there stands for any more: keep or cancel them.
 
@@ -163,8 +168,10 @@ def withdraw_missing(
         # about its files: never take it for every post being deleted.
         return report
     withdrawn: list[Withdrawn] = []
-    # Every queued post is read: the store has no query by source folder (yet).
-    for post in store.list_posts(Status.QUEUED):
+    # Every queued post is read (and every one a server holds, `scheduled`): the store has no
+    # query by source folder (yet).
+    posts = {p.id: p for s in (Status.QUEUED, Status.SCHEDULED) for p in store.list_posts(s)}
+    for post in posts.values():
         if not post.source.lower().endswith(SUFFIXES):
             continue  # typed at the command line (source "cli"), not from a file
         source = os.path.abspath(os.path.join(base or ".", post.source))
@@ -175,18 +182,48 @@ def withdraw_missing(
         cancelled = 0
         if on_delete is OnDelete.CANCEL:
             try:
-                cancelled = store.cancel(post.id, now)
+                cancelled = _cancel(store, settings, post.id, now, live)
             except StateError:  # published or cancelled meanwhile: nothing left to cancel
                 cancelled = 0
         withdrawn.append(Withdrawn(post.id, post.source, on_delete, cancelled))
     return replace(report, withdrawn=tuple(withdrawn))
 
 
+def _cancel(
+    store: Store, settings: Settings | None, post_id: int, now: datetime, live: bool
+) -> int:
+    """A withdrawn post's deliveries cancelled, those a server holds withdrawn from it first."""
+    if settings is None:
+        return store.cancel(post_id, now)
+    from postbot.service.serverside import cancel_post
+
+    return cancel_post(settings, store, post_id, now, live=live)[0]
+
+
+def _withdraw_changed(
+    settings: Settings, store: Store, items: Sequence[tuple[Plan, datetime | None]], now: datetime
+) -> None:
+    """Posts a server holds whose file changed: withdrawn from the server before the import
+    re-renders them (service/serverside.py). Nothing to do without such posts."""
+    held = {p.key: p for p in store.list_posts(Status.SCHEDULED)}
+    if not held:
+        return
+    changed = [
+        held[plan.draft.key] for plan, _ in items
+        if plan.draft.key in held and held[plan.draft.key].content_hash != plan.draft.content_hash()
+    ]  # fmt: skip
+    if changed:
+        from postbot.service.serverside import withdraw
+
+        withdraw(settings, store, changed, now)
+
+
 def plan_warnings(checked: Plan) -> list[str]:
     """What a person should know before the post goes out, though nothing refuses it: Markdown
     marks the platforms would show as typed, and what a platform will do to its media."""
     accounts = [t.account for t in checked.targets]
-    warning = markdown_warning(checked.draft.teaser, accounts, checked.draft.where)
+    text = " ".join((checked.draft.teaser, *checked.draft.parts))
+    warning = markdown_warning(text, accounts, checked.draft.where)
     return ([warning] if warning else []) + list(checked.warnings)
 
 

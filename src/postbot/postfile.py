@@ -3,7 +3,9 @@
 Two formats:
 - Markdown (`.md`, `.markdown`) with YAML front matter (`front_matter.py`): `id`, `at`, `to`,
   `hashtags`, `link`, `language`, `headline`, `media` (a list of `{path, alt}`, paths relative
-  to the file). The body is the teaser.
+  to the file), `parts` and `variants`. The body is the teaser; a line holding only `---`
+  in it starts the next part of a thread (`threads.py`), or `parts:` lists them; `variants:`
+  overrides text, hashtags, link or parts for one platform or account (`variants.py`).
 - Plain text (`.txt`) in the newsroom teaser shape: the first paragraph is the headline, the
   first paragraph carrying hashtags is the teaser (its trailing `#tags` become the hashtags),
   the rest is the article and is not sent. Line breaks inside a paragraph become single spaces.
@@ -28,15 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from postbot.compose import hashtags_in
-from postbot.domain import EXAMPLE_KEY_PREFIX, MediaItem
+from postbot.domain import EXAMPLE_KEY_PREFIX, MediaItem, Variant
 from postbot.drafts import Draft
 from postbot.errors import UserError
-from postbot.front_matter import split_front_matter
+from postbot.front_matter import Split, split_front_matter
 from postbot.when import localize, read_time
 
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
+    "parts", "variants",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -170,8 +173,11 @@ def parse_markdown(
     if unknown:
         named = ", ".join(_with_suggestion(key) for key in unknown)
         raise UserError(f"{where}: unknown front matter key(s): {named}")
+    parts = _thread(split, where)
     return Draft(
-        teaser=" ".join(line.strip() for line in split.body.splitlines() if line.strip()),
+        teaser=parts[0],
+        parts=tuple(parts[1:]),
+        variants=_variants(split, where),
         hashtags=tuple(_str_list(meta.get("hashtags"), "hashtags", where)),
         link=_opt_str(meta.get("link"), "link", where),
         language=_opt_str(meta.get("language", meta.get("lang")), "language", where),
@@ -184,6 +190,31 @@ def parse_markdown(
         source=source_name(path, base),
         where=where,
     )
+
+
+def _thread(split: Split, where: str) -> list[str]:
+    """The parts of the post: the body split at `---` lines, or `parts:` (then no body)."""
+    from postbot.threads import parts_value, split_body
+
+    body = split_body(split.body, where, split.body_line)
+    if "parts" not in split.meta:
+        return body
+    line = split.key_line(("parts",))
+    at = f"{where}:{line}" if line else where
+    if any(body):
+        raise UserError(
+            f"{at}: parts: and a body both give the post's text; write the parts either under"
+            " parts: or in the body, separated by lines holding only '---'"
+        )
+    return parts_value(split.meta["parts"], at)
+
+
+def _variants(split: Split, where: str) -> tuple[Variant, ...]:
+    if "variants" not in split.meta:
+        return ()
+    from postbot.variants import parse
+
+    return parse(split.meta["variants"], where, split.key_line)
 
 
 def _example(value: Any, where: str) -> str:

@@ -72,6 +72,8 @@ def test_enqueue_json_is_the_documented_post_shape(project: Path) -> None:
         "source",
         "created_at",
         "deliveries",
+        "parts",  # issue 10: a thread's further parts, and the post's variants
+        "variants",
     }
     [delivery] = post["deliveries"]
     assert set(delivery) == {
@@ -88,6 +90,8 @@ def test_enqueue_json_is_the_documented_post_shape(project: Path) -> None:
         "last_error",
         "dry_run",
         "waiting",
+        "parts",  # issue 10: every part with its remote id and URL
+        "scheduled_id",  # issue 10: the server's scheduled status (Mastodon server_side)
     }
     assert (delivery["dry_run"], delivery["waiting"]["reason"]) == (False, "due")
     assert (post["text"], delivery["account"], delivery["status"]) == (

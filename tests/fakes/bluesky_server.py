@@ -10,6 +10,9 @@ shapes and error statuses of the reference PDS (@atproto/pds), including its awk
 - an expired token answers 400 ExpiredToken, a bad password 401 AuthenticationRequired;
 - every response carries ratelimit-* headers, and createSession is limited to 30 per 5 minutes.
 
+A post's `reply` (root and parent strong refs, uri and cid) is checked for its shape, as the
+PDS's lexicon check does; `cid_of(rkey)` gives the CID a record was answered with.
+
 Usage::
 
     with FakeBluesky(handle="postbot.test", password="abcd-efgh-ijkl-mnop") as fake:
@@ -380,6 +383,12 @@ class FakeBluesky:
         with self._lock:
             return list(self._tokens)
 
+    def cid_of(self, rkey: str) -> str:
+        """The CID createRecord and getRecord answer for the record stored under `rkey`."""
+        with self._lock:
+            record = self.records[rkey]
+        return _cid(json.dumps(record, sort_keys=True).encode(), codec=0x71)
+
     def post_uri(self, rkey: str) -> str:
         return f"at://{self.did}/{POST_COLLECTION}/{rkey}"
 
@@ -646,6 +655,18 @@ class FakeBluesky:
                 raise invalid(f"Record/facets/{i}/index is out of range")
             if not facet.get("features"):
                 raise invalid(f"Record/facets/{i}/features must not be empty")
+        reply = record.get("reply")
+        if reply is not None:
+            # app.bsky.feed.post#replyRef: strong refs (com.atproto.repo.strongRef) to the
+            # thread's root and to the parent, each an at:// uri and a cid.
+            for side in ("root", "parent"):
+                ref = reply.get(side) if isinstance(reply, dict) else None
+                if (
+                    not isinstance(ref, dict)
+                    or not str(ref.get("uri", "")).startswith("at://")
+                    or not isinstance(ref.get("cid"), str)
+                ):
+                    raise invalid(f'Record/reply/{side} must have the properties "uri" and "cid"')
         embed = record.get("embed")
         if embed and embed.get("$type") == "app.bsky.embed.images":
             images = embed.get("images") or []

@@ -22,6 +22,10 @@ Endpoints:
                                   that finished processing (422 otherwise, like Mastodon).
 - GET  /api/v1/accounts/:id/statuses   newest first; limit (max 40), max_id, since_id, min_id,
                                   Link header for paging
+- POST /api/v1/statuses with `in_reply_to_id`: a reply (404 if that status is not there)
+- POST /api/v1/statuses with `scheduled_at`, GET /api/v1/scheduled_statuses[/:id], PUT and
+  DELETE /api/v1/scheduled_statuses/:id: scheduled statuses (mastodon_scheduled.py), with a
+  clock of the fake's own that a test can `advance()`
 
 Like Mastodon: every route but the instance ones needs "Authorization: Bearer <token>" (401
 {"error": "The access token is invalid"} otherwise); errors are {"error": "..."}; every answer
@@ -74,6 +78,7 @@ import pytest
 import regex
 
 from tests.fakes._lifecycle import LocalServer, QuietServer, TrackedHandler
+from tests.fakes.mastodon_scheduled import ScheduledStatuses
 
 DEFAULT_TOKEN = "fake-mastodon-token-7f3c9a1e5b"
 INVALID_TOKEN = "The access token is invalid"
@@ -238,7 +243,7 @@ def tiny_png(width: int = 1, height: int = 1) -> bytes:
 
 
 # -- the fake server ---------------------------------------------------------------------------
-class FakeMastodon(LocalServer):
+class FakeMastodon(LocalServer, ScheduledStatuses):
     """The fake Mastodon server. Not started by the constructor: call start() (or use `with`)."""
 
     name = "fake-mastodon"
@@ -298,6 +303,7 @@ class FakeMastodon(LocalServer):
         self._windows: dict[str, tuple[float, int]] = {}  # token -> (window start, used)
         self._last_id = 0
 
+        self._init_scheduled()
         self._init_server()
 
     # -- lifecycle (start, stop, base_url: tests/fakes/_lifecycle.py) -------------------------
@@ -334,6 +340,8 @@ class FakeMastodon(LocalServer):
             self._media.clear()
             self._requests.clear()
             self._windows.clear()
+            self._scheduled.clear()
+            self._published_from.clear()
 
     # -- what was received ------------------------------------------------------------------
     @property
@@ -454,9 +462,17 @@ class FakeMastodon(LocalServer):
             return _Answer(200, self._account(with_source=True))
         if path == "/api/v1/apps/verify_credentials" and method == "GET":
             return _Answer(200, self._application())
+        self.publish_due()  # what the instance's scheduler published by now
         if path == "/api/v1/statuses" and method == "POST":
             key = record.headers.get("idempotency-key")
+            if record.params.get("scheduled_at"):
+                answer: _Answer = self._schedule(record.params, key)
+                return answer
             return self._create_status(record.params, key, app=self.app_name)
+        scheduled = self._scheduled_route(method, path, record)
+        if scheduled is not None:
+            found: _Answer = scheduled
+            return found
         match = re.fullmatch(r"/api/v1/statuses/(\d+)", path)
         if match and method == "GET":
             return self._get_status(match.group(1))
@@ -473,6 +489,9 @@ class FakeMastodon(LocalServer):
         return _Answer(404, {"error": "Record not found"})
 
     # -- statuses ---------------------------------------------------------------------------
+    def _answer(self, status: int, body: Any) -> _Answer:
+        return _Answer(status, body)
+
     def _next_id(self, when: datetime | None = None) -> str:
         """A Mastodon-style snowflake id: milliseconds << 16 (increasing, unless backdated)."""
         with self._lock:
@@ -519,6 +538,10 @@ class FakeMastodon(LocalServer):
                 return _Answer(422, {"error": TOO_LONG.format(limit=self.max_characters)})
             if visibility not in VISIBILITIES:
                 return _Answer(422, {"error": f"'{visibility}' is not a valid visibility"})
+            reply_to = params.get("in_reply_to_id")
+            parent = self._by_id.get(str(reply_to)) if reply_to else None
+            if reply_to and parent is None:
+                return _Answer(404, {"error": "Record not found"})  # as Status.find answers
             status_id = self._next_id(created_at)
             entity = self._status_entity(
                 status_id,
@@ -531,6 +554,9 @@ class FakeMastodon(LocalServer):
                 created_at=created_at or datetime.now(UTC),
                 app=app,
             )
+            if parent is not None:
+                entity["in_reply_to_id"] = parent["id"]
+                entity["in_reply_to_account_id"] = self.account_id
             stored = {
                 "id": status_id,
                 "status": params.get("status"),
@@ -539,6 +565,7 @@ class FakeMastodon(LocalServer):
                 "media_ids": media_ids,
                 "sensitive": sensitive,
                 "spoiler_text": params.get("spoiler_text"),
+                "in_reply_to_id": parent["id"] if parent is not None else None,
                 "idempotency_key": key,
                 "params": dict(params),
                 "entity": entity,

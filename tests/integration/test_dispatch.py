@@ -305,3 +305,97 @@ def test_a_person_resolves_an_unknown_x_delivery(
     assert db.attempts(post_id)[-1].detail == {"resolved_by": "a person"}
     with pytest.raises(StateError, match="no delivery in state unknown"):
         db.resolve(post_id, url, T0)
+
+
+# -- X's link reply: a thread's part (moved from test_platform_x.py) ----------------------------
+TEASER = (
+    "Gipfeltreffen in Tianjin: Xi Jinping empfängt Staats- und Regierungschefs, "
+    "Putin und Modi kommen – Größere Bühne für Chinas Außenpolitik?"
+)
+LINK = "https://example.org/politik/soz-gipfel-tianjin-2025"
+
+
+def reply_settings(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    x = settings.account("x")
+    accounts = {
+        **settings.accounts,
+        "x": replace(x, options={**x.options, "link_placement": "reply"}),
+    }
+    return replace(settings, accounts=accounts)  # fmt: skip
+
+
+def test_link_as_first_reply(db: Store, settings: Settings, fake_x: FakeX) -> None:
+    settings = reply_settings(settings)
+    draft = Draft(teaser=TEASER, link=LINK, hashtags=("XiJinping", "SOZGipfel"), to=("x",))
+    post_id = db.enqueue(plan(draft, settings), T0, T0)
+    text = f"{TEASER} #XiJinping #SOZGipfel"
+    assert LINK not in text
+
+    d = dispatcher(db, settings, Clock(T0))
+    assert d.run_pass() == 1
+    d.close()
+
+    main_id, reply_id = fake_x.tweet_ids
+    assert fake_x.tweets == [
+        {"text": text},
+        {"text": LINK, "reply": {"in_reply_to_tweet_id": main_id}},
+    ]
+    row = delivery(db, post_id)
+    assert (row.status, row.remote_id) == (Status.PUBLISHED, main_id)
+    assert [(p.text, p.remote_id) for p in row.parts] == [(text, main_id), (LINK, reply_id)]
+
+
+def test_failed_link_reply_keeps_the_published_post(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    settings = reply_settings(settings)
+    fake_x.inject("/2/tweets", Fault.passthrough())  # the post goes through ...
+    fake_x.inject("/2/tweets", Fault.server_error(503))  # ... its reply does not
+    post_id = db.enqueue(plan(Draft(teaser=TEASER, link=LINK, to=("x",)), settings), T0, T0)
+    clock = Clock(T0)
+    d = dispatcher(db, settings, clock)
+    assert d.run_pass() == 1
+
+    assert fake_x.tweets == [{"text": TEASER}]
+    row = delivery(db, post_id)
+    assert row.remote_id == fake_x.tweet_ids[0]
+    assert "503" in str(row.last_error)
+    # The reply is retried on its own, as a part: the post itself is never sent again.
+    assert row.status == Status.QUEUED
+    clock.now = row.next_attempt_at
+    assert d.run_pass() == 1
+    d.close()
+    main_id = fake_x.tweet_ids[0]
+    assert fake_x.tweets[1:] == [{"text": LINK, "reply": {"in_reply_to_tweet_id": main_id}}]
+    assert delivery(db, post_id).status == Status.PUBLISHED
+
+
+def test_an_x_delivery_queued_before_threads_still_gets_its_link_reply(
+    db: Store, settings: Settings, fake_x: FakeX
+) -> None:
+    """Queued by an earlier postbot (part_count NULL): the link reply it was promised is
+    posted, through the same plumbing, and recorded as its part 2."""
+    settings = reply_settings(settings)
+    post_id = db.enqueue(plan(Draft(teaser=TEASER, link=LINK, to=("x",)), settings), T0, T0)
+    from sqlalchemy import delete, update
+
+    from postbot.store.sql import SQLStore
+    from postbot.store.threads import DELIVERY, PART
+
+    assert isinstance(db, SQLStore)
+    with db.write() as conn:  # what a database from before migration 0004 holds
+        conn.execute(delete(PART))
+        conn.execute(update(DELIVERY).values(part_count=None))
+    d = dispatcher(db, settings, Clock(T0))
+    assert d.run_pass() == 1
+    d.close()
+    main_id, reply_id = fake_x.tweet_ids
+    assert fake_x.tweets == [
+        {"text": TEASER},
+        {"text": LINK, "reply": {"in_reply_to_tweet_id": main_id}},
+    ]
+    row = delivery(db, post_id)
+    assert (row.status, row.remote_id) == (Status.PUBLISHED, main_id)
+    assert [(p.index, p.remote_id) for p in row.parts] == [(1, main_id), (2, reply_id)]

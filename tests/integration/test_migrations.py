@@ -28,13 +28,15 @@ from postbot.store.tables import (
     DeliveryRow,
     HeartbeatRow,
     IncidentRow,
+    PartRow,
     PostRow,
 )
 
 pytestmark = pytest.mark.timeout(120)
 
-TABLES = ("post", "delivery", "attempt", "heartbeat")
+TABLES = ("post", "delivery", "attempt", "heartbeat")  # the tables of the first revision
 OPS_TABLES = ("incident", "alert_message")  # 0006: no rows before it
+HEAD_TABLES = (*TABLES, "delivery_part", *OPS_TABLES)
 MODELS = {
     "post": PostRow,
     "delivery": DeliveryRow,
@@ -42,16 +44,22 @@ MODELS = {
     "heartbeat": HeartbeatRow,
     "incident": IncidentRow,
     "alert_message": AlertMessageRow,
+    "delivery_part": PartRow,
 }
 EXPECTED_COLUMNS = {
     "post": {
         "id", "key", "headline", "teaser", "hashtags", "link", "language", "media", "source",
-        "content_hash", "created_at", "updated_at",
+        "content_hash", "created_at", "updated_at", "parts", "variants",
     },
     "delivery": {
         "id", "post_id", "account", "platform", "key", "text", "status", "due_at",
         "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "remote_id",
-        "remote_url", "last_error", "dry_run", "created_at", "updated_at",
+        "remote_url", "last_error", "dry_run", "created_at", "updated_at", "part_count",
+        "scheduled_id", "handover_refused",
+    },
+    "delivery_part": {
+        "id", "delivery_id", "idx", "text", "remote_id", "remote_url", "ref", "published_at",
+        "dry_run",
     },
     "attempt": {
         "id", "delivery_id", "worker", "started_at", "finished_at", "outcome", "error_class",
@@ -115,8 +123,8 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     bare_store.ensure_schema()
 
     assert bare_store.schema_version() == SCHEMA_HEAD
-    assert tables(bare_store) == {*TABLES, *OPS_TABLES, "alembic_version"}
-    for table in (*TABLES, *OPS_TABLES):
+    assert tables(bare_store) == {*HEAD_TABLES, "alembic_version"}
+    for table in HEAD_TABLES:
         got = columns(bare_store, table)
         assert set(got) == EXPECTED_COLUMNS[table], table
         # The migrations and the models describe the same columns, nullability included.
@@ -140,11 +148,17 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     attempt_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("attempt")}
     assert attempt_indexes["ix_attempt_started_at"] == ["started_at"]
     fks = {
-        (fk["constrained_columns"][0], fk["referred_table"])
-        for t in ("delivery", "attempt")
+        (t, fk["constrained_columns"][0], fk["referred_table"])
+        for t in ("delivery", "attempt", "delivery_part")
         for fk in insp.get_foreign_keys(t)
     }
-    assert fks == {("post_id", "post"), ("delivery_id", "delivery")}
+    assert fks == {
+        ("delivery", "post_id", "post"),
+        ("attempt", "delivery_id", "delivery"),
+        ("delivery_part", "delivery_id", "delivery"),
+    }
+    part_uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("delivery_part")}
+    assert ("delivery_id", "idx") in part_uniques
     # 0006: one open incident per key; pending alerts and kinds found by index.
     incident_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("incident")}
     assert incident_indexes["ix_incident_kind"] == ["kind"]
@@ -167,7 +181,7 @@ def test_downgrade_to_base_and_upgrade_again(bare_store: SQLStore, make_plan: An
     bare_store.enqueue(make_plan("before"), T0, T0)
 
     downgrade(bare_store, "base")
-    assert tables(bare_store) & {*TABLES, *OPS_TABLES} == set()
+    assert tables(bare_store) & set(HEAD_TABLES) == set()
     assert bare_store.schema_version() is None
 
     bare_store.ensure_schema()
@@ -335,6 +349,15 @@ def test_rows_survive_every_upgrade_step(bare_store: SQLStore) -> None:
     # 0002: a delivery stored before dry runs left a mark is live; nothing waits for golive.
     assert {d.dry_run for p in bare_store.list_posts() for d in p.deliveries} == {False}
     assert summary.dry_run == {}
+    # 0004: a post stored before threads is a single post without variants; its deliveries
+    # were queued before threads existed (part_count NULL), none is handed to a server.
+    assert {(p.parts, p.variants) for p in bare_store.list_posts()} == {((), ())}
+    stored = [d for p in bare_store.list_posts() for d in p.deliveries]
+    assert {(d.part_count, d.parts, d.scheduled_id, d.handover_refused) for d in stored} == {
+        (None, (), None, False)
+    }
+    claimed = bare_store.claim_due("w2", T0 + timedelta(hours=1), 100, timedelta(minutes=5))
+    assert claimed and {(c.part_count, c.parts) for c in claimed} == {(None, ())}
     # New rows still get fresh ids.
     new_id = bare_store.enqueue(_plan(), T0, T0)
     assert new_id not in ids["post"].values()

@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from postbot.platforms.base import (
     Outgoing,
     PermanentError,
     PublishError,
+    ReplyTo,
     TransientError,
 )
 from postbot.platforms.x import XPlatform
@@ -163,37 +165,29 @@ def test_hashtags_already_in_teaser_are_not_repeated(
     assert text == "Heute: #SOZGipfel in Tianjin #XiJinping"
 
 
-def test_link_as_first_reply(fake: FakeX, make_platform: Callable[..., XPlatform]) -> None:
-    platform = make_platform(link_placement="reply")
-    text = platform.render(TEASER, LINK, HASHTAGS)
-    assert text == f"{TEASER} #XiJinping #SOZGipfel"
-    assert LINK not in text
-
-    published = platform.publish(outgoing(text, link=LINK))
-
-    main_id, reply_id = fake.tweet_ids
-    assert fake.tweets == [
-        {"text": text},
-        {"text": LINK, "reply": {"in_reply_to_tweet_id": main_id}},
-    ]
-    assert published.remote_id == main_id
-    assert published.detail["reply"] == LINK
-    assert published.detail["reply_id"] == reply_id
+# test_link_as_first_reply and test_failed_link_reply_keeps_the_published_post moved to
+# tests/integration/test_dispatch.py: the link reply is a thread's part now, published and
+# recorded by the dispatcher's thread plumbing, not inside publish().
 
 
-def test_failed_link_reply_keeps_the_published_post(
+def test_a_part_of_a_thread_replies_to_the_part_before_it(
     fake: FakeX, make_platform: Callable[..., XPlatform]
 ) -> None:
-    platform = make_platform(link_placement="reply")
-    fake.inject("/2/tweets", Fault.passthrough())  # the post goes through ...
-    fake.inject("/2/tweets", Fault.server_error(503))  # ... its reply does not
-    text = platform.render(TEASER, LINK, HASHTAGS)
-
-    published = platform.publish(outgoing(text, link=LINK))
-
-    assert fake.tweets == [{"text": text}]
-    assert published.remote_id == fake.tweet_ids[0]
-    assert "503" in str(published.detail["reply_error"])
+    platform = make_platform()
+    head = platform.publish(outgoing("Teil 1"))
+    reply = replace(
+        outgoing("Teil 2"), part=2, parts=2,
+        reply_to=ReplyTo(parent_id=head.remote_id, root_id=head.remote_id),
+    )  # fmt: skip
+    published = platform.publish(reply)
+    assert fake.tweets == [
+        {"text": "Teil 1"},
+        {"text": "Teil 2", "reply": {"in_reply_to_tweet_id": head.remote_id}},
+    ]
+    assert published.detail == {"text": "Teil 2", "reply": head.remote_id, "media": []}
+    # X's answer to a reply to a post that is not there (deleted meanwhile): refused.
+    gone = replace(reply, reply_to=ReplyTo(parent_id="1", root_id="1"))
+    assert "reply to a Tweet that is deleted" in publish_error(platform, gone).message
 
 
 def test_inline_placement_ignores_outgoing_link(

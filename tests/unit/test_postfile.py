@@ -473,9 +473,12 @@ def test_front_matter_after_blank_lines_is_still_front_matter(tmp_path: Path) ->
     assert (draft.key, draft.to, draft.teaser) == ("blank", ("x",), "Body")
 
 
-def test_a_thematic_break_in_the_body_is_text(tmp_path: Path) -> None:
+def test_a_thematic_break_in_the_body_is_never_front_matter(tmp_path: Path) -> None:
+    # Adapted for threads (issue 10): a line holding only '---' in the body used to stay in the
+    # text ("Oben --- Unten"); it now starts the thread's next part. What the test guards is
+    # unchanged: only the first block is front matter, and nothing of the body is lost.
     draft = _read(_write(tmp_path / "hr.md", "---\nid: hr\n---\nOben\n---\nUnten\n"))
-    assert draft.teaser == "Oben --- Unten"
+    assert (draft.key, draft.teaser, draft.parts) == ("hr", "Oben", ("Unten",))
 
 
 def test_unknown_front_matter_keys_get_a_suggestion(tmp_path: Path) -> None:

@@ -14,8 +14,18 @@ if TYPE_CHECKING:
     from postbot.service import App
 
 
+part_option = click.option(
+    "--part",
+    "-p",
+    "parts",
+    multiple=True,
+    help="The next part of a thread, after TEXT (part 1). Repeatable, in order.",
+)
+
+
 @cli.command()
 @click.argument("text", required=False)
+@part_option
 @click.option("--tag", "-t", "tags", multiple=True, help="Hashtag (with or without #). Repeatable.")
 @click.option("--link", "-l", help="Link to put after the text.")
 @click.option("--at", "at", help=at_help)
@@ -35,6 +45,7 @@ if TYPE_CHECKING:
 def enqueue(
     app: App,
     text: str | None,
+    parts: tuple[str, ...],
     tags: tuple[str, ...],
     link: str | None,
     at: str | None,
@@ -47,14 +58,17 @@ def enqueue(
     """Queue a post typed here, or import post files.
 
     Prints the post's id on stdout, and its due time and accounts on stderr. A post file
-    says its own time, accounts, hashtags, link and language: --at, --now, --to, --tag,
-    --link and --lang are refused with --file, never ignored.
+    says its own time, accounts, hashtags, link, language and parts: --at, --now, --to,
+    --tag, --link, --lang and --part are refused with --file, never ignored. A thread: TEXT
+    is its first part (with the link and the hashtags), each --part one more, published as a
+    reply chain.
 
     \b
     Examples:
         postbot enqueue "Lesen Sie hier, wie ..." --tag XiJinping --tag SOZGipfel \\
             --link https://example.org/soz --at "2026-12-01 08:00" --to mastodon --lang de
         postbot enqueue "Breaking" --now
+        postbot enqueue "Teil 1: Der Gipfel" --part "Teil 2: Die Gäste" --part "Teil 3" --now
         postbot enqueue --file posts/
     """
     from postbot import service
@@ -74,6 +88,7 @@ def enqueue(
             "--tag": (tags, "hashtags"),
             "--link": (link is not None, "link"),
             "--lang": (lang is not None, "language"),
+            "--part": (parts, "parts, or '---' lines in the body"),
         }
         clashing = {option: key for option, (value, key) in given.items() if value}
         if clashing:
@@ -91,8 +106,9 @@ def enqueue(
         return
     assert text is not None
     done = service.enqueue_text(
-        app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang
-    )
+        app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang,
+        parts=parts,
+    )  # fmt: skip
     if as_json:
         print_json(json.listing(service.show(app, done.post_id))[0])
         out.warn(done.warnings)
@@ -251,22 +267,26 @@ def log_(app: App, post_id: int | None, limit: int, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("post_or_text")
+@part_option
 @click.option("--to", "to", multiple=True, help="Account name. Repeatable. Default: all.")
 @json_option
 @pass_app
-def preview(app: App, post_or_text: str, to: tuple[str, ...], as_json: bool) -> None:
+def preview(
+    app: App, post_or_text: str, parts: tuple[str, ...], to: tuple[str, ...], as_json: bool
+) -> None:
     """Show the text each account would be sent, its length and the limit (exit 2 if it does
-    not fit somewhere).
+    not fit somewhere); every part of a thread, and the variant each account gets.
 
     \b
     Examples:
         postbot preview 12
         postbot preview "Lesen Sie hier ... #SOZGipfel" --to x --json
+        postbot preview "Teil 1" --part "Teil 2" --to bluesky
     """
     from postbot import service
     from postbot.output import json, print_json, text
 
-    result = service.preview(app, post_or_text, to)
+    result = service.preview(app, post_or_text, to, parts)
     if as_json:
         print_json(json.preview(result.targets))
         text.warn(result.warnings)

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
 
 from postbot.config import Settings
 from postbot.dispatch import planner
@@ -24,6 +26,10 @@ from postbot.dispatch.paced import PaceBoard
 from postbot.dispatch.publisher import Publisher
 from postbot.domain import Claimed, Result
 from postbot.store import Store
+
+if TYPE_CHECKING:
+    from postbot.dispatch.serverside import ServerSideJob
+    from postbot.platforms.base import Platform
 
 log = logging.getLogger("postbot.dispatch")
 
@@ -84,9 +90,14 @@ class Dispatcher:
         self.rules = planner.AccountRules.of(settings, dry_run=dry_run)
         self.lease = timedelta(seconds=settings.daemon.lease_seconds)
         self.stopping = threading.Event()
-        self.publisher = Publisher(settings, dry_run=dry_run, clock=clock, environ=environ)
+        self.publisher = Publisher(
+            settings, dry_run=dry_run, clock=clock, environ=environ,
+            record_part=partial(store.record_part, worker),  # threads record part by part
+        )  # fmt: skip
         self.board = PaceBoard(settings.timezone)
         self.events = Events()  # metrics and alerts subscribe (dispatch/events.py)
+        # Accounts that hand posts to their server's scheduling (dispatch/serverside.py).
+        self.server_side = server_side_job(self, environ)
         self._pool = ThreadPoolExecutor(settings.daemon.concurrency, thread_name_prefix="publish")
         self._held: set[int] = set()  # deliveries claimed and not yet recorded: leases to renew
         self._running: set[Future[Result]] = set()  # publishes in the pool, for `close`
@@ -214,16 +225,30 @@ class Dispatcher:
         items = self.store.claim_expired(self.worker, self.clock(), limit, self.lease,
                                          dry_run=self.dry_run)  # fmt: skip
         # Saved one by one: a crash during recovery must not lose what was already found out.
+        job = self.server_side
         return sum(
-            self._record([self.publisher.reconcile(item)], {item.delivery_id: item})
+            job.reconcile(item) if job is not None and job.takes(item)
+            else self._record([self.publisher.reconcile(item)], {item.delivery_id: item})
             for item in items
-        )
+        )  # fmt: skip
+
+    def hand_over(self) -> int:
+        """Hand posts due within their lead to their server; record what the server did."""
+        return self.server_side.run() if self.server_side is not None else 0
 
     def renew_leases(self) -> None:
         with self._held_lock:
             ids = list(self._held)
         if ids:
             self.store.renew_leases(self.worker, ids, self.clock() + self.lease)
+
+    def room(self, account: str, now: datetime) -> int:
+        """How many posts `account` may still send now within its pace (handovers count)."""
+        pace = self.rules.paces.get(account)
+        if pace is None:
+            return self.settings.daemon.batch_size
+        state = self.store.pace_states({account: pace}, now, dry_run=self.dry_run)[account]
+        return max(0, state.count - state.used)
 
     def close(self, timeout: float | None = None) -> bool:
         """Stop claiming; wait up to `timeout` seconds (None: as long as it takes) for publishes
@@ -240,3 +265,20 @@ class Dispatcher:
             return False
         self.publisher.close()
         return True
+
+
+def server_side_job(d: Dispatcher, environ: Mapping[str, str] | None) -> ServerSideJob | None:
+    """The handover job, if any account hands its posts to its server."""
+    from postbot.dispatch.serverside import ServerSideJob, settings_of
+    from postbot.platforms import platform_for
+
+    def real(name: str) -> Platform:  # its settings, even in a dry run
+        return platform_for(d.settings.account(name), environ)
+
+    accounts = settings_of(d.settings.accounts, real)
+    if not accounts:
+        return None
+    return ServerSideJob(
+        d.store, d.worker, accounts, d.publisher.platform, d.publisher.outgoing, d.clock,
+        d.lease, d.settings.timezone, dry_run=d.dry_run, room=d.room,
+    )  # fmt: skip

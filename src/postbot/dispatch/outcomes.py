@@ -119,6 +119,34 @@ def reconciled(
     return _again("worker stopped mid-publish; not on the platform, sending again", now)
 
 
+def reconciled_part(
+    found: Published | None,
+    lookup_error: PublishError | None,
+    capabilities: Capabilities,
+    now: datetime,
+    number: int,
+    total: int,
+) -> Decision:
+    """A thread whose worker died with part `number` of `total` (not the last, if `found`)
+    perhaps out: what the platform's answer about that one part means for the thread."""
+    if found is not None:
+        return _again(
+            f"worker stopped mid-thread; part {number} of {total} is out (recorded now);"
+            f" the thread goes on at part {number + 1}", now,
+        )  # fmt: skip
+    if lookup_error is not None and not capabilities.safe_to_resend:
+        note = (
+            f"worker stopped mid-thread at part {number} of {total}; outcome unknown:"
+            f" {lookup_error.message}"
+        )
+        return Decision(Verdict.UNKNOWN, Outcome.UNKNOWN, Status.UNKNOWN, message=note,
+                        error_class=PublishError.__name__)  # fmt: skip
+    return _again(
+        f"worker stopped mid-thread; part {number} of {total} is not on the platform,"
+        " sending it again", now,
+    )  # fmt: skip
+
+
 def _again(note: str, now: datetime) -> Decision:
     return Decision(Verdict.RETRY, Outcome.TRANSIENT, Status.QUEUED, now, message=note,
                     error_class=PublishError.__name__)  # fmt: skip

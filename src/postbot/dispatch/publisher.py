@@ -16,7 +16,8 @@ from datetime import datetime
 
 from postbot.config import Settings
 from postbot.dispatch import outcomes
-from postbot.domain import Claimed, Outcome, Result
+from postbot.dispatch.thread import RecordPart, Threads, parts_of
+from postbot.domain import Claimed, Outcome, Part, Result
 from postbot.logs import attempt_fields
 from postbot.platforms import platform_for
 from postbot.platforms.base import Outgoing, Platform, Published, PublishError
@@ -36,6 +37,7 @@ class Publisher:
         clock: Callable[[], datetime],
         environ: Mapping[str, str] | None = None,
         jitter: Callable[[], float] = random.random,
+        record_part: RecordPart | None = None,
     ) -> None:
         self.settings = settings
         self.dry_run = dry_run
@@ -46,6 +48,8 @@ class Publisher:
         self.strategy = RetryStrategy(retry.max_attempts, retry.base_delay, retry.max_delay)
         self._platforms: dict[str, Platform] = {}
         self._lock = threading.Lock()
+        # Threads record each part as it is published (dispatch/thread.py).
+        self.threads = Threads(self, record_part) if record_part is not None else None
 
     def platform(self, account_name: str) -> Platform:
         """The account's platform, made once (a dry run's for every account in a dry run)."""
@@ -67,6 +71,9 @@ class Publisher:
         platform: Platform | None = None
         try:
             platform = self.platform(item.account)
+            parts = parts_of(item, platform)
+            if parts and self.threads is not None:
+                return self.threads.publish(item, platform, parts, started)
             published = self._already_published(platform, item, outgoing)
             if published is None:
                 published = platform.publish(outgoing)
@@ -77,8 +84,8 @@ class Publisher:
             caps = outcomes.Capabilities.of(platform) if platform else outcomes.Capabilities(False)
             now = self.clock()
             decision = outcomes.decide(exc, item.attempts, caps, self.strategy, now, self.jitter())
-            return self._done(item, decision, started, now)
-        return self._done(item, outcomes.PUBLISHED, started, self.clock(), published)
+            return self.done(item, decision, started, now)
+        return self.done(item, outcomes.PUBLISHED, started, self.clock(), published)
 
     def _already_published(
         self, platform: Platform, item: Claimed, outgoing: Outgoing
@@ -86,6 +93,10 @@ class Publisher:
         """On a retry, where the platform's duplicate protection may have lapsed: look first."""
         if item.attempts <= 1 or not platform.lookup_before_retry:
             return None
+        return self.look_first(platform, outgoing)
+
+    def look_first(self, platform: Platform, outgoing: Outgoing) -> Published | None:
+        """The post, if an earlier attempt got it out (None: not found, or cannot tell)."""
         try:
             return platform.lookup(outgoing)
         except PublishError:
@@ -97,8 +108,11 @@ class Publisher:
         if item.dry_run:  # the dead worker was a dry run: nothing went anywhere
             decision = outcomes.reconciled(None, None, outcomes.Capabilities(True), started,
                                            sent_nothing=True)  # fmt: skip
-            return self._done(item, decision, started, self.clock(), dry_run=True)
+            return self.done(item, decision, started, self.clock(), dry_run=True)
         platform = self.platform(item.account)
+        parts = parts_of(item, platform)
+        if parts and self.threads is not None:
+            return self.threads.reconcile(item, platform, parts)
         found, error = None, None
         try:
             found = platform.lookup(outgoing_for(item))
@@ -106,9 +120,12 @@ class Publisher:
             error = exc
         now = self.clock()
         decision = outcomes.reconciled(found, error, outcomes.Capabilities.of(platform), now)
-        return self._done(item, decision, started, now, found, recovered=True)
+        return self.done(item, decision, started, now, found, recovered=True)
 
-    def _done(
+    def outgoing(self, item: Claimed) -> Outgoing:
+        return outgoing_for(item)
+
+    def done(
         self,
         item: Claimed,
         decision: outcomes.Decision,
@@ -144,6 +161,22 @@ class Publisher:
             "post %s -> %s: %s (attempt %s): %s%s", item.post_id, item.account, result.status,
             item.attempts, result.error_message, then, extra=extra,
         )  # fmt: skip
+
+    def log_part(self, item: Claimed, outgoing: Outgoing, part: Part) -> None:
+        """One line per part of a thread as it is recorded."""
+        where = part.remote_url or part.remote_id
+        extra = {
+            "post_id": item.post_id, "delivery_id": item.delivery_id, "account": item.account,
+            "platform": item.platform, "part": part.index, "parts": outgoing.parts,
+            "remote_url": part.remote_url, "remote_id": part.remote_id, "dry_run": self.dry_run,
+        }  # fmt: skip
+        if self.dry_run:
+            log.info("post %s -> %s: would publish part %s/%s %s text=%r", item.post_id,
+                     item.account, part.index, outgoing.parts, where, part.text,
+                     extra=extra)  # fmt: skip
+        else:
+            log.info("post %s -> %s: part %s/%s published %s", item.post_id, item.account,
+                     part.index, outgoing.parts, where, extra=extra)  # fmt: skip
 
     def close(self) -> None:
         with self._lock:

@@ -9,11 +9,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, PaceState, Post, Wait
+from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
+from postbot.platforms.limits import LimitCheck
 from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
 from postbot.store import ImportResult
+from postbot.variants import as_json as variants_json
 
 
 def iso(value: datetime | None) -> str | None:
@@ -38,6 +40,8 @@ def post(p: Post, waits: Mapping[int, Wait] | None = None) -> dict[str, Any]:
         "media": [{"path": m.path, "alt": m.alt} for m in p.media],
         "source": p.source,
         "created_at": iso(p.created_at),
+        "parts": list(p.parts),
+        "variants": variants_json(p.variants),
         "deliveries": [delivery(d, (waits or {}).get(d.id)) for d in p.deliveries],
     }
 
@@ -57,7 +61,19 @@ def delivery(d: Delivery, wait: Wait | None = None) -> dict[str, Any]:
         "last_error": d.last_error,
         "dry_run": d.dry_run,
         "waiting": None if wait is None else waiting(wait),
+        "parts": parts(d),
+        "scheduled_id": d.scheduled_id,
     }
+
+
+def parts(d: Delivery) -> list[dict[str, Any]]:
+    """Every part as sent, with its remote id and URL once published (a single post: one)."""
+    found = d.parts or (Part(1, d.text, d.remote_id, d.remote_url, dry_run=d.dry_run),)
+    return [
+        {"part": p.index, "text": p.text, "remote_id": p.remote_id, "remote_url": p.remote_url,
+         "published_at": iso(p.published_at), "dry_run": p.dry_run}
+        for p in found
+    ]  # fmt: skip
 
 
 def waiting(w: Wait) -> dict[str, Any]:
@@ -138,6 +154,8 @@ def status(s: QueueStatus) -> dict[str, Any]:
 
 
 def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
+    """`text`, `count`, `limit`, `checks`: the first part's; `fits`: every part's; `parts`:
+    each part (one for a single post); `variant`: the variant the account is sent, or null."""
     return [
         {
             "account": t.account,
@@ -146,13 +164,28 @@ def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
             "count": t.count,
             "limit": t.limit,
             "fits": t.fits,
-            "checks": [
-                {"name": c.name, "count": c.count, "limit": c.limit, "fits": c.fits}
-                for c in t.checks
+            "checks": checks(t.checks),
+            "variant": t.variant,
+            "parts": [
+                {
+                    "part": n,
+                    "text": text,
+                    "count": c[0].count,
+                    "limit": c[0].limit,
+                    "fits": all(x.fits for x in c),
+                    "checks": checks(c),
+                }
+                for n, (text, c) in enumerate(
+                    [(p.text, p.checks) for p in t.parts] or [(t.text, t.checks)], 1
+                )
             ],
         }
         for t in targets
     ]
+
+
+def checks(found: Sequence[LimitCheck]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "count": c.count, "limit": c.limit, "fits": c.fits} for c in found]
 
 
 def import_results(results: Sequence[ImportResult]) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 STATUS_STYLE: Mapping[Status, str] = {
     Status.QUEUED: "cyan",
+    Status.SCHEDULED: "blue",
     Status.PUBLISHING: "yellow",
     Status.PUBLISHED: "green",
     Status.FAILED: "bold red",
@@ -96,10 +97,12 @@ def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
         lines.append(f"headline: {post.headline}")
     lines += [
         f"text:     {post.teaser}",
+        *(f"part {n}:   {text}" for n, text in enumerate(post.parts, 2)),
         f"hashtags: {' '.join('#' + t for t in post.hashtags) or '-'}",
         f"link:     {post.link or '-'}",
         f"language: {post.language or '-'}",
         *(f"media:    {m.path} (alt: {m.alt})" for m in post.media),
+        *(f"variant:  {v}" for v in variant_lines(post)),
     ]
     out.print(Text("\n".join(lines)), soft_wrap=True)
     for d in post.deliveries:
@@ -118,7 +121,27 @@ def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
             f", {when}, {d.attempts} attempt(s) {where}".rstrip(),
         )
         out.print(head, soft_wrap=True)
-        out.print(Text(f"  sends: {d.text}"), soft_wrap=True)
+        if d.scheduled_id:
+            handed = f"handed to the server as scheduled status {d.scheduled_id}"
+            at = local(d.due_at, zone)
+            out.print(Text(f"  {handed}: it publishes it at {at}"), soft_wrap=True)
+        if not d.parts:
+            out.print(Text(f"  sends: {d.text}"), soft_wrap=True)
+        for part in d.parts:
+            sent = part.remote_url or part.remote_id
+            state = f" ({'dry run: ' if part.dry_run else ''}{sent})" if sent else ""
+            out.print(Text(f"  part {part.index}/{len(d.parts)}{state}: {part.text}"),
+                      soft_wrap=True)  # fmt: skip
+
+
+def variant_lines(post: Post) -> list[str]:
+    """One line per variant: its name and what it overrides."""
+    from postbot.variants import as_json
+
+    return [
+        f"{v.pop('name')}: " + "; ".join(f"{key} {value}" for key, value in v.items())
+        for v in as_json(post.variants)
+    ]
 
 
 # -- the attempt log ------------------------------------------------------------------------
@@ -217,26 +240,47 @@ def changed(verb: str, c: Changed, zone: tzinfo) -> None:
     n = c.deliveries
     line = f"{verb} {n} deliver{'y' if n == 1 else 'ies'} of post {c.post_id}"
     click.echo(line + (f", due {local(c.due, zone)}" if c.due is not None else ""))
+    warn(c.warnings)
 
 
 def resolved(r: Resolved) -> None:
-    click.echo(f"post {r.post_id}: {r.account} recorded as published at {r.url}")
+    if r.part is None:
+        click.echo(f"post {r.post_id}: {r.account} recorded as published at {r.url}")
+        return
+    goes_on = (
+        f"; the thread goes on with part {r.part + 1}" if r.parts and r.part < r.parts
+        else "; the thread is complete"
+    )  # fmt: skip
+    click.echo(f"post {r.post_id}: {r.account} part {r.part} of {r.parts} recorded as published"
+               f" at {r.url}{goes_on}")  # fmt: skip
 
 
 def preview(p: Preview) -> None:
+    """One row per account, or per part of a thread (`part` 1/3 ...); the variant an account
+    is sent is named under its name."""
     from rich.text import Text
 
+    threads = any(t.parts for t in p.targets)
     grid = _table()
-    for name in ("account", "platform", "count", "limit", "fits"):
+    for name in ("account", "platform", *(("part",) if threads else ()), "count", "limit", "fits"):
         grid.add_column(name, no_wrap=True)
     grid.add_column("text", overflow="fold")
     for t in p.targets:
-        fits = Text("yes", style="green") if t.fits else Text("NO", style="bold red")
-        # Every limit the text was checked against beyond the main one (Bluesky's bytes...).
-        more = "".join(f"\n{c}" + ("" if c.fits else " (too long)") for c in t.checks[1:])
-        grid.add_row(
-            Text(t.account), t.platform, str(t.count), str(t.limit), fits, Text(t.text + more)
-        )
+        parts = [(t.text, t.checks, t.fits)] if not t.parts else [
+            (part.text, part.checks, part.fits) for part in t.parts
+        ]  # fmt: skip
+        for number, (text, checks, fits) in enumerate(parts, 1):
+            first = number == 1
+            account = Text(t.account + (f"\nvariant: {t.variant}" if t.variant else ""))
+            verdict = Text("yes", style="green") if fits else Text("NO", style="bold red")
+            # Every limit the text was checked against beyond the main one (Bluesky's bytes...).
+            more = "".join(f"\n{c}" + ("" if c.fits else " (too long)") for c in checks[1:])
+            grid.add_row(
+                account if first else "", t.platform if first else "",
+                *((f"{number}/{len(parts)}",) if threads else ()),
+                str(checks[0].count), str(checks[0].limit), verdict, Text(text + more),
+                end_section=threads and number == len(parts),
+            )  # fmt: skip
     console().print(grid)
     warn(p.warnings)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from postbot.domain import Account, MediaItem
@@ -23,8 +23,21 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ReplyTo:
+    """Where a thread's part goes: under its parent (the part before it), in the thread that
+    starts at its root (part 1). `*_ref`: what the platform needs beside the id (Bluesky: the
+    record's CID; None elsewhere)."""
+
+    parent_id: str
+    root_id: str
+    parent_ref: str | None = None
+    root_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """Exactly what is sent for one delivery: the rendered text and everything beside it."""
+    """Exactly what is sent for one delivery (or one part of a thread): the rendered text and
+    everything beside it."""
 
     delivery_id: int
     post_id: int
@@ -38,6 +51,11 @@ class Outgoing:
     idempotency_key: str = ""
     # When the delivery was created (UTC, never changes): Bluesky derives its record key from it.
     created_at: datetime | None = None
+    # A thread's part: which one (1-based) of how many, and what it replies to (None for the
+    # first part, and for a single post). Each part has its own idempotency key.
+    part: int = 1
+    parts: int = 1
+    reply_to: ReplyTo | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,31 @@ class Published:
     http_status: int | None = None
     # What was actually sent, for the attempt log (dry-run fills it; adapters may).
     detail: Mapping[str, object] = field(default_factory=dict)
+    # What a reply to this post needs beside its id (Bluesky: the record's CID).
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A post the platform holds, to publish at its time itself (a Mastodon scheduled status)."""
+
+    scheduled_id: str
+    at: datetime  # when the platform publishes it
+    text: str = ""  # what it will publish
+    http_status: int | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerSide:
+    """How an account hands its posts to its server's own scheduling (`server_side = true`),
+    and the server's rules for it."""
+
+    lead: timedelta  # handed over once due within this
+    check: timedelta  # how often postbot asks what became of them
+    min_ahead: timedelta  # the server takes a post at least this far ahead
+    total_limit: int  # it holds at most this many for the account ...
+    daily_limit: int  # ... and this many for any one day (UTC)
 
 
 class PublishError(Exception):
@@ -193,6 +236,25 @@ class Platform(ABC):
 
         return find_facets(text)
 
+    def render_thread(
+        self, parts: Sequence[str], link: str | None, hashtags: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """The texts of a post's parts as sent, one per part: the link and the hashtags go
+        with the first part (as `render` puts them), the other parts as written. A platform
+        that posts the link as a reply of its own (X) adds a part."""
+        return (self.render(parts[0], link, hashtags), *(p.strip() for p in parts[1:]))
+
+    def legacy_parts(self, text: str, link: str | None) -> tuple[str, ...]:
+        """The parts of a delivery queued before threads existed (its rendered text, the
+        post's link): what `render_thread` would have made of it."""
+        return (text,)
+
+    def notes(self, parts: int) -> tuple[str, ...]:
+        """What this account will do differently with a post of `parts` parts, said at enqueue
+        (never refused): e.g. a Mastodon account that hands posts to its server publishes a
+        thread itself."""
+        return ()
+
     # -- network ------------------------------------------------------------------------
     @abstractmethod
     def publish(self, outgoing: Outgoing) -> Published:
@@ -208,6 +270,27 @@ class Platform(ABC):
         Raise PublishError if the platform cannot tell (the default: we do not know).
         """
         raise OutcomeUnknown(f"platform '{self.name}' cannot look up a post")
+
+    # -- the server's own scheduling (only where `server_side` is not None) -------------------
+    # The account's handover settings; None: postbot publishes everything itself.
+    server_side: ServerSide | None = None
+
+    def schedule(self, outgoing: Outgoing, at: datetime) -> Scheduled | Published:
+        """Hand the post to the server, to publish at `at`. A Published: the server published
+        it at once instead (a time it found too close). Raise PublishError."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def pending_scheduled(self) -> list[Scheduled]:
+        """Every post the server holds for the account, to publish later."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def move_scheduled(self, scheduled_id: str, at: datetime) -> Scheduled | None:
+        """Publish a held post at another time; None: the server no longer holds it."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
+
+    def cancel_scheduled(self, scheduled_id: str) -> bool:
+        """Withdraw a held post; False: the server no longer holds it (published, deleted)."""
+        raise PermanentError(f"platform '{self.name}' cannot schedule posts")
 
     def is_post_url(self, url: str) -> bool:
         """Could `url` be the address of a post of this account (for `postbot resolve`)?"""

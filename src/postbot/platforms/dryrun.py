@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from postbot.compose import count_graphemes
-from postbot.platforms.base import Outgoing, Platform, Published
+from postbot.platforms.base import Outgoing, Platform, Published, Scheduled
 
 
 class DryRunPlatform(Platform):
@@ -22,11 +23,22 @@ class DryRunPlatform(Platform):
         return count_graphemes(text)
 
     def publish(self, outgoing: Outgoing) -> Published:
+        part = f":{outgoing.part}" if outgoing.part > 1 else ""
         return Published(
-            remote_id=f"dry-run:{outgoing.delivery_id}",
+            remote_id=f"dry-run:{outgoing.delivery_id}{part}",
             url=None,
             detail=describe(outgoing),
+            ref="dry-run",  # what a reply to it would need, had it been sent
         )
+
+    def schedule(self, outgoing: Outgoing, at: datetime) -> Scheduled:
+        """What would be handed to the server (a dry run keeps its "scheduled" posts in the
+        store alone: `pending_scheduled` knows none)."""
+        detail = {**describe(outgoing), "scheduled_at": at.isoformat()}
+        return Scheduled(f"dry-run:{outgoing.delivery_id}", at, outgoing.text, detail=detail)
+
+    def pending_scheduled(self) -> list[Scheduled]:
+        return []
 
     def check(self) -> str:
         return "dry run (nothing is sent)"
@@ -45,4 +57,9 @@ def describe(outgoing: Outgoing) -> dict[str, object]:
         "hashtags": list(outgoing.hashtags),
         "media": [{"path": m.path, "alt": m.alt} for m in outgoing.media],
         "idempotency_key": outgoing.idempotency_key,
-    }
+        **(
+            {"part": outgoing.part, "parts": outgoing.parts}
+            if outgoing.parts > 1 else {}
+        ),
+        **({"reply_to": outgoing.reply_to.parent_id} if outgoing.reply_to is not None else {}),
+    }  # fmt: skip

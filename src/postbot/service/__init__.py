@@ -17,7 +17,16 @@ from zoneinfo import ZoneInfo
 
 from postbot import importing
 from postbot.config import Settings, load_settings
-from postbot.domain import Attempt, DryRunReset, Outlook, Post, QueueSummary, Status, Wait
+from postbot.domain import (
+    Attempt,
+    DryRunReset,
+    Outlook,
+    Post,
+    QueueSummary,
+    Status,
+    Variant,
+    Wait,
+)
 from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
@@ -64,6 +73,7 @@ class Changed:
     post_id: int
     deliveries: int
     due: datetime | None = None
+    warnings: tuple[str, ...] = ()  # e.g. what a server had published already
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class Resolved:
     post_id: int
     account: str
     url: str
+    part: int | None = None  # a thread's part that was resolved, of `parts`
+    parts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,9 @@ def enqueue_text(
     now_flag: bool = False,
     to: Sequence[str] = (),
     language: str | None = None,
+    parts: Sequence[str] = (),
 ) -> Enqueued:
+    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`)."""
     now = app.now()
     due = due_time(app, at, now_flag, now)
     draft = typed_draft(app, text, hashtags=hashtags, link=link, to=to, language=language)
@@ -168,6 +182,7 @@ def typed_draft(
         link=link,
         language=language or app.settings.language,
         to=tuple(to),
+        parts=tuple(parts),
     )
 
 
@@ -209,8 +224,9 @@ def import_folder(
         app.settings, app.store, [folder], now, keep_going=True, live=live
     )
     report = importing.withdraw_missing(
-        app.store, folder, report, on_delete, now, app.settings.project_dir
-    )
+        app.store, folder, report, on_delete, now, app.settings.project_dir,
+        settings=app.settings, live=live,
+    )  # fmt: skip
     record = importing.record_path(app.settings)
     if record is not None:
         try:
@@ -222,13 +238,25 @@ def import_folder(
 
 
 def cancel(app: App, post_id: int) -> Changed:
-    return Changed(post_id, app.store.cancel(post_id, app.now()))
+    """Cancel the post's queued deliveries, and withdraw those a server holds (status
+    `scheduled`) from it first (service/serverside.py)."""
+    from postbot.service.serverside import cancel_post
+
+    changed, done = cancel_post(app.settings, app.store, post_id, app.now())
+    return Changed(post_id, changed, warnings=(done.note(post_id),) if done.gone else ())
 
 
 def reschedule(app: App, post_id: int, at: str) -> Changed:
+    """Move the post's queued (or missed) deliveries, and those a server holds, to `at`."""
+    from postbot.service import serverside
+
     now = app.now()
     due = parse_due(app, at, now)
-    return Changed(post_id, app.store.reschedule(post_id, due, now), due)
+    post = app.store.get_post(post_id)
+    done = serverside.reschedule(app.settings, app.store, post, due, now)
+    changed = done.then("reschedule", post_id, lambda: app.store.reschedule(post_id, due, now))
+    notes = (done.note(post_id),) if done.gone else ()
+    return Changed(post_id, changed, due, notes)
 
 
 def retry(app: App, post_id: int) -> Changed:
@@ -253,6 +281,12 @@ def resolve(app: App, post_id: int, url: str, account: str | None = None) -> Res
                 f"post {post_id}: '{url}' is not the address of a post on {delivery.account}"
                 f" ({delivery.platform}); give the post's https:// URL as the platform shows it"
             )
+    if len(unknown) == 1:
+        from postbot.service.threads import resolve_part
+
+        resolved = resolve_part(app, post, unknown[0], url)
+        if resolved is not None:
+            return resolved
     # With several unknown deliveries and no --to, the store refuses, naming them.
     name = unknown[0].account if len(unknown) == 1 else account
     app.store.resolve(post_id, url, app.now(), name)
@@ -266,10 +300,15 @@ def require_credentials(app: App) -> None:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
-    """For each target: the rendered text, every limit it was checked against, and whether it
-    fits them all."""
+def preview(
+    app: App, post_id_or_text: str, to: Sequence[str] = (), parts: Sequence[str] = ()
+) -> Preview:
+    """For each target: the rendered text of every part, every limit each was checked against,
+    and whether they fit them all; the variant each account is sent. A stored post is shown
+    with its own parts and variants; a text typed here with `parts` (`--part`)."""
     if post_id_or_text.isdigit():
+        if parts:
+            raise UserError("--part goes with a text to try, not with a stored post's id")
         post = app.store.get_post(int(post_id_or_text))
         draft = Draft(
             teaser=post.teaser,
@@ -278,11 +317,23 @@ def preview(app: App, post_id_or_text: str, to: Sequence[str] = ()) -> Preview:
             language=post.language,
             to=tuple(to) or tuple(d.account for d in post.deliveries),
             where=f"post {post.id}",
+            parts=post.parts,
+            variants=_variants_for(app, post.variants, to),
         )
     else:
-        draft = Draft(teaser=post_id_or_text, to=tuple(to))
+        draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
     return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
+
+
+def _variants_for(app: App, variants: Sequence[Variant], to: Sequence[str]) -> tuple[Variant, ...]:
+    """A stored post's variants that apply to the accounts asked about (all, without `to`)."""
+    if not to or not variants:
+        return tuple(variants)
+    from postbot.variants import for_account
+
+    accounts = [app.settings.account(name) for name in to]  # an unknown name: refused
+    return tuple(v for v in variants if any(for_account(variants, a) is v for a in accounts))
 
 
 def list_posts(app: App, status: Status | None = None, limit: int | None = None) -> Listing:

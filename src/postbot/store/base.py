@@ -26,15 +26,18 @@ from postbot.domain import (
     Claimed,
     Delivery,
     DryRunReset,
+    Handover,
     ImportResult,
     Incident,
     NewIncident,
     PacedClaim,
     PaceState,
+    Part,
     Post,
     QueueGauges,
     QueueSummary,
     Result,
+    Status,
 )
 from postbot.errors import PostbotError
 from postbot.store import rules
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from postbot.pacing import Pace
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002", "0006")
+REVISIONS = ("0001", "0002", "0004", "0006")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -230,6 +233,70 @@ class Store(ABC):
     ) -> int:
         """Queued first attempts of `account` due before `cutoff` are stale: `missed`
         (`rules.MISSED_NOTE`), marked as a dry run's doing when `dry_run`. Returns how many."""
+
+    # -- threads -------------------------------------------------------------------------------
+    # A delivery of several parts (`Delivery.part_count` > 1) has them in `Delivery.parts` and
+    # `Claimed.parts`, written when its post is stored or changed (`enqueue`, `import_plans`;
+    # a change is a conflict once a part went out for real) and forgotten by `reset_dry_run`
+    # where a dry run "published" them.
+    @abstractmethod
+    def record_part(
+        self,
+        worker: str,
+        delivery_id: int,
+        part: Part,
+        started: datetime,
+        detail: Mapping[str, Any],
+        http_status: int | None = None,
+    ) -> bool:
+        """A part just published (`part.remote_id`, `published_at`...): its attempt is logged
+        and, while `worker` still holds the delivery, the part is stored (part 1's id and URL
+        become the delivery's), in one transaction. False: the lease is lost, nothing but the
+        attempt was written."""
+
+    @abstractmethod
+    def resolve_part(self, delivery_id: int, part: Part, now: datetime, remaining: int) -> Status:
+        """A person found the `unknown` part of a thread on the platform: it is stored as
+        published (an attempt by `rules.RESOLVER`), and the delivery goes on with the
+        `remaining` parts after it (queued, now) or is published. NotFound, StateError."""
+
+    # -- handed to the server's own scheduling --------------------------------------------------
+    # A delivery of an account with `server_side = true` may be handed to its server's scheduled
+    # posts before it is due: status `scheduled`, with `Delivery.scheduled_id`, until the server
+    # publishes it (or a person withdraws it). Every change is guarded by that id.
+    @abstractmethod
+    def claim_handover(
+        self,
+        worker: str,
+        now: datetime,
+        account: str,
+        after: datetime,
+        until: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        dry_run: bool = False,
+    ) -> list[Claimed]:
+        """Take up to `limit` queued first attempts of `account` due after `after` and no later
+        than `until`, single posts that the server has not refused, to hand them over; the
+        attempt is not counted (`record_handover` counts it when the server took it)."""
+
+    @abstractmethod
+    def record_handover(self, worker: str, handover: Handover) -> bool:
+        """The handover's outcome (`rules.handed_over`), and an attempt row if it `sent`
+        anything, guarded by the lease. False: the lease is lost, nothing but the attempt."""
+
+    @abstractmethod
+    def scheduled_of(self, account: str) -> list[Delivery]:
+        """The account's deliveries the server holds (status `scheduled`), due first."""
+
+    @abstractmethod
+    def change_scheduled(
+        self, delivery_id: int, scheduled_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        """Set `values` (`rules.scheduled_published`, `unscheduled`, ...) on a delivery while it
+        is `scheduled` under `scheduled_id`; False if it no longer is (another worker, or a
+        person, changed it first)."""
 
     # -- workers and status --------------------------------------------------------------------
     @abstractmethod

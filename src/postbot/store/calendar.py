@@ -8,12 +8,13 @@ or three statements, not one per post.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from postbot.domain import Post
+from postbot.domain import Delivery, Post
 from postbot.store.posts import DELIVERY, delivery_record, posts_of
 
 
@@ -23,6 +24,9 @@ class CalendarOps:
     def read(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
+    def _with_parts(self, conn: Connection, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        raise NotImplementedError  # provided by ThreadOps
+
     def posts_due_between(self, start: datetime, end: datetime) -> list[Post]:
         with self.read() as conn:
             query = (
@@ -30,4 +34,5 @@ class CalendarOps:
                 .where(DELIVERY.c.due_at >= start, DELIVERY.c.due_at < end)
                 .order_by(DELIVERY.c.due_at, DELIVERY.c.id)
             )
-            return posts_of(conn, [delivery_record(d) for d in conn.execute(query).mappings()])
+            found = [delivery_record(d) for d in conn.execute(query).mappings()]
+            return posts_of(conn, self._with_parts(conn, found))

@@ -28,6 +28,8 @@ from postbot.domain import (
 from postbot.errors import NotFound
 from postbot.store import rules
 from postbot.store.tables import AttemptRow, DeliveryRow, PostRow
+from postbot.store.threads import ThreadOps
+from postbot.variants import from_json as variants_from_json
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan
@@ -37,7 +39,7 @@ DELIVERY = DeliveryRow.__table__  # type: ignore[attr-defined]
 ATTEMPT = AttemptRow.__table__  # type: ignore[attr-defined]
 
 
-class PostOps:
+class PostOps(ThreadOps):
     """Mixed into SQLStore; relies on its write()/read() transactions and notify hook."""
 
     def write(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
@@ -106,7 +108,7 @@ class PostOps:
         row = conn.execute(select(POST.c.id, POST.c.content_hash).where(POST.c.key == key)).first()
         post_id, stored_hash = row if row is not None else (None, None)
         settled = 0
-        if row is not None and stored_hash != plan.draft.content_hash():
+        if post_id is not None and stored_hash != plan.draft.content_hash():
             settled = conn.execute(
                 select(func.count())
                 .select_from(DELIVERY)
@@ -115,7 +117,7 @@ class PostOps:
                     DELIVERY.c.status.in_(rules.SETTLED),
                     DELIVERY.c.dry_run.is_(False),
                 )
-            ).scalar_one()
+            ).scalar_one() + self._published_parts(conn, post_id)
         action = rules.import_action(stored_hash, plan.draft.content_hash(), settled)
         if action == "created":
             post_id = self._insert_post(conn, plan, now)
@@ -138,6 +140,7 @@ class PostOps:
         self, conn: Connection, post_id: int, plan: Plan, due: datetime, now: datetime
     ) -> None:
         conn.execute(insert(DELIVERY), rules.new_deliveries(post_id, plan.targets, due, now))
+        self._insert_parts(conn, [(post_id, plan.targets)])
 
     def _insert_many(
         self, conn: Connection, items: Sequence[tuple[Plan, datetime]], now: datetime
@@ -158,6 +161,9 @@ class PostOps:
         ]
         if rows:
             conn.execute(insert(DELIVERY), rows)
+            self._insert_parts(
+                conn, [(i, plan.targets) for i, (plan, _) in zip(ids, items, strict=True)]
+            )
         return ids
 
     def _update_post(
@@ -190,6 +196,7 @@ class PostOps:
                 .where(DELIVERY.c.id == delivery_id)
                 .values(status=Status.CANCELLED, updated_at=now)
             )
+        self._replace_parts(conn, post_id, plan.targets)
 
     # -- reading -------------------------------------------------------------------------
     def get_post(self, post_id: int) -> Post:
@@ -200,7 +207,8 @@ class PostOps:
             deliveries = conn.execute(
                 select(DELIVERY).where(DELIVERY.c.post_id == post_id).order_by(DELIVERY.c.id)
             ).mappings()
-            return post_record(post, [delivery_record(d) for d in deliveries])
+            found = self._with_parts(conn, [delivery_record(d) for d in deliveries])
+            return post_record(post, found)
 
     def get_delivery(self, delivery_id: int) -> Delivery:
         with self.read() as conn:
@@ -208,7 +216,7 @@ class PostOps:
             found = row.first()
             if found is None:
                 raise NotFound(f"no delivery with id {delivery_id}")
-            return delivery_record(found)
+            return self._with_parts(conn, [delivery_record(found)])[0]
 
     def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
         with self.read() as conn:
@@ -216,7 +224,9 @@ class PostOps:
             if status:
                 query = query.where(DELIVERY.c.status == status)
             deliveries = [delivery_record(d) for d in conn.execute(query).mappings()]
-            return posts_of(conn, deliveries, limit)
+            post_ids = set(list(dict.fromkeys(d.post_id for d in deliveries))[:limit])
+            deliveries = self._with_parts(conn, [d for d in deliveries if d.post_id in post_ids])
+            return posts_of(conn, deliveries)
 
     def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         with self.read() as conn:
@@ -277,7 +287,10 @@ class PostOps:
             ).scalar_one()
             if running:
                 raise rules.dry_run_still_running(running)
-            rows = conn.execute(select(DELIVERY.c.post_id, DELIVERY.c.status).where(free)).all()
+            rows = conn.execute(
+                select(DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.status).where(free)
+            ).all()
+            self._forget_dry_parts(conn, [r.id for r in rows])
             conn.execute(
                 update(DELIVERY)
                 .where(free)
@@ -351,6 +364,8 @@ def post_record(row: Any, deliveries: Sequence[Delivery] = ()) -> Post:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deliveries=tuple(deliveries),
+        parts=tuple(row.get("parts") or ()),
+        variants=variants_from_json(row.get("variants")),
     )
 
 
@@ -374,6 +389,9 @@ def delivery_record(row: Any) -> Delivery:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         dry_run=bool(row["dry_run"]),
+        part_count=row["part_count"],
+        scheduled_id=row["scheduled_id"],
+        handover_refused=bool(row["handover_refused"]),
     )
 
 

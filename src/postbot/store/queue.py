@@ -31,6 +31,7 @@ from postbot.pacing import pace_state
 from postbot.store import rules
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
 from postbot.store.tables import HeartbeatRow
+from postbot.store.threads import ThreadOps
 
 if TYPE_CHECKING:
     from postbot.pacing import Pace
@@ -91,7 +92,7 @@ _DUE = select(func.count()).where(
 )
 
 
-class QueueOps:
+class QueueOps(ThreadOps):
     """Mixed into SQLStore; relies on its transactions and dialect hooks."""
 
     def write(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
@@ -226,11 +227,18 @@ class QueueOps:
                 **accounts,
             },
         ).all()  # fmt: skip
+        return self._claimed(conn, rows)
+
+    def _claimed(self, conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
+        """The claimed rows (id, post_id, account, platform, key, text, due_at, attempts,
+        created_at, dry_run, part_count) with their posts' content and parts, in due order."""
         if not rows:
             return []
         posts = {
             p.id: p for p in conn.execute(_CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})})
         }
+        threads = [r.id for r in rows if r.part_count is None or r.part_count > 1]
+        parts = self._parts_of(conn, threads) if threads else {}
         claimed = []
         for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
             p = posts[r.post_id]
@@ -239,7 +247,7 @@ class QueueOps:
                     r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
                     r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
                     tuple(MediaItem(m["path"], m.get("alt", "")) for m in p.media or ()),
-                    bool(r.dry_run),
+                    bool(r.dry_run), r.part_count, parts.get(r.id, ()),
                 )
             )  # fmt: skip
         return claimed
@@ -267,7 +275,7 @@ class QueueOps:
              WHERE {self.claim_id_filter(candidates)}
                AND CASE WHEN {where} THEN 1 ELSE 0 END = 1
             RETURNING id, post_id, account, platform, key, text, due_at, attempts, created_at,
-                      dry_run
+                      dry_run, part_count
             """
         ).bindparams(
             bindparam("now", type_=DELIVERY.c.due_at.type),
@@ -278,7 +286,7 @@ class QueueOps:
         ).columns(
             DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform,
             DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
-            DELIVERY.c.created_at, DELIVERY.c.dry_run,
+            DELIVERY.c.created_at, DELIVERY.c.dry_run, DELIVERY.c.part_count,
         )  # fmt: skip
         _CLAIM_STATEMENTS[key] = statement
         return statement
@@ -291,21 +299,23 @@ class QueueOps:
         """
         if not results:
             return 0
+        logged = [r for r in results if r.logged]  # a thread's last part: logged with the part
         with self.write() as conn:
-            conn.execute(
-                _INSERT_ATTEMPT,
-                [
-                    {
-                        "delivery_id": r.delivery_id, "worker": worker,
-                        "started_at": r.started_at, "finished_at": r.finished_at,
-                        "outcome": r.outcome, "error_class": r.error_class,
-                        "error_message": r.error_message, "http_status": r.http_status,
-                        "remote_id": r.remote_id, "remote_url": r.remote_url,
-                        "dry_run": r.dry_run, "detail": r.detail,
-                    }
-                    for r in results
-                ],
-            )  # fmt: skip
+            if logged:
+                conn.execute(
+                    _INSERT_ATTEMPT,
+                    [
+                        {
+                            "delivery_id": r.delivery_id, "worker": worker,
+                            "started_at": r.started_at, "finished_at": r.finished_at,
+                            "outcome": r.outcome, "error_class": r.error_class,
+                            "error_message": r.error_message, "http_status": r.http_status,
+                            "remote_id": r.remote_id, "remote_url": r.remote_url,
+                            "dry_run": r.dry_run, "detail": r.detail,
+                        }
+                        for r in logged
+                    ],
+                )  # fmt: skip
             changed = conn.execute(
                 _RECORD_DELIVERY,
                 [

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from postbot.domain import Status
+from postbot.domain import Handover, Part, Status
 from postbot.errors import ConfigError, StateError
+from postbot.variants import as_json as variants_json
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan, Target
 
 # Deliveries in these states no longer follow edits of their post file, unless a dry run set
-# the state: nothing went out, so the edit is what goes out for real.
-SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
+# the state: nothing went out, so the edit is what goes out for real. A delivery handed to the
+# instance (`scheduled`) is withdrawn from it first (service), or the edit is a conflict; so is
+# one with a thread's part published for real, whatever its state.
+SETTLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN, Status.SCHEDULED)
 MISSED_NOTE = "missed: overdue by more than max_lateness; not published"
 RESOLVER = "postbot resolve"  # the worker named on an attempt a person recorded
 RESOLVED_DETAIL = {"resolved_by": "a person"}
@@ -55,7 +58,7 @@ def cancel(now: datetime) -> Change:
 def reschedule(due: datetime, now: datetime) -> Change:
     return Change("reschedule", (Status.QUEUED, Status.MISSED), {
         "status": Status.QUEUED, "due_at": due, "next_attempt_at": due, "updated_at": now,
-        "dry_run": False,
+        "dry_run": False, "handover_refused": False,  # a new time: the instance may take it
     })  # fmt: skip
 
 
@@ -90,13 +93,66 @@ def resolved(url: str, now: datetime) -> dict[str, Any]:
             "last_error": None, "updated_at": now, "dry_run": False}  # fmt: skip
 
 
+def part_resolved_status(remaining: int) -> Status:
+    """A person found an `unknown` thread's part on the platform: the thread goes on with the
+    parts after it (queued, at once), or it is complete."""
+    return Status.QUEUED if remaining else Status.PUBLISHED
+
+
+def part_resolved(part: Part, status: Status, now: datetime) -> dict[str, Any]:
+    """What a thread delivery becomes when a person resolves its `unknown` part."""
+    values: dict[str, Any] = {"status": status, "last_error": None, "updated_at": now,
+                              "dry_run": False}  # fmt: skip
+    if status == Status.QUEUED:  # like `retry`: the next part goes out now
+        values.update(next_attempt_at=now, attempts=0)
+    if part.index == 1:
+        values.update(remote_id=part.remote_id, remote_url=part.remote_url)
+    return values
+
+
+# -- handed to the server's own scheduling --------------------------------------------------------
+def handed_over(h: Handover) -> dict[str, Any]:
+    """A claimed delivery after its handover: `scheduled` with the server's id, or queued again
+    (at its own time) for postbot to publish. The attempt count is the store's to raise."""
+    common = {"lease_owner": None, "lease_expires_at": None, "updated_at": h.finished_at,
+              "dry_run": h.dry_run}  # fmt: skip
+    if h.scheduled_id is not None:
+        return {**common, "status": Status.SCHEDULED, "scheduled_id": h.scheduled_id,
+                "last_error": None}  # fmt: skip
+    return {**common, "status": Status.QUEUED, "handover_refused": h.refused,
+            "last_error": h.error_message}  # fmt: skip
+
+
+def scheduled_published(remote_id: str, url: str | None, now: datetime) -> dict[str, Any]:
+    """The server published what it held: the delivery is published, at the status it made."""
+    return {"status": Status.PUBLISHED, "remote_id": remote_id, "remote_url": url,
+            "scheduled_id": None, "last_error": None, "updated_at": now}  # fmt: skip
+
+
+def scheduled_failed(note: str, now: datetime) -> dict[str, Any]:
+    return {"status": Status.FAILED, "scheduled_id": None, "last_error": note, "updated_at": now}
+
+
+def unscheduled(now: datetime, **values: Any) -> dict[str, Any]:
+    """Withdrawn from the server (a changed file, a new time too close): queued again as if
+    new (its handover no longer counts: it may be handed over again, or be `missed`)."""
+    return {"status": Status.QUEUED, "scheduled_id": None, "handover_refused": False,
+            "attempts": 0, "last_error": None, "updated_at": now, "dry_run": False,
+            **values}  # fmt: skip
+
+
+def cancelled_scheduled(now: datetime) -> dict[str, Any]:
+    return {"status": Status.CANCELLED, "scheduled_id": None, "updated_at": now,
+            "dry_run": False}  # fmt: skip
+
+
 # -- dry run -> live ----------------------------------------------------------------------------
 def reset_values() -> dict[str, Any]:
     """A delivery a dry run took, back as it was queued (the due time is set apart: it is the
     delivery's own `due_at`)."""
     return {"status": Status.QUEUED, "attempts": 0, "remote_id": None, "remote_url": None,
             "last_error": None, "lease_owner": None, "lease_expires_at": None,
-            "dry_run": False}  # fmt: skip
+            "dry_run": False, "scheduled_id": None, "handover_refused": False}  # fmt: skip
 
 
 def dry_run_still_running(count: int) -> StateError:
@@ -155,6 +211,8 @@ def update_of(
                 "text": target.text, "status": Status.QUEUED, "due_at": new_due,
                 "next_attempt_at": new_due, "last_error": None, "remote_id": None,
                 "remote_url": None, "updated_at": now, "dry_run": False,
+                "part_count": len(target.texts), "scheduled_id": None,
+                "handover_refused": False,
             }  # fmt: skip
             if row.dry_run:  # what a dry run did is forgotten, its attempts too
                 values["attempts"] = 0
@@ -179,6 +237,8 @@ def post_values(plan: Plan, now: datetime) -> dict[str, Any]:
         "source": draft.source,
         "content_hash": draft.content_hash(),
         "updated_at": now,
+        "parts": list(draft.parts),
+        "variants": variants_json(draft.variants),
     }
 
 
@@ -197,7 +257,7 @@ def new_deliveries(
             "post_id": post_id, "account": t.account, "platform": t.platform,
             "key": uuid.uuid4().hex, "text": t.text, "status": Status.QUEUED, "due_at": due,
             "next_attempt_at": due, "attempts": 0, "dry_run": False, "created_at": now,
-            "updated_at": now,
+            "updated_at": now, "part_count": len(t.texts),
         }
         for t in targets
     ]  # fmt: skip

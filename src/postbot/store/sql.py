@@ -29,10 +29,10 @@ from postbot.store.base import Store as StoreContract
 from postbot.store.calendar import CalendarOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
-from postbot.store.queue import QueueOps
+from postbot.store.serverside import ServerSideOps
 
 
-class SQLStore(PostOps, QueueOps, CalendarOps, OpsSQL, StoreContract):
+class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -1,6 +1,6 @@
-"""The tables: post (the content), delivery (one post to one account), attempt (the log),
-heartbeat (the workers). SQLModel classes, used by the store only; what the store hands back
-are the records of `postbot.domain`.
+"""The tables: post (the content), delivery (one post to one account), delivery_part (a thread's
+parts, per delivery), attempt (the log), heartbeat (the workers). SQLModel classes, used by the
+store only; what the store hands back are the records of `postbot.domain`.
 
 All datetimes are aware and stored in UTC (SQLModel's UTCDateTime refuses naive ones).
 The schema is built by the Alembic migrations in `postbot/store/migrations`, never by
@@ -37,6 +37,12 @@ class PostRow(SQLModel, table=True):
     content_hash: str = Field(max_length=64)  # what the file said, to notice a change
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # A thread's further parts (after the teaser), and the variants per platform or account
+    # ([{"name", "text"|"parts"|"hashtags"|"link"...}]); NULL for posts stored before threads.
+    parts: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    variants: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -66,6 +72,30 @@ class DeliveryRow(SQLModel, table=True):
     dry_run: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # How many parts it has (1: a single post; more: a thread, in delivery_part); NULL for
+    # deliveries queued before threads existed.
+    part_count: int | None = None
+    # While handed to the instance's scheduled statuses (status "scheduled"): its id there.
+    scheduled_id: str | None = Field(default=None, max_length=100)
+    # The instance refused to take it (limits, too soon): postbot publishes it itself.
+    handover_refused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class PartRow(SQLModel, table=True):
+    """One part of a thread as one account is sent it; recorded as soon as it is published."""
+
+    __tablename__ = "delivery_part"
+    __table_args__ = (UniqueConstraint("delivery_id", "idx", name="uq_delivery_part"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", ondelete="CASCADE")
+    idx: int  # 1-based: part 1 is the head of the thread
+    text: str  # rendered, exactly as it is sent
+    remote_id: str | None = Field(default=None, max_length=500)
+    remote_url: str | None = Field(default=None, max_length=1000)
+    ref: str | None = Field(default=None, max_length=500)  # Bluesky: the record's CID
+    published_at: datetime | None = None
+    dry_run: bool = False  # published by a dry run: nothing was sent
 
 
 class AttemptRow(SQLModel, table=True):

@@ -46,6 +46,7 @@ from postbot.platforms.bluesky.record import (
     language_tag,
     now_iso,
     record_key,
+    reply_refs,
     text_limits,
 )
 from postbot.platforms.limits import TextLimit
@@ -119,6 +120,7 @@ class BlueskyPlatform(Platform):
         images = self._load_images(outgoing)  # refuse bad media before any network call
         facets = build_facets(text)
         langs = [language_tag(outgoing.language)] if outgoing.language else []
+        reply = reply_refs(outgoing)
 
         def attempt(client: Client) -> Published:
             record: dict[str, Any] = {
@@ -130,6 +132,8 @@ class BlueskyPlatform(Platform):
                 record["langs"] = langs
             if facets:
                 record["facets"] = facets
+            if reply is not None:
+                record["reply"] = reply
             if images:
                 record["embed"] = {
                     "$type": "app.bsky.embed.images",
@@ -219,7 +223,7 @@ class BlueskyPlatform(Platform):
             # The write may have happened (or happened on an earlier try: the reference PDS
             # answers a repeated rkey with 500). Reading the record back decides.
             return self._settle(client, rkey, exc)
-        return self._published(response.uri, rkey, record)
+        return self._published(response.uri, rkey, record, response.cid)
 
     def _settle(self, client: Client, rkey: str, exc: Exception) -> Published:
         status = errors.http_status(exc)
@@ -253,9 +257,11 @@ class BlueskyPlatform(Platform):
             raise
         value = response.value
         record = value if isinstance(value, dict) else get_model_as_dict(value)
-        return self._published(response.uri, rkey, record)
+        return self._published(response.uri, rkey, record, response.cid)
 
-    def _published(self, uri: str, rkey: str, record: Mapping[str, Any]) -> Published:
+    def _published(
+        self, uri: str, rkey: str, record: Mapping[str, Any], cid: str | None
+    ) -> Published:
         embed = record.get("embed") or {}
         images = (embed.get("images") or []) if isinstance(embed, Mapping) else []
         return Published(
@@ -268,7 +274,9 @@ class BlueskyPlatform(Platform):
                 "facets": list(record.get("facets") or []),
                 "images": [{"alt": image.get("alt", "")} for image in images],
                 "rkey": rkey,
+                **({"reply": record["reply"]} if record.get("reply") else {}),
             },
+            ref=cid,
         )
 
     # -- session ---------------------------------------------------------------------------

@@ -5,8 +5,11 @@
   graphemes and 3,000 UTF-8 bytes; a tag at most 64 graphemes and 640 bytes; at most 4 images,
   each an image/* blob of at most 2,000,000 bytes (1,000,000 before April 2026). The PDS
   refuses anything beyond them.
-- The record key is derived from the delivery (a TID from `created_at` and `delivery_id`), so
-  every retry writes the same key and the PDS can never hold two posts for one delivery.
+- The record key is derived from the delivery (a TID from `created_at` and `delivery_id`, and
+  a thread's part number), so every retry writes the same key and the PDS can never hold two
+  posts for one delivery (or one part).
+- A thread's part replies to the part before it: `reply` with strong refs (uri and cid) to its
+  root (part 1) and its parent.
 - Links and hashtags are only clickable through facets with UTF-8 *byte* offsets, computed
   from the rendered text.
 """
@@ -63,7 +66,9 @@ def tid(micros: int, clock_id: int = 0) -> str:
 
 
 def record_key(outgoing: Outgoing) -> str:
-    """The record key of a delivery: the same on every retry, so a retry cannot duplicate."""
+    """The record key of a delivery: the same on every retry, so a retry cannot duplicate.
+    A thread's part n has its own: the delivery's time n - 1 microseconds later (part 1 keeps
+    the key a single post has)."""
     created = outgoing.created_at
     if created is None:
         raise PermanentError(
@@ -72,7 +77,24 @@ def record_key(outgoing: Outgoing) -> str:
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)  # stored as UTC without a zone
     micros = (created - _EPOCH) // timedelta(microseconds=1)  # exact, no float rounding
-    return tid(micros, outgoing.delivery_id)
+    return tid(micros + outgoing.part - 1, outgoing.delivery_id)
+
+
+def reply_refs(outgoing: Outgoing) -> dict[str, Any] | None:
+    """The record's `reply` (app.bsky.feed.post#replyRef): strong refs (uri and cid) to the
+    thread's first part (root) and to the part before this one (parent)."""
+    reply = outgoing.reply_to
+    if reply is None:
+        return None
+    if not reply.parent_ref or not reply.root_ref:
+        raise PermanentError(
+            f"Bluesky: part {outgoing.part} cannot reply: the CID of the part before it is"
+            " not known"
+        )
+    return {
+        "root": {"uri": reply.root_id, "cid": reply.root_ref},
+        "parent": {"uri": reply.parent_id, "cid": reply.parent_ref},
+    }
 
 
 # -- facets ----------------------------------------------------------------------------------

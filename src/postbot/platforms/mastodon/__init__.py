@@ -16,8 +16,10 @@ How it talks to the server, and why:
   publish); then the server's own (`/api/v2/instance`, fetched once; instance.py).
 - Media: uploaded, then waited for within `media_timeout` (media.py).
 - Errors: sorted into TransientError / OutcomeUnknown / PermanentError (errors.py).
-- Duplicates: every status is posted with the delivery's Idempotency-Key; Mastodon answers a
-  repeat (same key, same account, within an hour) with the first status instead of a new one.
+- Duplicates: every status is posted with the delivery's Idempotency-Key (a thread's part with
+  one of its own); Mastodon answers a repeat (same key, same account, within an hour) with the
+  first status instead of a new one. A thread's part replies to the one before it
+  (`in_reply_to_id`).
   After a crash, `lookup` finds the status among the account's recent ones
   (lookup.py).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -44,6 +47,12 @@ from postbot.platforms.base import (
 )
 from postbot.platforms.limits import TextLimit
 from postbot.platforms.mastodon.instance import DEFAULTS, URL_WEIGHT, InstanceLimits, limits_from
+from postbot.platforms.mastodon.scheduled import (
+    ScheduledStatuses,
+    check_option,
+    lead_option,
+    server_side_of,
+)
 from postbot.platforms.media import judge
 from postbot.redact import Redactor
 
@@ -66,7 +75,7 @@ class AccountConfigError(ConfigError, PermanentError):
     """
 
 
-class MastodonPlatform(Platform):
+class MastodonPlatform(ScheduledStatuses, Platform):
     name: ClassVar[str] = "mastodon"
     default_limit: ClassVar[int] = DEFAULTS.max_characters
     # Every status carries the delivery's Idempotency-Key: a re-send within Mastodon's hour
@@ -80,12 +89,18 @@ class MastodonPlatform(Platform):
         "visibility": Option(str, "public", choices=VISIBILITIES),
         "timeout": TIMEOUT,
         "media_timeout": replace(SECONDS, default=DEFAULT_MEDIA_TIMEOUT),
+        # Hand each post to the instance's scheduled statuses once it is due within the lead
+        # (scheduled.py); how often postbot asks the instance what became of them.
+        "server_side": Option(bool, False),
+        "server_side_lead": Option(str, "1h", parse=lead_option, help='a duration, e.g. "1h"'),
+        "server_side_check": Option(str, "1m", parse=check_option, help='a duration, e.g. "1m"'),
     }
     # Mastodon's defaults; the server's own limits are checked again at publish.
     media = DEFAULTS.media_policy()
 
     def __init__(self, account: Account, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(account, environ)
+        self.server_side = server_side_of(account)  # ConfigError for a lead without it
         self._lock = threading.Lock()  # guards the attributes below (held briefly)
         # Held around first-time fetches (limits, version): concurrent workers wait for one
         # request instead of each sending its own.
@@ -106,6 +121,14 @@ class MastodonPlatform(Platform):
 
         return count_with_url_weight(text, URL_WEIGHT)
 
+    def notes(self, parts: int) -> tuple[str, ...]:
+        if self.server_side is not None and parts > 1:
+            return (
+                "a thread is published by postbot itself, not handed to the server: scheduled"
+                " statuses cannot reply to one another",
+            )
+        return ()
+
     def text_limits(self, instance: InstanceLimits | None = None) -> tuple[TextLimit, ...]:
         """Offline (enqueue): the account's char_limit, else Mastodon's 500, URLs 23 each.
         With the `instance`'s own limits, what publish checks before sending."""
@@ -119,6 +142,14 @@ class MastodonPlatform(Platform):
 
     # -- network ------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
+        status, detail = self._post_status(outgoing)
+        return self._published(status, detail)
+
+    def _post_status(
+        self, outgoing: Outgoing, scheduled_at: datetime | None = None
+    ) -> tuple[Any, dict[str, object]]:
+        """POST /api/v1/statuses (with `scheduled_at`: a scheduled status); the entity the
+        server answered, and what was sent."""
         api = self._client()
         visibility = self._visibility()
         media_timeout = self._seconds("media_timeout", DEFAULT_MEDIA_TIMEOUT)
@@ -138,30 +169,39 @@ class MastodonPlatform(Platform):
             media_ids = upload_all(
                 api, self._call, media, images, host=self._host(), media_timeout=media_timeout
             )
+        # A thread's part replies to the part before it.
+        reply_to = outgoing.reply_to.parent_id if outgoing.reply_to is not None else None
         status: Any = self._call(
             partial(
                 api.status_post,
                 outgoing.text,
+                in_reply_to_id=reply_to,
                 media_ids=media_ids or None,
                 visibility=visibility,
                 language=outgoing.language or None,
                 # Stable for every retry of this delivery: Mastodon answers a repeat with the
                 # status it already created instead of posting it twice.
                 idempotency_key=outgoing.idempotency_key or None,
+                scheduled_at=scheduled_at,
             ),
-            "posting the status",
+            "posting the status" if scheduled_at is None else "scheduling the status",
             creates=True,
         )
+        detail: dict[str, object] = {
+            "text": outgoing.text,
+            "language": outgoing.language,
+            "visibility": visibility,
+            "media": [{"path": item.path, "alt": item.alt} for item in media],
+            **({"in_reply_to_id": reply_to} if reply_to is not None else {}),
+        }
+        return status, detail
+
+    def _published(self, status: Any, detail: dict[str, object]) -> Published:
         return Published(
             remote_id=str(status["id"]),
             url=status.get("url") or status.get("uri"),
             http_status=self._last_status() or 200,
-            detail={
-                "text": outgoing.text,
-                "language": outgoing.language,
-                "visibility": visibility,
-                "media": [{"path": item.path, "alt": item.alt} for item in media],
-            },
+            detail=detail,
         )
 
     def check(self) -> str:

@@ -9,7 +9,9 @@ Credentials (by the roles an account's `credentials` table defines):
 Defining both sets, or only part of the OAuth 1.0a set, is a configuration error.
 
 Account options: `link_placement` ("inline", the default, or "reply": the link goes into a
-first reply instead of the post) and `timeout` (seconds per HTTP request, default 30).
+first reply instead of the post, a part of its own: `render_thread`) and `timeout` (seconds per
+HTTP request, default 30). A thread's parts are posts replying to each other
+(`in_reply_to_tweet_id`), each published and recorded on its own by the dispatcher.
 `base_url` points every request at another host (a local fake in tests, or a proxy).
 
 Why there is no `lookup()`: X offers no idempotency key and no reliable way to find "the post
@@ -23,9 +25,8 @@ to count text and must stay fast.
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -41,7 +42,6 @@ from postbot.platforms.base import (
     PermanentError,
     Platform,
     Published,
-    PublishError,
     TransientError,
 )
 from postbot.platforms.media import ImageFile, ImageRule, MediaPolicy
@@ -127,8 +127,8 @@ class XPlatform(Platform):
     def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
         from postbot.compose import render_text
 
-        # With link_placement = "reply" the link is posted as the first reply (publish() takes
-        # it from Outgoing.link), so the post itself is teaser and hashtags only.
+        # With link_placement = "reply" the link is posted as the first reply (a part of its
+        # own: render_thread), so the post itself is teaser and hashtags only.
         if self.link_placement == "reply":
             return render_text(teaser, None, hashtags)
         return render_text(teaser, link, hashtags)
@@ -140,6 +140,23 @@ class XPlatform(Platform):
 
         found = _twitter_text("extract_urls").extract_urls_with_indices(text)
         return find_facets(text, [(u["indices"][0], u["indices"][1], u["url"]) for u in found])
+
+    def render_thread(
+        self, parts: Sequence[str], link: str | None, hashtags: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """As every platform's, but with link_placement = "reply" the link is a reply of its
+        own right after the first part (unless the first part already holds it)."""
+        texts = super().render_thread(parts, link, hashtags)
+        return self._with_link_reply(texts, link)
+
+    def legacy_parts(self, text: str, link: str | None) -> tuple[str, ...]:
+        # Queued before threads existed: the link reply was added at publish, as it is now.
+        return self._with_link_reply((text,), link)
+
+    def _with_link_reply(self, texts: tuple[str, ...], link: str | None) -> tuple[str, ...]:
+        if self.link_placement != "reply" or not link or link.strip() in texts[0]:
+            return texts
+        return (texts[0], link.strip(), *texts[1:])
 
     # -- network ----------------------------------------------------------------------------
     def publish(self, outgoing: Outgoing) -> Published:
@@ -158,14 +175,16 @@ class XPlatform(Platform):
             media_detail.append({"path": item.path, "id": media_id, "alt": item.alt})
         media_ids = [str(m["id"]) for m in media_detail]
 
-        reply_link = outgoing.link if self.link_placement == "reply" else None
-        if reply_link and reply_link in outgoing.text:
-            reply_link = None  # already in the post (rendered inline): do not post it twice
-
+        # A thread's part (the link reply of link_placement = "reply" is one) replies to the
+        # part before it; each part is one post, published and recorded on its own.
+        reply_to = outgoing.reply_to.parent_id if outgoing.reply_to is not None else None
         data = self._guard(
-            "post",
+            "post" if reply_to is None else f"reply (part {outgoing.part} of {outgoing.parts})",
             lambda: conn.client.create_tweet(
-                text=outgoing.text, media_ids=media_ids or None, user_auth=conn.user_auth
+                text=outgoing.text,
+                media_ids=media_ids or None,
+                in_reply_to_tweet_id=reply_to,
+                user_auth=conn.user_auth,
             ),
             conn,
             creates=True,
@@ -173,31 +192,9 @@ class XPlatform(Platform):
         tweet_id = _created_id(data)
         detail: dict[str, object] = {
             "text": outgoing.text,
-            "reply": reply_link,
+            "reply": reply_to,
             "media": media_detail,
         }
-
-        if reply_link:
-            try:
-                reply = self._guard(
-                    "link reply",
-                    lambda: conn.client.create_tweet(
-                        text=reply_link, in_reply_to_tweet_id=tweet_id, user_auth=conn.user_auth
-                    ),
-                    conn,
-                    creates=True,
-                )
-                detail["reply_id"] = _created_id(reply)
-            except PublishError as exc:
-                # The post itself is out. Raising now would make the scheduler publish it a
-                # second time, so the missing reply is recorded, not retried.
-                detail["reply_error"] = exc.message
-                log.warning(
-                    "account %s: post %s published, link reply failed: %s",
-                    self.account.name,
-                    tweet_id,
-                    exc.message,
-                )
 
         return Published(
             remote_id=tweet_id,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from postbot.domain import Delivery, Post
-from postbot.store.memory.db import MemoryBase
+from postbot.store.memory.db import Database, MemoryBase
 
 
 class MemoryCalendarOps(MemoryBase):
@@ -19,4 +20,10 @@ class MemoryCalendarOps(MemoryBase):
             by_post: dict[int, list[Delivery]] = {}
             for d in rows:
                 by_post.setdefault(d.post_id, []).append(d)
-            return [replace(db.posts[i], deliveries=tuple(ds)) for i, ds in by_post.items()]
+            return [
+                replace(db.posts[i], deliveries=tuple(self._with_parts(db, ds)))
+                for i, ds in by_post.items()
+            ]
+
+    def _with_parts(self, db: Database, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        raise NotImplementedError  # provided by MemoryThreadOps

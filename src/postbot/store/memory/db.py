@@ -16,8 +16,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import Attempt, Delivery, Incident, MediaItem, Outcome, Post, Result, Worker
+from postbot.domain import (
+    Attempt,
+    Delivery,
+    Incident,
+    MediaItem,
+    Outcome,
+    Part,
+    Post,
+    Result,
+    Worker,
+)
 from postbot.store.base import ChangeWatcher, Store
+from postbot.variants import from_json as variants_from_json
 
 
 class Database:
@@ -26,7 +37,8 @@ class Database:
         self.committed = threading.Condition(self.lock)
         self.posts: dict[int, Post] = {}  # without their deliveries
         self.keys: dict[str, int] = {}  # post key -> post id
-        self.deliveries: dict[int, Delivery] = {}
+        self.deliveries: dict[int, Delivery] = {}  # without their parts ...
+        self.parts: dict[int, tuple[Part, ...]] = {}  # ... which are here, by delivery id
         self.attempts: list[Attempt] = []
         self.workers: dict[str, Worker] = {}
         self.incidents: dict[int, Incident] = {}
@@ -80,12 +92,12 @@ class MemoryBase(Store):
         db = self.db
         with db.lock:
             saved = (dict(db.posts), dict(db.keys), dict(db.deliveries), len(db.attempts),
-                     dict(db.last_id)) if undo else None  # fmt: skip
+                     dict(db.last_id), dict(db.parts)) if undo else None  # fmt: skip
             try:
                 yield db
             except BaseException:
                 if saved is not None:
-                    db.posts, db.keys, db.deliveries, n, db.last_id = saved
+                    db.posts, db.keys, db.deliveries, n, db.last_id, db.parts = saved
                     del db.attempts[n:]
                 raise
             db.commits += 1
@@ -151,7 +163,8 @@ def post_record(post_id: int, row: Mapping[str, Any]) -> Post:
         hashtags=tuple(row["hashtags"]), link=row["link"], language=row["language"],
         media=tuple(MediaItem(m["path"], m.get("alt", "")) for m in row["media"]),
         source=row["source"], content_hash=row["content_hash"], created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        updated_at=row["updated_at"], parts=tuple(row.get("parts") or ()),
+        variants=variants_from_json(row.get("variants")),
     )  # fmt: skip
 
 

@@ -20,13 +20,14 @@ from postbot.domain import (
 from postbot.errors import NotFound
 from postbot.store import rules
 from postbot.store.base import ConstraintError
-from postbot.store.memory.db import Database, MemoryBase, as_utc, post_record
+from postbot.store.memory.db import Database, as_utc, post_record
+from postbot.store.memory.threads import MemoryThreadOps
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan, Target
 
 
-class MemoryPostOps(MemoryBase):
+class MemoryPostOps(MemoryThreadOps):
     def enqueue(self, plan: Plan, due: datetime, now: datetime) -> int:
         with self._write(undo=True) as db:
             post_id = self._insert_post(db, plan, now)
@@ -54,7 +55,7 @@ class MemoryPostOps(MemoryBase):
                 if post_id is not None and stored != new_hash:
                     settled = sum(
                         d.status in rules.SETTLED and not d.dry_run for d in db.of_post(post_id)
-                    )
+                    ) + self._published_parts(db, post_id)
                 action = rules.import_action(stored, new_hash, settled)
                 if action == "created":
                     post_id = self._insert_post(db, plan, now)
@@ -83,6 +84,7 @@ class MemoryPostOps(MemoryBase):
     def _insert_deliveries(
         self, db: Database, post_id: int, targets: Iterable[Target], due: datetime, now: datetime
     ) -> None:
+        targets = tuple(targets)
         accounts = {d.account for d in db.of_post(post_id)}
         for row in rules.new_deliveries(post_id, targets, due, now):
             if row["account"] in accounts:
@@ -95,6 +97,7 @@ class MemoryPostOps(MemoryBase):
                 id=delivery_id, lease_owner=None, lease_expires_at=None, remote_id=None,
                 remote_url=None, last_error=None, **as_utc(row),
             )  # fmt: skip
+        self._insert_parts(db, post_id, targets)
 
     def _update_post(
         self, db: Database, post_id: int, plan: Plan, due: datetime | None, now: datetime
@@ -112,6 +115,7 @@ class MemoryPostOps(MemoryBase):
         self._insert_deliveries(db, post_id, change.added, due or now, now)
         for delivery_id in change.cancelled:
             self._set(db, delivery_id, {"status": Status.CANCELLED, "updated_at": now})
+        self._replace_parts(db, post_id, plan.targets)
 
     def find_post_by_key(self, key: str) -> Post | None:
         with self._read() as db:
@@ -123,13 +127,13 @@ class MemoryPostOps(MemoryBase):
             post = db.posts.get(post_id)
             if post is None:
                 raise NotFound(f"no post with id {post_id}")
-            return replace(post, deliveries=tuple(db.of_post(post_id)))
+            return replace(post, deliveries=tuple(self._with_parts(db, db.of_post(post_id))))
 
     def get_delivery(self, delivery_id: int) -> Delivery:
         with self._read() as db:
             if delivery_id not in db.deliveries:
                 raise NotFound(f"no delivery with id {delivery_id}")
-            return db.deliveries[delivery_id]
+            return self._with_parts(db, [db.deliveries[delivery_id]])[0]
 
     def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
         with self._read() as db:
@@ -141,7 +145,8 @@ class MemoryPostOps(MemoryBase):
             for d in rows:
                 if d.post_id in by_post:
                     by_post[d.post_id].append(d)
-            return [replace(db.posts[i], deliveries=tuple(by_post[i])) for i in post_ids]
+            return [replace(db.posts[i], deliveries=tuple(self._with_parts(db, by_post[i])))
+                    for i in post_ids]  # fmt: skip
 
     def attempts(self, post_id: int | None = None, limit: int = 200) -> list[Attempt]:
         with self._read() as db:
@@ -185,6 +190,7 @@ class MemoryPostOps(MemoryBase):
             # A publishing one whose lease expired: its dry-run worker died; nothing was sent.
             dry = [d for d in dry if d.id not in leases or (leases[d.id] or now) < now]
             by_status: dict[str, int] = {}
+            self._forget_dry_parts(db, [d.id for d in dry])
             for d in dry:
                 by_status[d.status] = by_status.get(d.status, 0) + 1
                 values = {**rules.reset_values(), "next_attempt_at": d.due_at, "updated_at": now}

@@ -20,13 +20,14 @@ from postbot.domain import (
 from postbot.pacing import pace_state
 from postbot.store import rules
 from postbot.store.base import ConstraintError
-from postbot.store.memory.db import Database, MemoryBase
+from postbot.store.memory.db import Database
+from postbot.store.memory.threads import MemoryThreadOps
 
 if TYPE_CHECKING:
     from postbot.pacing import Pace
 
 
-class MemoryQueueOps(MemoryBase):
+class MemoryQueueOps(MemoryThreadOps):
     def claim_due(
         self,
         worker: str,
@@ -121,6 +122,7 @@ class MemoryQueueOps(MemoryBase):
             claimed.append(Claimed(
                 d.id, d.post_id, d.account, d.platform, d.key, d.text, d.due_at, d.attempts,
                 d.created_at, p.language, p.link, p.hashtags, p.media, d.dry_run,
+                d.part_count, db.parts.get(d.id, ()),
             ))  # fmt: skip
         return claimed
 
@@ -140,7 +142,8 @@ class MemoryQueueOps(MemoryBase):
             if missing:
                 raise ConstraintError(f"database refused the change: no delivery {min(missing)}")
             for r in results:
-                self._log_attempt(db, db.deliveries[r.delivery_id], worker, r)
+                if r.logged:  # a thread's last part is logged with the part already
+                    self._log_attempt(db, db.deliveries[r.delivery_id], worker, r)
             changed = 0
             for r in results:
                 d = db.deliveries[r.delivery_id]

@@ -9,7 +9,7 @@ processes, because the database is what every worker and every `postbot doctor -
 Nothing existing changes.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
