@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,15 @@ def outgoing(
 
 
 def expected_rkey(out: Outgoing) -> str:
+    """Computed here independently: the second the delivery was created, plus the serial
+    number of (delivery, part) below a million; its millions in the clock id."""
     assert out.created_at is not None
-    micros = int(out.created_at.timestamp()) * 1_000_000 + out.created_at.microsecond
-    return tid_from_micros(micros, out.delivery_id & 0x3FF)
+    if out.legacy:  # queued before threads: time + part, the id's last 10 bits as clock id
+        micros = int(out.created_at.timestamp()) * 1_000_000 + out.created_at.microsecond
+        return tid_from_micros(micros + out.part - 1, out.delivery_id & 0x3FF)
+    serial = out.delivery_id * 1000 + out.part - 1
+    second = int(out.created_at.timestamp()) * 1_000_000
+    return tid_from_micros(second + serial % 1_000_000, (serial // 1_000_000) & 0x3FF)
 
 
 def assert_no_secrets(fake: FakeBluesky, *texts: str) -> None:
@@ -260,6 +267,26 @@ def test_record_key_is_a_tid_derived_from_the_delivery(make_platform: MakePlatfo
     assert record_key(naive) == record_key(first)
     with pytest.raises(PermanentError, match="created_at"):
         record_key(outgoing(created_at=None))
+    # A delivery queued before threads existed keeps the key it had then.
+    old = replace(outgoing(delivery_id=7), legacy=True)
+    assert record_key(old) == expected_rkey(old) != record_key(first)
+
+
+def test_record_keys_never_meet_for_deliveries_created_together() -> None:
+    """A bulk import creates thousands of deliveries in one transaction, with one created_at:
+    every delivery's every part has a key of its own (the first scheme gave ids 1,024 apart
+    the same key, so the second post was taken for published and never sent)."""
+    from postbot.platforms.bluesky import record_key
+
+    keys = {
+        record_key(replace(outgoing(delivery_id=d), part=p, parts=3))
+        for d in range(1, 5001)
+        for p in (1, 2, 3)
+    }
+    assert len(keys) == 5000 * 3
+    # Keys of deliveries created a second apart never meet either.
+    later = CREATED + timedelta(seconds=1)
+    assert not keys & {record_key(outgoing(delivery_id=d, created_at=later)) for d in range(5001)}
 
 
 def test_no_language_means_no_langs_not_english(

@@ -197,4 +197,5 @@ def outgoing_for(item: Claimed) -> Outgoing:
         media=item.media,
         idempotency_key=f"postbot-{item.key}",
         created_at=item.created_at,
+        legacy=item.part_count is None,
     )

@@ -56,6 +56,10 @@ class Outgoing:
     part: int = 1
     parts: int = 1
     reply_to: ReplyTo | None = None
+    # Queued before threads existed (its `part_count` is unknown): a platform that derives a
+    # key from the delivery (Bluesky's record key) derives it as it did then, so a retry
+    # finds what an earlier attempt wrote.
+    legacy: bool = False
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,9 @@ def enqueue_text(
     """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`)."""
     now = app.now()
     due = due_time(app, at, now_flag, now)
-    draft = typed_draft(app, text, hashtags=hashtags, link=link, to=to, language=language)
+    draft = typed_draft(
+        app, text, hashtags=hashtags, link=link, to=to, language=language, parts=parts
+    )
     checked = plan(draft, app.settings)
     post_id = app.store.enqueue(checked, due, now)
     accounts = tuple(t.account for t in checked.targets)
@@ -174,8 +176,10 @@ def typed_draft(
     link: str | None = None,
     to: Sequence[str] = (),
     language: str | None = None,
+    parts: Sequence[str] = (),
 ) -> Draft:
-    """A post typed by a person (the command line, the web composer), before it is checked."""
+    """A post typed by a person (the command line, the web composer), before it is checked;
+    `parts`: a thread's further parts."""
     return Draft(
         teaser=text,
         hashtags=tuple(hashtags),

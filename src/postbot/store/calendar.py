@@ -7,8 +7,8 @@ or three statements, not one per post.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import select

@@ -65,10 +65,22 @@ def tid(micros: int, clock_id: int = 0) -> str:
     return "".join(TID_ALPHABET[(value >> (5 * (12 - i))) & 31] for i in range(13))
 
 
+# Parts a thread may have for its record keys to stay apart (far more than any thread has).
+MAX_KEYED_PARTS = 1000
+
+
 def record_key(outgoing: Outgoing) -> str:
-    """The record key of a delivery: the same on every retry, so a retry cannot duplicate.
-    A thread's part n has its own: the delivery's time n - 1 microseconds later (part 1 keeps
-    the key a single post has)."""
+    """The record key of a delivery's part: the same on every retry, so a retry cannot
+    duplicate, and never the key of another delivery or part.
+
+    The TID's microseconds are the second the delivery was created plus a serial number of
+    (delivery id, part) below a million; the rest of the serial goes into the clock id. Two
+    keys can only meet for deliveries created in the same second whose ids differ by a
+    multiple of 1,024,000: a million deliveries a second. (The first scheme, time plus the
+    part and the id's last 10 bits as the clock id, gave deliveries created together whose ids
+    differ by 1,024 the same key: a bulk import of 1,024 posts to one account. Deliveries
+    queued before it was replaced keep it, so a retry finds what an earlier attempt wrote.)
+    """
     created = outgoing.created_at
     if created is None:
         raise PermanentError(
@@ -77,7 +89,13 @@ def record_key(outgoing: Outgoing) -> str:
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)  # stored as UTC without a zone
     micros = (created - _EPOCH) // timedelta(microseconds=1)  # exact, no float rounding
-    return tid(micros + outgoing.part - 1, outgoing.delivery_id)
+    if outgoing.legacy:
+        return tid(micros + outgoing.part - 1, outgoing.delivery_id)
+    if not 1 <= outgoing.part <= MAX_KEYED_PARTS:
+        raise PermanentError(f"part {outgoing.part}: a thread has at most {MAX_KEYED_PARTS}")
+    serial = outgoing.delivery_id * MAX_KEYED_PARTS + outgoing.part - 1
+    second = micros - micros % 1_000_000
+    return tid(second + serial % 1_000_000, serial // 1_000_000)
 
 
 def reply_refs(outgoing: Outgoing) -> dict[str, Any] | None:

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
     from postbot.platforms.facets import Facet
 
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
