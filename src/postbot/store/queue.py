@@ -9,10 +9,10 @@ expects, so a worker that lost its lease changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -36,6 +36,7 @@ from postbot.store.threads import ThreadOps
 if TYPE_CHECKING:
     from postbot.pacing import Pace
 
+T = TypeVar("T")
 HEARTBEAT = HeartbeatRow.__table__  # type: ignore[attr-defined]
 
 # Statements run for every claim and every record, built once: SQLAlchemy then finds their
@@ -101,6 +102,9 @@ class QueueOps(ThreadOps):
     def read(self) -> AbstractContextManager[Connection]:  # provided by SQLStore
         raise NotImplementedError
 
+    def write_retried(self, work: Callable[[Connection], T]) -> T:  # provided by SQLStore
+        raise NotImplementedError
+
     def claim_lock_clause(self) -> str:  # provided by SQLStore
         raise NotImplementedError
 
@@ -164,21 +168,28 @@ class QueueOps(ThreadOps):
             )
 
     def renew_leases(self, worker: str, ids: Sequence[int], until: datetime) -> int:
-        """Keep holding deliveries whose publish is still running."""
+        """Keep holding deliveries whose publish is still running.
+
+        On PostgreSQL the rows are locked in id order and a row locked right now is skipped:
+        whoever holds it (this worker recording its outcome, another taking over an expired
+        lease) changes it anyway, and the renewal never waits, so it can never deadlock
+        with a record.
+        """
         if not ids:
             return 0
-        with self.write() as conn:
-            return int(
-                conn.execute(
-                    update(DELIVERY)
-                    .where(
-                        DELIVERY.c.id.in_(list(ids)),
-                        DELIVERY.c.status == Status.PUBLISHING,
-                        DELIVERY.c.lease_owner == worker,
-                    )
-                    .values(lease_expires_at=until)
-                ).rowcount
-            )
+        held = (
+            "SELECT id FROM delivery WHERE id IN :ids AND status = :publishing"
+            f" AND lease_owner = :worker ORDER BY id {self.claim_lock_clause()}"
+        )
+        statement = text(
+            f"UPDATE delivery SET lease_expires_at = :until WHERE {self.claim_id_filter(held)}"
+        ).bindparams(
+            bindparam("ids", expanding=True),
+            bindparam("until", type_=DELIVERY.c.lease_expires_at.type),
+        )
+        values = {"until": until, "ids": sorted(ids), "publishing": Status.PUBLISHING,
+                  "worker": worker}  # fmt: skip
+        return self.write_retried(lambda conn: int(conn.execute(statement, values).rowcount))
 
     def _claim_due(
         self,
@@ -299,37 +310,38 @@ class QueueOps(ThreadOps):
         """
         if not results:
             return 0
+        # In delivery id order, as every write that locks several deliveries does, so that two
+        # of them never wait for each other (PostgreSQL would abort one as a deadlock).
+        results = sorted(results, key=lambda r: r.delivery_id)
         logged = [r for r in results if r.logged]  # a thread's last part: logged with the part
-        with self.write() as conn:
-            if logged:
-                conn.execute(
-                    _INSERT_ATTEMPT,
-                    [
-                        {
-                            "delivery_id": r.delivery_id, "worker": worker,
-                            "started_at": r.started_at, "finished_at": r.finished_at,
-                            "outcome": r.outcome, "error_class": r.error_class,
-                            "error_message": r.error_message, "http_status": r.http_status,
-                            "remote_id": r.remote_id, "remote_url": r.remote_url,
-                            "dry_run": r.dry_run, "detail": r.detail,
-                        }
-                        for r in logged
-                    ],
-                )  # fmt: skip
-            changed = conn.execute(
-                _RECORD_DELIVERY,
-                [
-                    {
-                        "b_id": r.delivery_id, "b_worker": worker, "b_status": r.status,
-                        "b_next": r.next_attempt_at,
-                        "b_remote_id": r.remote_id, "b_remote_url": r.remote_url,
-                        "b_error": r.error_message, "b_now": r.finished_at,
-                        "b_dry_run": r.dry_run,
-                    }
-                    for r in results
-                ],
-            ).rowcount  # fmt: skip
-            return int(changed)
+        attempts = [
+            {
+                "delivery_id": r.delivery_id, "worker": worker,
+                "started_at": r.started_at, "finished_at": r.finished_at,
+                "outcome": r.outcome, "error_class": r.error_class,
+                "error_message": r.error_message, "http_status": r.http_status,
+                "remote_id": r.remote_id, "remote_url": r.remote_url,
+                "dry_run": r.dry_run, "detail": r.detail,
+            }
+            for r in logged
+        ]  # fmt: skip
+        outcomes = [
+            {
+                "b_id": r.delivery_id, "b_worker": worker, "b_status": r.status,
+                "b_next": r.next_attempt_at,
+                "b_remote_id": r.remote_id, "b_remote_url": r.remote_url,
+                "b_error": r.error_message, "b_now": r.finished_at,
+                "b_dry_run": r.dry_run,
+            }
+            for r in results
+        ]  # fmt: skip
+
+        def write(conn: Connection) -> int:
+            if attempts:
+                conn.execute(_INSERT_ATTEMPT, attempts)
+            return int(conn.execute(_RECORD_DELIVERY, outcomes).rowcount)
+
+        return self.write_retried(write)
 
     def next_due(self) -> datetime | None:
         """The next due time of any queued delivery."""

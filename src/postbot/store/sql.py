@@ -8,9 +8,9 @@ hook here, filled in by one small module per database: `sqlite.py`, `postgresql.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import Connection
@@ -30,6 +30,13 @@ from postbot.store.calendar import CalendarOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
 from postbot.store.serverside import ServerSideOps
+
+T = TypeVar("T")
+# PostgreSQL's deadlock_detected and serialization_failure: the database rolled the whole
+# transaction back, so running it again is safe. Writes that lock several delivery rows
+# lock them in id order, so a retry is a rare second chance, never a loop.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+WRITE_TRIES = 3
 
 
 class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
@@ -75,6 +82,18 @@ class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
         except DatabaseError as exc:
             raise StoreError(f"database error: {_short(exc)}") from exc
 
+    def write_retried(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one write transaction, again (up to WRITE_TRIES in all) when the
+        database rolled it back for a deadlock or a serialization failure."""
+        for attempt in range(1, WRITE_TRIES + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except StoreError as exc:
+                if attempt == WRITE_TRIES or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         try:
@@ -116,6 +135,11 @@ class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
 def _no_table(exc: StoreError) -> bool:
     message = str(exc).lower()
     return "no such table" in message or "does not exist" in message
+
+
+def _retryable(exc: StoreError) -> bool:
+    orig = getattr(exc.__cause__, "orig", None)
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _short(exc: BaseException) -> str:
