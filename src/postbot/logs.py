@@ -27,9 +27,22 @@ if TYPE_CHECKING:
 # The attempt log's fields (`postbot log --json`, less the attempt's own id), then the
 # delivery's new status, the attempt number, and `error` (the same as error_message; older
 # log readers know it by that name).
-ATTEMPT_FIELDS = ("post_id", "delivery_id", "account", "platform", "started_at", "finished_at",
-                  "outcome", "error_class", "error_message", "http_status", "remote_id",
-                  "remote_url", "dry_run", "sent")  # fmt: skip
+ATTEMPT_FIELDS = (
+    "post_id",
+    "delivery_id",
+    "account",
+    "platform",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "error_class",
+    "error_message",
+    "http_status",
+    "remote_id",
+    "remote_url",
+    "dry_run",
+    "sent",
+)
 _FIELDS = (*ATTEMPT_FIELDS, "status", "attempt", "error")
 _MASKED = ("error", "error_message", "remote_url")
 
@@ -42,15 +55,24 @@ def _iso(value: datetime) -> str:
 def attempt_fields(item: Claimed, result: Result) -> dict[str, Any]:
     """The `extra` of an attempt's log line: what the attempt log records of it."""
     return {
-        "post_id": item.post_id, "delivery_id": item.delivery_id, "account": item.account,
-        "platform": item.platform, "started_at": _iso(result.started_at),
-        "finished_at": _iso(result.finished_at), "outcome": str(result.outcome),
-        "error_class": result.error_class, "error_message": result.error_message,
-        "http_status": result.http_status, "remote_id": result.remote_id,
-        "remote_url": result.remote_url, "dry_run": result.dry_run,
-        "sent": dict(result.detail) or None, "status": str(result.status),
-        "attempt": item.attempts, "error": result.error_message,
-    }  # fmt: skip
+        "post_id": item.post_id,
+        "delivery_id": item.delivery_id,
+        "account": item.account,
+        "platform": item.platform,
+        "started_at": _iso(result.started_at),
+        "finished_at": _iso(result.finished_at),
+        "outcome": str(result.outcome),
+        "error_class": result.error_class,
+        "error_message": result.error_message,
+        "http_status": result.http_status,
+        "remote_id": result.remote_id,
+        "remote_url": result.remote_url,
+        "dry_run": result.dry_run,
+        "sent": dict(result.detail) or None,
+        "status": str(result.status),
+        "attempt": item.attempts,
+        "error": result.error_message,
+    }
 
 
 class RedactSecrets(logging.Filter):

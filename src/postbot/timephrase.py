@@ -43,8 +43,13 @@ class Phrase:
 
 
 _DAY_WORDS = {
-    "today": 0, "heute": 0, "tomorrow": 1, "morgen": 1, "übermorgen": 2, "uebermorgen": 2,
-}  # fmt: skip
+    "today": 0,
+    "heute": 0,
+    "tomorrow": 1,
+    "morgen": 1,
+    "übermorgen": 2,
+    "uebermorgen": 2,
+}
 _WEEKDAY_NAMES = (
     ("monday", "mon", "montag", "mo"),
     ("tuesday", "tue", "tues", "dienstag", "di"),
@@ -56,8 +61,18 @@ _WEEKDAY_NAMES = (
 )
 _WEEKDAYS = {name: number for number, names in enumerate(_WEEKDAY_NAMES) for name in names}
 _WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_NEXT = {"next", "nächsten", "nächster", "nächste", "naechsten", "naechster", "naechste",
-         "kommenden", "kommender", "kommende"}  # fmt: skip
+_NEXT = {
+    "next",
+    "nächsten",
+    "nächster",
+    "nächste",
+    "naechsten",
+    "naechster",
+    "naechste",
+    "kommenden",
+    "kommender",
+    "kommende",
+}
 _MONTH_NAMES = (
     ("january", "jan", "januar", "jänner", "jän"),
     ("february", "feb", "februar", "febr"),

@@ -23,18 +23,50 @@ from postbot.errors import UserError
 DATE_ORDERS = ("DMY", "MDY", "YMD")  # how numeric dates are read: day.month.year, ...
 
 __all__ = [
-    "DATE_ORDERS", "Reading", "local_text", "localize", "order_for_language",
-    "parse_when", "read_time", "require_future",
-]  # fmt: skip
+    "DATE_ORDERS",
+    "Reading",
+    "local_text",
+    "localize",
+    "order_for_language",
+    "parse_when",
+    "read_time",
+    "require_future",
+]
 
 _UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "sekunde": 1, "sekunden": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "minuten": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "std": 3600, "stunde": 3600, "stunden": 3600,
-    "d": 86400, "day": 86400, "days": 86400, "tag": 86400, "tage": 86400, "tagen": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800, "woche": 604800, "wochen": 604800,
-}  # fmt: skip
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "sekunde": 1,
+    "sekunden": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "minuten": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "std": 3600,
+    "stunde": 3600,
+    "stunden": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "tag": 86400,
+    "tage": 86400,
+    "tagen": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "woche": 604800,
+    "wochen": 604800,
+}
 _PART = r"(\d+)\s*([a-z]+)"
 _RELATIVE = re.compile(rf"^(?:\+|in\s+)\s*((?:{_PART}\s*(?:,|and|und)?\s*)+)$", re.IGNORECASE)
 # `+5` or `in 5`: a relative time without its unit (5 what?).
@@ -43,12 +75,36 @@ _NO_UNIT = re.compile(r"^(?:\+|in\s+)\s*\d+$", re.IGNORECASE)
 # How people write numeric dates, by language (BCP 47 tag, lower case; the region is tried
 # first). A bare `en` is not here: Americans write 2/5 for 5 February, the British 5/2.
 _ORDER_BY_LANGUAGE = {
-    "en-us": "MDY", "en-gb": "DMY", "en-ie": "DMY", "en-au": "DMY", "en-nz": "DMY",
-    "en-in": "DMY", "de": "DMY", "fr": "DMY", "es": "DMY", "it": "DMY", "nl": "DMY",
-    "pt": "DMY", "pl": "DMY", "da": "DMY", "nb": "DMY", "nn": "DMY", "no": "DMY",
-    "fi": "DMY", "cs": "DMY", "sk": "DMY", "ru": "DMY", "uk": "DMY", "tr": "DMY",
-    "el": "DMY", "ja": "YMD", "zh": "YMD", "ko": "YMD", "hu": "YMD", "lt": "YMD",
-}  # fmt: skip
+    "en-us": "MDY",
+    "en-gb": "DMY",
+    "en-ie": "DMY",
+    "en-au": "DMY",
+    "en-nz": "DMY",
+    "en-in": "DMY",
+    "de": "DMY",
+    "fr": "DMY",
+    "es": "DMY",
+    "it": "DMY",
+    "nl": "DMY",
+    "pt": "DMY",
+    "pl": "DMY",
+    "da": "DMY",
+    "nb": "DMY",
+    "nn": "DMY",
+    "no": "DMY",
+    "fi": "DMY",
+    "cs": "DMY",
+    "sk": "DMY",
+    "ru": "DMY",
+    "uk": "DMY",
+    "tr": "DMY",
+    "el": "DMY",
+    "ja": "YMD",
+    "zh": "YMD",
+    "ko": "YMD",
+    "hu": "YMD",
+    "lt": "YMD",
+}
 _EXAMPLES = "e.g. '2026-12-01 08:00', 'morgen 8 Uhr', 'tomorrow 8:00' or '+2h'"
 
 

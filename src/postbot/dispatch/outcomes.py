@@ -73,8 +73,12 @@ def decide(
     http_status = error.http_status if isinstance(error, PublishError) else None
 
     def decision(verdict: Verdict, outcome: Outcome, status: Status, **more: object) -> Decision:
-        fields = {"message": message_of(error), "error_class": type(error).__name__,
-                  "http_status": http_status, **more}  # fmt: skip
+        fields = {
+            "message": message_of(error),
+            "error_class": type(error).__name__,
+            "http_status": http_status,
+            **more,
+        }
         return Decision(verdict, outcome, status, **fields)  # type: ignore[arg-type]
 
     if isinstance(error, OutcomeUnknown) and not capabilities.safe_to_resend:
@@ -113,8 +117,13 @@ def reconciled(
         return PUBLISHED
     if lookup_error is not None and not capabilities.safe_to_resend:
         note = f"worker stopped mid-publish; outcome unknown: {lookup_error.message}"
-        return Decision(Verdict.UNKNOWN, Outcome.UNKNOWN, Status.UNKNOWN, message=note,
-                        error_class=PublishError.__name__)  # fmt: skip
+        return Decision(
+            Verdict.UNKNOWN,
+            Outcome.UNKNOWN,
+            Status.UNKNOWN,
+            message=note,
+            error_class=PublishError.__name__,
+        )
     # Not there, or cannot tell where re-sending with the same key cannot duplicate it.
     return _again("worker stopped mid-publish; not on the platform, sending again", now)
 
@@ -132,24 +141,37 @@ def reconciled_part(
     if found is not None:
         return _again(
             f"worker stopped mid-thread; part {number} of {total} is out (recorded now);"
-            f" the thread goes on at part {number + 1}", now,
-        )  # fmt: skip
+            f" the thread goes on at part {number + 1}",
+            now,
+        )
     if lookup_error is not None and not capabilities.safe_to_resend:
         note = (
             f"worker stopped mid-thread at part {number} of {total}; outcome unknown:"
             f" {lookup_error.message}"
         )
-        return Decision(Verdict.UNKNOWN, Outcome.UNKNOWN, Status.UNKNOWN, message=note,
-                        error_class=PublishError.__name__)  # fmt: skip
+        return Decision(
+            Verdict.UNKNOWN,
+            Outcome.UNKNOWN,
+            Status.UNKNOWN,
+            message=note,
+            error_class=PublishError.__name__,
+        )
     return _again(
         f"worker stopped mid-thread; part {number} of {total} is not on the platform,"
-        " sending it again", now,
-    )  # fmt: skip
+        " sending it again",
+        now,
+    )
 
 
 def _again(note: str, now: datetime) -> Decision:
-    return Decision(Verdict.RETRY, Outcome.TRANSIENT, Status.QUEUED, now, message=note,
-                    error_class=PublishError.__name__)  # fmt: skip
+    return Decision(
+        Verdict.RETRY,
+        Outcome.TRANSIENT,
+        Status.QUEUED,
+        now,
+        message=note,
+        error_class=PublishError.__name__,
+    )
 
 
 def message_of(error: BaseException) -> str:
@@ -171,13 +193,20 @@ def result_of(
     if recovered and published is not None:
         detail = {"recovered": True, **detail}
     return Result(
-        item.delivery_id, decision.outcome, started, finished, decision.status,
+        item.delivery_id,
+        decision.outcome,
+        started,
+        finished,
+        decision.status,
         next_attempt_at=decision.retry_at,
         remote_id=published.remote_id if published else None,
         remote_url=published.url if published else None,
-        error_class=decision.error_class, error_message=decision.message,
+        error_class=decision.error_class,
+        error_message=decision.message,
         # A post found after a crash: the status of the lookup is not the publish's.
-        http_status=(None if recovered else published.http_status) if published
+        http_status=(None if recovered else published.http_status)
+        if published
         else decision.http_status,
-        dry_run=dry_run, detail=detail,
-    )  # fmt: skip
+        dry_run=dry_run,
+        detail=detail,
+    )

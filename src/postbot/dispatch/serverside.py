@@ -98,8 +98,9 @@ class ServerSideJob:
             try:
                 done += self.hand_over(account, settings) + self.settle(account, settings)
             except PublishError as exc:
-                log.warning("%s: cannot reach the server's scheduled posts: %s", account,
-                            exc.message)  # fmt: skip
+                log.warning(
+                    "%s: cannot reach the server's scheduled posts: %s", account, exc.message
+                )
         return done
 
     def takes(self, item: Claimed) -> bool:
@@ -113,9 +114,15 @@ class ServerSideJob:
         if limit <= 0:
             return 0
         claimed = self.store.claim_handover(
-            self.worker, now, account, now + settings.min_ahead, now + settings.lead, limit,
-            self.lease, dry_run=self.dry_run,
-        )  # fmt: skip
+            self.worker,
+            now,
+            account,
+            now + settings.min_ahead,
+            now + settings.lead,
+            limit,
+            self.lease,
+            dry_run=self.dry_run,
+        )
         if not claimed:
             return 0
         platform = self.platform(account)
@@ -123,8 +130,9 @@ class ServerSideJob:
             pending = self._pending(account, platform)
         except PublishError as exc:
             for item in claimed:  # asked nothing yet: offered again next pass
-                self._record(item, None, now, sent=False,
-                             note=f"not handed to the server yet: {exc.message}")  # fmt: skip
+                self._record(
+                    item, None, now, sent=False, note=f"not handed to the server yet: {exc.message}"
+                )
             return len(claimed)
         for item in claimed:
             taken = self._hand_over_one(item, platform, pending, settings)
@@ -151,15 +159,21 @@ class ServerSideJob:
                 refused=True,
                 note=f"not handed to the server ({refusal}): postbot publishes it",
             )
-            return None  # fmt: skip
+            return None
         try:
             answer = platform.schedule(outgoing, item.due_at)
         except OutcomeUnknown as exc:
             return self._unknown(item, platform, outgoing, exc, started)
         except PublishError as exc:
-            self._record(item, None, started, refused=True, error=exc,
-                         note=f"the server would not take it ({exc.message}): postbot"
-                              " publishes it at its time")  # fmt: skip
+            self._record(
+                item,
+                None,
+                started,
+                refused=True,
+                error=exc,
+                note=f"the server would not take it ({exc.message}): postbot"
+                " publishes it at its time",
+            )
             return None
         if isinstance(answer, Published):  # the server published it at once (too close)
             self._published(item, answer, started)
@@ -168,9 +182,13 @@ class ServerSideJob:
         return answer
 
     def _unknown(
-        self, item: Claimed, platform: Platform, outgoing: Outgoing, exc: PublishError,
+        self,
+        item: Claimed,
+        platform: Platform,
+        outgoing: Outgoing,
+        exc: PublishError,
         started: datetime,
-    ) -> Scheduled | None:  # fmt: skip
+    ) -> Scheduled | None:
         """The request may have reached the server: look before anything else is decided."""
         try:
             held = matching(self._pending(item.account, platform), outgoing.text, item.due_at)
@@ -181,14 +199,18 @@ class ServerSideJob:
             return held
         # Not there, or cannot tell: offered again next pass, with the same idempotency key
         # and after another look at what the server holds.
-        self._record(item, None, started, error=exc,
-                     note=f"handing it to the server: {exc.message}")  # fmt: skip
+        self._record(
+            item, None, started, error=exc, note=f"handing it to the server: {exc.message}"
+        )
         return None
 
     def _pending(self, account: str, platform: Platform) -> list[Scheduled]:
         if self.dry_run:  # a dry run's "scheduled" posts are in the store alone
-            return [Scheduled(d.scheduled_id or "", d.due_at, d.text)
-                    for d in self.store.scheduled_of(account) if d.dry_run]  # fmt: skip
+            return [
+                Scheduled(d.scheduled_id or "", d.due_at, d.text)
+                for d in self.store.scheduled_of(account)
+                if d.dry_run
+            ]
         return platform.pending_scheduled()
 
     def _record(
@@ -204,27 +226,46 @@ class ServerSideJob:
         detail: Mapping[str, object] | None = None,
     ) -> None:
         handover = Handover(
-            item.delivery_id, started, self.clock(),
-            held.scheduled_id if held is not None else None, refused=refused, sent=sent,
-            error_class=type(error).__name__ if error else None, error_message=note,
+            item.delivery_id,
+            started,
+            self.clock(),
+            held.scheduled_id if held is not None else None,
+            refused=refused,
+            sent=sent,
+            error_class=type(error).__name__ if error else None,
+            error_message=note,
             http_status=error.http_status if error else (held.http_status if held else None),
-            dry_run=self.dry_run, detail=dict(detail or {}),
-        )  # fmt: skip
+            dry_run=self.dry_run,
+            detail=dict(detail or {}),
+        )
         if not self.store.record_handover(self.worker, handover):
             return
         if held is not None:
-            log.info("post %s -> %s: %s the server, which publishes it at %s (scheduled status"
-                     " %s)", item.post_id, item.account,
-                     "would be handed to" if self.dry_run else "handed to",
-                     local_text(item.due_at, self.zone), held.scheduled_id)  # fmt: skip
+            log.info(
+                "post %s -> %s: %s the server, which publishes it at %s (scheduled status %s)",
+                item.post_id,
+                item.account,
+                "would be handed to" if self.dry_run else "handed to",
+                local_text(item.due_at, self.zone),
+                held.scheduled_id,
+            )
         else:
             log.warning("post %s -> %s: %s", item.post_id, item.account, note)
 
     def _published(self, item: Claimed, published: Published, started: datetime) -> None:
-        log.warning("post %s -> %s: the server published it at once (too close to its time)",
-                    item.post_id, item.account)  # fmt: skip
-        result = outcomes.result_of(item, outcomes.PUBLISHED, started, self.clock(),
-                                    dry_run=self.dry_run, published=published)  # fmt: skip
+        log.warning(
+            "post %s -> %s: the server published it at once (too close to its time)",
+            item.post_id,
+            item.account,
+        )
+        result = outcomes.result_of(
+            item,
+            outcomes.PUBLISHED,
+            started,
+            self.clock(),
+            dry_run=self.dry_run,
+            published=published,
+        )
         self.store.record(self.worker, [result])
 
     # -- settling ------------------------------------------------------------------------------
@@ -250,8 +291,9 @@ class ServerSideJob:
                 continue
             found = self._published_status(platform, d)
             if found is not None:
-                settled += self._change(d, rules.scheduled_published(found.remote_id, found.url,
-                                                                     now))  # fmt: skip
+                settled += self._change(
+                    d, rules.scheduled_published(found.remote_id, found.url, now)
+                )
             elif now >= d.due_at + SETTLE_GRACE:
                 note = (
                     f"the server no longer holds scheduled status {d.scheduled_id} and no"
@@ -264,13 +306,19 @@ class ServerSideJob:
     def _published_status(self, platform: Platform, d: Delivery) -> Published | None:
         post = self.store.get_post(d.post_id)
         # Published at its time: nothing older than that (less the lookup's own slack) matters.
-        outgoing = Outgoing(d.id, d.post_id, d.account, d.text, media=post.media,
-                            created_at=d.due_at)  # fmt: skip
+        outgoing = Outgoing(
+            d.id, d.post_id, d.account, d.text, media=post.media, created_at=d.due_at
+        )
         try:
             return platform.lookup(outgoing)
         except PublishError as exc:
-            log.warning("post %s -> %s: cannot tell yet what became of scheduled status %s: %s",
-                        d.post_id, d.account, d.scheduled_id, exc.message)  # fmt: skip
+            log.warning(
+                "post %s -> %s: cannot tell yet what became of scheduled status %s: %s",
+                d.post_id,
+                d.account,
+                d.scheduled_id,
+                exc.message,
+            )
             return None
 
     def _change(self, d: Delivery, values: Mapping[str, object]) -> int:
@@ -279,9 +327,13 @@ class ServerSideJob:
         if not self.store.change_scheduled(d.id, d.scheduled_id or "", values):
             return 0  # another worker (or a person) got there first
         if values["status"] == Status.PUBLISHED:
-            log.info("post %s -> %s: %s by the server: %s", d.post_id, d.account,
-                     "would be published" if d.dry_run else "published",
-                     values.get("remote_url") or values.get("remote_id"))  # fmt: skip
+            log.info(
+                "post %s -> %s: %s by the server: %s",
+                d.post_id,
+                d.account,
+                "would be published" if d.dry_run else "published",
+                values.get("remote_url") or values.get("remote_id"),
+            )
         else:
             log.warning("post %s -> %s: %s", d.post_id, d.account, values.get("last_error"))
         return 1
@@ -298,7 +350,7 @@ class ServerSideJob:
                 sent=False,
                 note="worker stopped (dry run): nothing was sent, queued again",
             )
-            return 1  # fmt: skip
+            return 1
         platform = self.platform(item.account)
         outgoing = self.outgoing(item)
         try:
@@ -321,12 +373,13 @@ class ServerSideJob:
                 published=found,
                 recovered=True,
             )
-            self.store.record(self.worker, [result])  # fmt: skip
+            self.store.record(self.worker, [result])
         elif now < item.due_at:  # not due yet: offered to the server again, then published
             self._record(item, None, now, sent=False, note=note)
         else:  # due: published by postbot now (the idempotency key prevents a second one)
-            decision = outcomes.Decision(outcomes.Verdict.RETRY, Outcome.TRANSIENT,
-                                         Status.QUEUED, now, message=note)  # fmt: skip
+            decision = outcomes.Decision(
+                outcomes.Verdict.RETRY, Outcome.TRANSIENT, Status.QUEUED, now, message=note
+            )
             result = outcomes.result_of(item, decision, now, self.clock(), dry_run=False)
             self.store.record(self.worker, [replace(result, detail={"recovered": True})])
         return 1

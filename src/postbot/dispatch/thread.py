@@ -163,9 +163,13 @@ class Threads:
         """The part stored as published; the parts as they are now (empty: lease lost)."""
         p = self.publisher
         done = replace(
-            parts[at], remote_id=published.remote_id, remote_url=published.url,
-            ref=published.ref, published_at=p.clock(), dry_run=p.dry_run,
-        )  # fmt: skip
+            parts[at],
+            remote_id=published.remote_id,
+            remote_url=published.url,
+            ref=published.ref,
+            published_at=p.clock(),
+            dry_run=p.dry_run,
+        )
         detail = {**part_detail(outgoing), **published.detail}
         if recovered:
             detail = {"recovered": True, **detail}
@@ -176,18 +180,27 @@ class Threads:
         return (*parts[:at], done, *parts[at + 1 :])
 
     def _failed(
-        self, item: Claimed, platform: Platform, exc: Exception, outgoing: Outgoing,
+        self,
+        item: Claimed,
+        platform: Platform,
+        exc: Exception,
+        outgoing: Outgoing,
         started: datetime,
-    ) -> Result:  # fmt: skip
+    ) -> Result:
         p = self.publisher
         if not isinstance(exc, PublishError):
-            log.debug("error publishing part %s of delivery %s", outgoing.part, item.delivery_id,
-                      exc_info=True)  # fmt: skip
+            log.debug(
+                "error publishing part %s of delivery %s",
+                outgoing.part,
+                item.delivery_id,
+                exc_info=True,
+            )
         now = p.clock()
         caps = outcomes.Capabilities.of(platform)
         decision = outcomes.decide(exc, item.attempts, caps, p.strategy, now, p.jitter())
-        decision = replace(decision, message=f"part {outgoing.part} of {outgoing.parts}: "
-                                             f"{decision.message}")  # fmt: skip
+        decision = replace(
+            decision, message=f"part {outgoing.part} of {outgoing.parts}: {decision.message}"
+        )
         return self._result(item, decision, started, now, outgoing)
 
     def _result(
@@ -210,17 +223,33 @@ class Threads:
         head = parts[0]
         assert head.remote_id is not None
         published = Published(head.remote_id, head.remote_url, detail={"parts": len(parts)})
-        result = self.publisher.done(item, outcomes.PUBLISHED, started, self.publisher.clock(),
-                                     published, recovered=recovered)  # fmt: skip
+        result = self.publisher.done(
+            item,
+            outcomes.PUBLISHED,
+            started,
+            self.publisher.clock(),
+            published,
+            recovered=recovered,
+        )
         return replace(result, logged=False)  # its attempt is the last part's, already written
 
     def _lost(self, item: Claimed, started: datetime, at: int) -> Result:
         """The lease expired while part `at` was out: another worker has the delivery now and
         reconciles it; this result is logged and changes nothing."""
-        log.warning("post %s -> %s: lease lost after part %s; another worker takes over",
-                    item.post_id, item.account, at + 1)  # fmt: skip
-        return Result(item.delivery_id, Outcome.PUBLISHED, started, self.publisher.clock(),
-                      outcomes.PUBLISHED.status, logged=False)  # fmt: skip
+        log.warning(
+            "post %s -> %s: lease lost after part %s; another worker takes over",
+            item.post_id,
+            item.account,
+            at + 1,
+        )
+        return Result(
+            item.delivery_id,
+            Outcome.PUBLISHED,
+            started,
+            self.publisher.clock(),
+            outcomes.PUBLISHED.status,
+            logged=False,
+        )
 
 
 def part_detail(outgoing: Outgoing) -> dict[str, Any]:

@@ -128,8 +128,7 @@ class Alerts(Observer):
         self.raise_all(incidents.of_records(records))
         back = incidents.working_accounts(records) & self._failing
         if back:
-            self.store.resolve_incidents([incidents.credentials_key(a) for a in back],
-                                         self.clock())  # fmt: skip
+            self.store.resolve_incidents([incidents.credentials_key(a) for a in back], self.clock())
             self._failing -= back
             log.info("credentials of %s work again", ", ".join(sorted(back)))
 
@@ -203,8 +202,10 @@ class Alerts(Observer):
         if ok:
             log.info("alert sent: %s (%d incident(s))", title, len(batch))
         else:
-            log.error("alert not sent: a target refused it or cannot be reached; tried again"
-                      " within %g s", CHECK_EVERY)  # fmt: skip
+            log.error(
+                "alert not sent: a target refused it or cannot be reached; tried again within %g s",
+                CHECK_EVERY,
+            )
         return ok
 
     # -- the daemon's thread -------------------------------------------------------------------

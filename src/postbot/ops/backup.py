@@ -134,8 +134,11 @@ def inspect_copy(path: Path) -> tuple[str, dict[str, int]]:
                     " it, or upgrade postbot first"
                 )
             check_owner(str(path), tables, version, REVISIONS)
-            rows = {t: int(c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0])
-                    for t in TABLES if t in tables}  # fmt: skip
+            rows = {
+                t: int(c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0])
+                for t in TABLES
+                if t in tables
+            }
     except sqlite3.DatabaseError as exc:
         raise UserError(f"{path} cannot be read as a database: {exc}") from None
     return version, rows

@@ -37,9 +37,13 @@ def database(store: Store) -> list[Check]:
     if version != SCHEMA_HEAD:
         found = f"at schema version {version}" if version else "empty (no schema)"
         return [
-            Check("database", False, f"{found}, not {SCHEMA_HEAD}: any postbot command but"
-                  " doctor brings it up to date (postbot status)")
-        ]  # fmt: skip
+            Check(
+                "database",
+                False,
+                f"{found}, not {SCHEMA_HEAD}: any postbot command but"
+                " doctor brings it up to date (postbot status)",
+            )
+        ]
     try:
         store.probe_write()
     except PostbotError as exc:
@@ -74,10 +78,11 @@ def stuck(gauges: QueueGauges, zone: tzinfo) -> Check:
     if gauges.stale:
         since = local_text(gauges.stale_since, zone) if gauges.stale_since else "-"
         return Check(
-            "publishing", False,
+            "publishing",
+            False,
             f"{gauges.stale} deliveries stuck in publishing past their lease (since {since});"
             " a running daemon reconciles them: start `postbot run`",
-        )  # fmt: skip
+        )
     return Check("publishing", True, f"{gauges.publishing} in flight" if gauges.publishing else "")
 
 
@@ -86,9 +91,10 @@ def credentials_failing(failing: Sequence[Incident], zone: tzinfo) -> Check:
     if not failing:
         return Check("credentials", True)
     return Check(
-        "credentials", False,
+        "credentials",
+        False,
         "; ".join(f"{i.subject} (since {local_text(i.opened_at, zone)})" for i in failing),
-    )  # fmt: skip
+    )
 
 
 def readiness(

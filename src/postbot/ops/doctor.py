@@ -62,14 +62,21 @@ def run_doctor(
     now = datetime.now(UTC)
     try:
         found += _accounts(settings, store, online)
-        found.append(_clock(settings, now) if online else Check(
-            "clock", True, "not compared offline; --online compares it with the platforms'"
-            " Date headers"))  # fmt: skip
+        found.append(
+            _clock(settings, now)
+            if online
+            else Check(
+                "clock",
+                True,
+                "not compared offline; --online compares it with the platforms' Date headers",
+            )
+        )
         found += [_disk(settings), _posts(settings)]
         if store is not None:
             gauges = store.queue_gauges(now)
-            found.append(checks.heartbeat(gauges.workers, now, settings.alerts.dead_man,
-                                          settings.timezone))  # fmt: skip
+            found.append(
+                checks.heartbeat(gauges.workers, now, settings.alerts.dead_man, settings.timezone)
+            )
             found.append(checks.stuck(gauges, settings.timezone))
         else:
             unchecked = "not checked: the database failed its check above"
@@ -118,8 +125,10 @@ def _clock(settings: Settings, now: datetime) -> Check:
 
     from postbot.platforms.x import API_HOST
 
-    hosts = sorted({a.base_url or (API_HOST if a.platform == "x" else "") for a in
-                    settings.accounts.values()} - {""})  # fmt: skip
+    hosts = sorted(
+        {a.base_url or (API_HOST if a.platform == "x" else "") for a in settings.accounts.values()}
+        - {""}
+    )
     worst: tuple[float, str] | None = None
     for host in hosts:
         try:
@@ -137,8 +146,12 @@ def _clock(settings: Settings, now: datetime) -> Check:
     skew, host = worst
     if abs(skew) > MAX_SKEW:
         ahead = "ahead of" if skew > 0 else "behind"
-        return Check("clock", False, f"{abs(skew):.0f} s {ahead} {host}: keep the clock in sync"
-                     " (NTP); due times, leases and pace windows depend on it")  # fmt: skip
+        return Check(
+            "clock",
+            False,
+            f"{abs(skew):.0f} s {ahead} {host}: keep the clock in sync"
+            " (NTP); due times, leases and pace windows depend on it",
+        )
     return Check("clock", True, f"within {abs(skew):.0f} s of {len(hosts)} server(s)")
 
 
@@ -163,8 +176,12 @@ def _disk(settings: Settings) -> Check:
     need = max(MIN_FREE, size)  # a backup, or a VACUUM, needs about one more copy
     shown = f"{free / 2**30:.1f} GiB free in {folder}"
     if free < need:
-        return Check("disk", False, f"only {shown}; the database needs {need / 2**20:.0f} MiB"
-                     " (its size, at least 100 MiB) to grow and to be backed up")  # fmt: skip
+        return Check(
+            "disk",
+            False,
+            f"only {shown}; the database needs {need / 2**20:.0f} MiB"
+            " (its size, at least 100 MiB) to grow and to be backed up",
+        )
     return Check("disk", True, shown)
 
 
@@ -223,8 +240,9 @@ def _alert(settings: Settings, store: Store, found: list[Check], now: datetime) 
             ended.append(incidents.check_key(check.name))
         elif check.name == "heartbeat":
             workers = store.queue_gauges(now).workers
-            silence = incidents.heartbeat_silence(workers, now, settings.alerts.dead_man,
-                                                  settings.timezone)  # fmt: skip
+            silence = incidents.heartbeat_silence(
+                workers, now, settings.alerts.dead_man, settings.timezone
+            )
             raised.append(silence or incidents.failed_check(check.name, check.detail))
         else:
             raised.append(incidents.failed_check(check.name, check.detail))
@@ -234,6 +252,10 @@ def _alert(settings: Settings, store: Store, found: list[Check], now: datetime) 
 
 
 def _credentials(account: str, detail: str) -> NewIncident:
-    return NewIncident(incidents.credentials_key(account), IncidentKind.CREDENTIALS,
-                       f"account {account}: {detail}", account=account,
-                       condition=True)  # fmt: skip
+    return NewIncident(
+        incidents.credentials_key(account),
+        IncidentKind.CREDENTIALS,
+        f"account {account}: {detail}",
+        account=account,
+        condition=True,
+    )

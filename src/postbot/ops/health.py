@@ -49,8 +49,10 @@ class OpsServer:
             ) from None
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="ops-http", daemon=True).start()
-        log.info("metrics, health and readiness on http://%s/ (/metrics, /healthz, /readyz)",
-                 self.address)  # fmt: skip
+        log.info(
+            "metrics, health and readiness on http://%s/ (/metrics, /healthz, /readyz)",
+            self.address,
+        )
 
     def stop(self) -> None:
         if self._server is not None:

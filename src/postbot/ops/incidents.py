@@ -61,27 +61,39 @@ def of_records(records: Sequence[Recorded]) -> list[NewIncident]:
             continue
         where = f"post {item.post_id} -> {item.account}"
         if credentials_refused(r, item.platform):
-            found.append(NewIncident(
-                credentials_key(item.account), IncidentKind.CREDENTIALS,
-                f"account {item.account} ({item.platform}): credentials refused: "
-                f"{r.error_message}; its posts fail until they are fixed"
-                " (postbot accounts check)",
-                account=item.account, condition=True,
-            ))  # fmt: skip
+            found.append(
+                NewIncident(
+                    credentials_key(item.account),
+                    IncidentKind.CREDENTIALS,
+                    f"account {item.account} ({item.platform}): credentials refused: "
+                    f"{r.error_message}; its posts fail until they are fixed"
+                    " (postbot accounts check)",
+                    account=item.account,
+                    condition=True,
+                )
+            )
         elif r.status == Status.FAILED:
-            found.append(NewIncident(
-                f"failed:{item.delivery_id}:{item.attempts}", IncidentKind.FAILED,
-                f"{where}: failed: {r.error_message} (postbot retry {item.post_id})",
-                account=item.account, delivery_id=item.delivery_id,
-            ))  # fmt: skip
+            found.append(
+                NewIncident(
+                    f"failed:{item.delivery_id}:{item.attempts}",
+                    IncidentKind.FAILED,
+                    f"{where}: failed: {r.error_message} (postbot retry {item.post_id})",
+                    account=item.account,
+                    delivery_id=item.delivery_id,
+                )
+            )
         elif r.status == Status.UNKNOWN:
-            found.append(NewIncident(
-                f"unknown:{item.delivery_id}:{item.attempts}", IncidentKind.UNKNOWN,
-                f"{where}: outcome unknown: {r.error_message}; check the account, then"
-                f" `postbot resolve {item.post_id} --published URL` or"
-                f" `postbot retry {item.post_id}`",
-                account=item.account, delivery_id=item.delivery_id,
-            ))  # fmt: skip
+            found.append(
+                NewIncident(
+                    f"unknown:{item.delivery_id}:{item.attempts}",
+                    IncidentKind.UNKNOWN,
+                    f"{where}: outcome unknown: {r.error_message}; check the account, then"
+                    f" `postbot resolve {item.post_id} --published URL` or"
+                    f" `postbot retry {item.post_id}`",
+                    account=item.account,
+                    delivery_id=item.delivery_id,
+                )
+            )
     return found
 
 
@@ -96,11 +108,12 @@ def working_accounts(records: Sequence[Recorded]) -> set[str]:
 
 def missed(account: str, count: int, now: datetime) -> NewIncident:
     return NewIncident(
-        f"missed:{account}:{now.isoformat()}", IncidentKind.MISSED,
+        f"missed:{account}:{now.isoformat()}",
+        IncidentKind.MISSED,
         f"{account}: {count} post(s) missed, overdue by more than max_lateness; not sent"
         " (postbot list --status missed; postbot retry ID sends one anyway)",
         account=account,
-    )  # fmt: skip
+    )
 
 
 def heartbeat_silence(
@@ -116,11 +129,12 @@ def heartbeat_silence(
     else:
         seen = "none is registered"
     return NewIncident(
-        HEARTBEAT_KEY, IncidentKind.HEARTBEAT,
+        HEARTBEAT_KEY,
+        IncidentKind.HEARTBEAT,
         f"no postbot worker sent a heartbeat for {minutes:g} min ({seen}): queued posts are not"
         " being published; start `postbot run`",
         condition=True,
-    )  # fmt: skip
+    )
 
 
 def failed_check(name: str, detail: str) -> NewIncident:
@@ -137,13 +151,17 @@ def message(incidents: Sequence[Incident], zone: tzinfo) -> tuple[str, str]:
         if i.seen > 1:
             body += f", seen {i.seen} times"
         return title, body
-    lines = [f"- {i.subject}" + (f" (x{i.seen})" if i.seen > 1 else "")
-             for i in incidents[:MAX_DIGEST_LINES]]  # fmt: skip
+    lines = [
+        f"- {i.subject}" + (f" (x{i.seen})" if i.seen > 1 else "")
+        for i in incidents[:MAX_DIGEST_LINES]
+    ]
     if len(incidents) > MAX_DIGEST_LINES:
         lines.append(
             f"- and {len(incidents) - MAX_DIGEST_LINES} more (postbot status, postbot log)"
         )
     kinds = sorted({str(i.kind) for i in incidents})
     first = local_text(min(i.opened_at for i in incidents), zone)
-    return (f"postbot: {len(incidents)} alerts ({', '.join(kinds)})",
-            f"since {first}:\n" + "\n".join(lines))  # fmt: skip
+    return (
+        f"postbot: {len(incidents)} alerts ({', '.join(kinds)})",
+        f"since {first}:\n" + "\n".join(lines),
+    )

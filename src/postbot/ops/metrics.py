@@ -45,26 +45,38 @@ class Metrics(Observer):
 
         self.registry = CollectorRegistry(auto_describe=True)
         self.attempts = Counter(
-            "postbot_publish_attempts", "Publish attempts this process recorded.",
-            ["platform", "outcome"], registry=self.registry,
-        )  # fmt: skip
+            "postbot_publish_attempts",
+            "Publish attempts this process recorded.",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "postbot_deliveries",
             "Deliveries this process moved to a state (published; queued again for a retry;"
             " failed; unknown; missed).",
-            ["state", "account"], registry=self.registry,
-        )  # fmt: skip
+            ["state", "account"],
+            registry=self.registry,
+        )
         self.duration = Histogram(
-            "postbot_publish_duration_seconds", "How long a publish attempt took.",
-            ["platform"], buckets=DURATION_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "postbot_publish_duration_seconds",
+            "How long a publish attempt took.",
+            ["platform"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.lateness = Histogram(
             "postbot_publish_lateness_seconds",
             "From a delivery's due time to its publish, for the deliveries published.",
-            ["platform"], buckets=LATENESS_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        info = Gauge("postbot_worker_info", "This worker (always 1).", ["worker", "dry_run"],
-                     registry=self.registry)  # fmt: skip
+            ["platform"],
+            buckets=LATENESS_BUCKETS,
+            registry=self.registry,
+        )
+        info = Gauge(
+            "postbot_worker_info",
+            "This worker (always 1).",
+            ["worker", "dry_run"],
+            registry=self.registry,
+        )
         info.labels(worker, str(dry_run).lower()).set(1)
         self.registry.register(QueueCollector(store, settings, clock, dry_run=dry_run))
 
@@ -122,8 +134,11 @@ class QueueCollector:
             return
         up.add_metric([], 1)
         yield up
-        due = G("postbot_queue_due", "Queued deliveries due now, waiting to go out (the"
-                " backlog), by account.", labels=["account"])  # fmt: skip
+        due = G(
+            "postbot_queue_due",
+            "Queued deliveries due now, waiting to go out (the backlog), by account.",
+            labels=["account"],
+        )
         for account in sorted({*self.accounts, *gauges.due}):
             due.add_metric([account], gauges.due.get(account, 0))
         yield due
@@ -136,12 +151,17 @@ class QueueCollector:
         yield next_due
         for name, what, value in (
             ("postbot_deliveries_publishing", "Deliveries claimed by a worker.", gauges.publishing),
-            ("postbot_deliveries_stale_leases",
-             "Deliveries held past their lease (the worker died; a live one reconciles them).",
-             gauges.stale),
-            ("postbot_deliveries_unknown",
-             "Deliveries whose outcome is unknown (a person checks them).", gauges.unknown),
-        ):  # fmt: skip
+            (
+                "postbot_deliveries_stale_leases",
+                "Deliveries held past their lease (the worker died; a live one reconciles them).",
+                gauges.stale,
+            ),
+            (
+                "postbot_deliveries_unknown",
+                "Deliveries whose outcome is unknown (a person checks them).",
+                gauges.unknown,
+            ),
+        ):
             yield G(name, what, value=value)
         beat = G(
             "postbot_worker_heartbeat_timestamp_seconds",
@@ -151,12 +171,19 @@ class QueueCollector:
         for w in gauges.workers:
             beat.add_metric([w.worker, w.host], w.seen_at.timestamp())
         yield beat
-        out = G("postbot_account_paced_out", "1 while a paced account's budget is used up.",
-                labels=["account"])  # fmt: skip
-        used = G("postbot_account_pace_used", "Publishes counted against a paced account's"
-                 " budget in its period.", labels=["account"])  # fmt: skip
-        limit = G("postbot_account_pace_limit", "A paced account's budget per period.",
-                  labels=["account"])  # fmt: skip
+        out = G(
+            "postbot_account_paced_out",
+            "1 while a paced account's budget is used up.",
+            labels=["account"],
+        )
+        used = G(
+            "postbot_account_pace_used",
+            "Publishes counted against a paced account's budget in its period.",
+            labels=["account"],
+        )
+        limit = G(
+            "postbot_account_pace_limit", "A paced account's budget per period.", labels=["account"]
+        )
         for account, state in sorted(paces.items()):
             out.add_metric([account], 1 if state.paced_out else 0)
             used.add_metric([account], state.used)

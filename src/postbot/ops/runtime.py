@@ -31,25 +31,38 @@ class OpsRuntime:
 
         settings = app.settings
         self.app, self.dispatcher = app, dispatcher
-        self.alerts = Alerts(app.store, settings, clock=dispatcher.clock,
-                             dry_run=dispatcher.dry_run, redactor=redactor(settings))  # fmt: skip
+        self.alerts = Alerts(
+            app.store,
+            settings,
+            clock=dispatcher.clock,
+            dry_run=dispatcher.dry_run,
+            redactor=redactor(settings),
+        )
         if self.alerts.urls:
             check_urls(self.alerts.urls)  # a URL Apprise cannot read: refused at start
         dispatcher.events.subscribe(self.alerts)
         self.server: OpsServer | None = None
         address = settings.daemon.metrics
         if serve and address:
-            metrics = Metrics(app.store, settings, dispatcher.worker, dry_run=dispatcher.dry_run,
-                              clock=dispatcher.clock)  # fmt: skip
+            metrics = Metrics(
+                app.store,
+                settings,
+                dispatcher.worker,
+                dry_run=dispatcher.dry_run,
+                clock=dispatcher.clock,
+            )
             dispatcher.events.subscribe(metrics)
             self.server = OpsServer(address, metrics=metrics.render, ready=self.ready, live=live)
 
     def ready(self) -> Sequence[Check]:
         d = self.app.settings.daemon
         return readiness(
-            self.app.store, self.dispatcher.worker, self.dispatcher.clock(),
-            timedelta(seconds=STALE_BEATS * d.heartbeat_seconds), self.app.zone,
-        )  # fmt: skip
+            self.app.store,
+            self.dispatcher.worker,
+            self.dispatcher.clock(),
+            timedelta(seconds=STALE_BEATS * d.heartbeat_seconds),
+            self.app.zone,
+        )
 
     def start(self) -> None:
         if self.server is not None:

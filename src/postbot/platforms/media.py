@@ -25,14 +25,26 @@ from postbot.domain import MediaItem
 # Pillow's format names for the types we send. MPO is how Pillow reads the JPEG photos of many
 # phone cameras (a JPEG with a second picture appended): a JPEG to every platform.
 _MIME_BY_FORMAT = {
-    "JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
-    "WEBP": "image/webp", "AVIF": "image/avif", "HEIF": "image/heif", "BMP": "image/bmp",
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "HEIF": "image/heif",
+    "BMP": "image/bmp",
     "TIFF": "image/tiff",
-}  # fmt: skip
+}
 _NAMES = {
-    "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP",
-    "image/avif": "AVIF", "image/heif": "HEIF", "image/bmp": "BMP", "image/tiff": "TIFF",
-}  # fmt: skip
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/avif": "AVIF",
+    "image/heif": "HEIF",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+}
 
 
 class MediaError(ValueError):

@@ -75,9 +75,12 @@ def scheduled(post: Post) -> list[Delivery]:
 
 
 def cancel(
-    settings: Settings, store: Store, post: Post, now: datetime,
+    settings: Settings,
+    store: Store,
+    post: Post,
+    now: datetime,
     deliveries: Sequence[Delivery] | None = None,
-) -> Withdrawal:  # fmt: skip
+) -> Withdrawal:
     done = Withdrawal()
     for d in scheduled(post) if deliveries is None else deliveries:
         if _withdraw(settings, d):

@@ -38,10 +38,19 @@ INCIDENT_LOCK = "postbot:incidents"
 PROBE = "UPDATE alembic_version SET version_num = version_num"  # a write that changes nothing
 
 _INCIDENT_COLUMNS = (
-    INCIDENT.c.id, INCIDENT.c.key, INCIDENT.c.kind, INCIDENT.c.subject, INCIDENT.c.account,
-    INCIDENT.c.delivery_id, INCIDENT.c.condition, INCIDENT.c.opened_at, INCIDENT.c.last_seen_at,
-    INCIDENT.c.seen, MESSAGE.c.sent_at, INCIDENT.c.resolved_at,
-)  # fmt: skip
+    INCIDENT.c.id,
+    INCIDENT.c.key,
+    INCIDENT.c.kind,
+    INCIDENT.c.subject,
+    INCIDENT.c.account,
+    INCIDENT.c.delivery_id,
+    INCIDENT.c.condition,
+    INCIDENT.c.opened_at,
+    INCIDENT.c.last_seen_at,
+    INCIDENT.c.seen,
+    MESSAGE.c.sent_at,
+    INCIDENT.c.resolved_at,
+)
 _INCIDENTS = select(*_INCIDENT_COLUMNS).select_from(
     INCIDENT.outerjoin(MESSAGE, MESSAGE.c.id == INCIDENT.c.message_id)
 )
@@ -54,10 +63,19 @@ def short_error(exc: BaseException) -> str:
 
 def incident_of(row: Any) -> Incident:
     return Incident(
-        row.id, row.key, IncidentKind(row.kind), row.subject, row.account, row.delivery_id,
-        bool(row.condition), row.opened_at, row.last_seen_at, row.seen, row.sent_at,
+        row.id,
+        row.key,
+        IncidentKind(row.kind),
+        row.subject,
+        row.account,
+        row.delivery_id,
+        bool(row.condition),
+        row.opened_at,
+        row.last_seen_at,
+        row.seen,
+        row.sent_at,
         row.resolved_at,
-    )  # fmt: skip
+    )
 
 
 class OpsSQL:
@@ -113,9 +131,14 @@ class OpsSQL:
             ).scalar_one()
             workers = read_workers(conn)
         return QueueGauges(
-            {a: int(n) for a, n in due.items()}, next_due_at, int(flight[0]), int(flight[1]),
-            flight[2], int(unknown), workers,
-        )  # fmt: skip
+            {a: int(n) for a, n in due.items()},
+            next_due_at,
+            int(flight[0]),
+            int(flight[1]),
+            flight[2],
+            int(unknown),
+            workers,
+        )
 
     # -- incidents -------------------------------------------------------------------------
     def open_incident(self, new: NewIncident, now: datetime) -> Incident | None:
@@ -131,12 +154,19 @@ class OpsSQL:
             incident_id = conn.execute(
                 insert(INCIDENT)
                 .values(
-                    key=new.key, open_key=new.key, kind=str(new.kind), subject=new.subject,
-                    account=new.account, delivery_id=new.delivery_id, condition=new.condition,
-                    opened_at=now, last_seen_at=now, seen=1,
+                    key=new.key,
+                    open_key=new.key,
+                    kind=str(new.kind),
+                    subject=new.subject,
+                    account=new.account,
+                    delivery_id=new.delivery_id,
+                    condition=new.condition,
+                    opened_at=now,
+                    last_seen_at=now,
+                    seen=1,
                 )
                 .returning(INCIDENT.c.id)
-            ).scalar_one()  # fmt: skip
+            ).scalar_one()
             return incident_of(conn.execute(_INCIDENTS.where(INCIDENT.c.id == incident_id)).one())
 
     def resolve_incidents(self, keys: Sequence[str], now: datetime) -> int:

@@ -67,14 +67,27 @@ class ServerSideOps(QueueOps):
             rows = conn.execute(
                 update(DELIVERY)
                 .where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == Status.QUEUED)
-                .values(status=Status.PUBLISHING, lease_owner=worker,
-                        lease_expires_at=now + lease, dry_run=dry_run, updated_at=now)
-                .returning(
-                    DELIVERY.c.id, DELIVERY.c.post_id, DELIVERY.c.account, DELIVERY.c.platform,
-                    DELIVERY.c.key, DELIVERY.c.text, DELIVERY.c.due_at, DELIVERY.c.attempts,
-                    DELIVERY.c.created_at, DELIVERY.c.dry_run, DELIVERY.c.part_count,
+                .values(
+                    status=Status.PUBLISHING,
+                    lease_owner=worker,
+                    lease_expires_at=now + lease,
+                    dry_run=dry_run,
+                    updated_at=now,
                 )
-            ).all()  # fmt: skip
+                .returning(
+                    DELIVERY.c.id,
+                    DELIVERY.c.post_id,
+                    DELIVERY.c.account,
+                    DELIVERY.c.platform,
+                    DELIVERY.c.key,
+                    DELIVERY.c.text,
+                    DELIVERY.c.due_at,
+                    DELIVERY.c.attempts,
+                    DELIVERY.c.created_at,
+                    DELIVERY.c.dry_run,
+                    DELIVERY.c.part_count,
+                )
+            ).all()
             return self._claimed(conn, rows)
 
     def record_handover(self, worker: str, handover: Handover) -> bool:
@@ -130,9 +143,16 @@ def handover_attempt(worker: str, h: Handover) -> dict[str, Any]:
     else:
         outcome = Outcome.PERMANENT if h.refused else Outcome.TRANSIENT
     return {
-        "delivery_id": h.delivery_id, "worker": worker, "started_at": h.started_at,
-        "finished_at": h.finished_at, "outcome": outcome, "error_class": h.error_class,
-        "error_message": h.error_message, "http_status": h.http_status, "remote_id": None,
-        "remote_url": None, "dry_run": h.dry_run,
+        "delivery_id": h.delivery_id,
+        "worker": worker,
+        "started_at": h.started_at,
+        "finished_at": h.finished_at,
+        "outcome": outcome,
+        "error_class": h.error_class,
+        "error_message": h.error_message,
+        "http_status": h.http_status,
+        "remote_id": None,
+        "remote_url": None,
+        "dry_run": h.dry_run,
         "detail": {**h.detail, **({"scheduled_id": h.scheduled_id} if h.scheduled_id else {})},
-    }  # fmt: skip
+    }

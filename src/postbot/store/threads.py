@@ -44,9 +44,10 @@ _HOLD = update(DELIVERY).where(*_GUARD).values(updated_at=_NOW)
 _HOLD_HEAD = (
     update(DELIVERY)
     .where(*_GUARD)
-    .values(remote_id=bindparam("b_remote_id"), remote_url=bindparam("b_remote_url"),
-            updated_at=_NOW)
-)  # fmt: skip
+    .values(
+        remote_id=bindparam("b_remote_id"), remote_url=bindparam("b_remote_url"), updated_at=_NOW
+    )
+)
 _UPDATE_PART = update(PART).where(
     PART.c.delivery_id == bindparam("b_id"), PART.c.idx == bindparam("b_idx")
 )
@@ -156,8 +157,10 @@ class ThreadOps:
         http_status: int | None = None,
     ) -> bool:
         with self.write() as conn:
-            conn.execute(_INSERT_ATTEMPT, _part_attempt(delivery_id, worker, part, started,
-                                                        detail, http_status))  # fmt: skip
+            conn.execute(
+                _INSERT_ATTEMPT,
+                _part_attempt(delivery_id, worker, part, started, detail, http_status),
+            )
             guard = {"b_id": delivery_id, "b_worker": worker, "b_now": part.published_at or started}
             if part.index == 1:  # the thread's head: its id and URL are the delivery's
                 statement = _HOLD_HEAD
@@ -171,10 +174,15 @@ class ThreadOps:
 
     def _store_part(self, conn: Connection, delivery_id: int, part: Part) -> None:
         values = {
-            "b_id": delivery_id, "b_idx": part.index, "text": part.text,
-            "remote_id": part.remote_id, "remote_url": part.remote_url, "ref": part.ref,
-            "published_at": part.published_at, "dry_run": part.dry_run,
-        }  # fmt: skip
+            "b_id": delivery_id,
+            "b_idx": part.index,
+            "text": part.text,
+            "remote_id": part.remote_id,
+            "remote_url": part.remote_url,
+            "ref": part.ref,
+            "published_at": part.published_at,
+            "dry_run": part.dry_run,
+        }
         if not conn.execute(_UPDATE_PART, values).rowcount:
             row = {k: v for k, v in values.items() if not k.startswith("b_")}
             conn.execute(insert(PART), {"delivery_id": delivery_id, "idx": part.index, **row})
@@ -209,12 +217,19 @@ def _part_attempt(
     http_status: int | None = None,
 ) -> dict[str, Any]:
     return {
-        "delivery_id": delivery_id, "worker": worker, "started_at": started,
-        "finished_at": part.published_at or started, "outcome": Outcome.PUBLISHED,
-        "error_class": None, "error_message": None, "http_status": http_status,
-        "remote_id": part.remote_id, "remote_url": part.remote_url, "dry_run": part.dry_run,
+        "delivery_id": delivery_id,
+        "worker": worker,
+        "started_at": started,
+        "finished_at": part.published_at or started,
+        "outcome": Outcome.PUBLISHED,
+        "error_class": None,
+        "error_message": None,
+        "http_status": http_status,
+        "remote_id": part.remote_id,
+        "remote_url": part.remote_url,
+        "dry_run": part.dry_run,
         "detail": dict(detail),
-    }  # fmt: skip
+    }
 
 
 def part_record(row: Any) -> Part:

@@ -77,9 +77,14 @@ def server(asgi: ASGIApp, host: str, port: int, log_level: str = "info") -> uvic
     import uvicorn
 
     config = uvicorn.Config(
-        asgi, host=host, port=port, proxy_headers=False, server_header=False,
-        log_level=log_level, lifespan="off",
-    )  # fmt: skip
+        asgi,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        server_header=False,
+        log_level=log_level,
+        lifespan="off",
+    )
     return uvicorn.Server(config)
 
 

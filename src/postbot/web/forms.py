@@ -95,16 +95,26 @@ def _enqueue(app: service.App, typed: Composed) -> service.Enqueued:
             "compose: give a time (e.g. 2027-03-29 08:00, +2h, morgen 8:00) or tick 'now'"
         )
     return service.enqueue_text(
-        app, typed.text, hashtags=typed.hashtags, link=typed.link, at=typed.when or None,
-        now_flag=typed.now, to=typed.to, language=typed.language,
-    )  # fmt: skip
+        app,
+        typed.text,
+        hashtags=typed.hashtags,
+        link=typed.link,
+        at=typed.when or None,
+        now_flag=typed.now,
+        to=typed.to,
+        language=typed.language,
+    )
 
 
 def _draft(app: service.App, typed: Composed) -> Draft:
     return service.typed_draft(
-        app, typed.text, hashtags=typed.hashtags, link=typed.link, to=typed.to,
+        app,
+        typed.text,
+        hashtags=typed.hashtags,
+        link=typed.link,
+        to=typed.to,
         language=typed.language,
-    )  # fmt: skip
+    )
 
 
 def _counts(app: service.App, typed: Composed) -> service.Preview | str:

@@ -25,9 +25,14 @@ STATIC = HERE / "static"
 
 # Short class names keep a week of 2,000 chips small; the words are in the legend and titles.
 STATE_CLASS = {
-    Status.QUEUED: "q", Status.PUBLISHING: "p", Status.PUBLISHED: "ok", Status.FAILED: "f",
-    Status.CANCELLED: "c", Status.UNKNOWN: "u", Status.MISSED: "m",
-}  # fmt: skip
+    Status.QUEUED: "q",
+    Status.PUBLISHING: "p",
+    Status.PUBLISHED: "ok",
+    Status.FAILED: "f",
+    Status.CANCELLED: "c",
+    Status.UNKNOWN: "u",
+    Status.MISSED: "m",
+}
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 
 
@@ -50,9 +55,13 @@ def environment(zone: tzinfo) -> Environment:
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     env.filters.update(
-        local=local, clock=clock, iso=iso, state=state_class, snippet=snippet,
+        local=local,
+        clock=clock,
+        iso=iso,
+        state=state_class,
+        snippet=snippet,
         facet_pieces=facet_pieces,
-    )  # fmt: skip
+    )
     env.globals.update(STATES=STATE_CLASS, NEEDS_ATTENTION=NEEDS_ATTENTION, Status=Status)
     return env
 

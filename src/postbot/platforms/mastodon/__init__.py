@@ -238,9 +238,12 @@ class MastodonPlatform(ScheduledStatuses, Platform):
 
         try:
             status = find_status(
-                page, outgoing.text, len(outgoing.media), self._own_app_name(api),
+                page,
+                outgoing.text,
+                len(outgoing.media),
+                self._own_app_name(api),
                 outgoing.created_at,
-            )  # fmt: skip
+            )
         except CannotTell as exc:
             raise OutcomeUnknown(str(exc)) from None
         if status is None:
@@ -437,9 +440,13 @@ class MastodonPlatform(ScheduledStatuses, Platform):
         from postbot.platforms.mastodon.errors import Context, translate
 
         context = Context(
-            action, self._host(), self._seconds("timeout", TIMEOUT.default), creates,
-            self._last_response(), self._client_reset(),
-        )  # fmt: skip
+            action,
+            self._host(),
+            self._seconds("timeout", TIMEOUT.default),
+            creates,
+            self._last_response(),
+            self._client_reset(),
+        )
         return translate(exc, context).redacted(self._redact)
 
     def _client_reset(self) -> float | None:

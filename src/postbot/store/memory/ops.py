@@ -35,8 +35,9 @@ class MemoryOps(MemoryBase):
                 elif d.status == Status.UNKNOWN:
                     unknown += 1
             workers = tuple(sorted(db.workers.values(), key=lambda w: w.seen_at, reverse=True))
-        return QueueGauges(due, self.next_due(), publishing, len(stale), min(stale, default=None),
-                           unknown, workers)  # fmt: skip
+        return QueueGauges(
+            due, self.next_due(), publishing, len(stale), min(stale, default=None), unknown, workers
+        )
 
     def open_incident(self, new: NewIncident, now: datetime) -> Incident | None:
         now = now.astimezone(UTC)
@@ -47,9 +48,19 @@ class MemoryOps(MemoryBase):
                 db.incidents[known] = replace(old, seen=old.seen + 1, last_seen_at=now)
                 return None
             incident = Incident(
-                db.new_id("incident"), new.key, new.kind, new.subject, new.account,
-                new.delivery_id, new.condition, now, now, 1, None, None,
-            )  # fmt: skip
+                db.new_id("incident"),
+                new.key,
+                new.kind,
+                new.subject,
+                new.account,
+                new.delivery_id,
+                new.condition,
+                now,
+                now,
+                1,
+                None,
+                None,
+            )
             db.incidents[incident.id] = incident
             db.open_keys[new.key] = incident.id
             db.alerted[incident.id] = None
@@ -71,8 +82,10 @@ class MemoryOps(MemoryBase):
     def open_incidents(self, kind: str | None = None) -> list[Incident]:
         with self._read() as db:
             found = (db.incidents[i] for i in db.open_keys.values())
-            return sorted((i for i in found if i.condition and (kind is None or i.kind == kind)),
-                          key=lambda i: i.id)  # fmt: skip
+            return sorted(
+                (i for i in found if i.condition and (kind is None or i.kind == kind)),
+                key=lambda i: i.id,
+            )
 
     def take_alerts(self, now: datetime, rate: Pace, limit: int = 100) -> list[Incident]:
         now = now.astimezone(UTC)

@@ -26,9 +26,14 @@ class MemoryServerSideOps(MemoryQueueOps):
         dry_run: bool = False,
     ) -> list[Claimed]:
         def wanted(d: Delivery) -> bool:
-            return (d.status == Status.QUEUED and d.account == account and d.attempts == 0
-                    and not d.handover_refused and (d.part_count or 1) <= 1
-                    and after < d.next_attempt_at <= until)  # fmt: skip
+            return (
+                d.status == Status.QUEUED
+                and d.account == account
+                and d.attempts == 0
+                and not d.handover_refused
+                and (d.part_count or 1) <= 1
+                and after < d.next_attempt_at <= until
+            )
 
         with self._write() as db:
             return self._take(db, wanted, limit, worker, now, lease, dry_run, new_attempt=False)
@@ -38,17 +43,32 @@ class MemoryServerSideOps(MemoryQueueOps):
             d = db.deliveries[handover.delivery_id]
             if handover.sent:
                 outcome = (
-                    Outcome.SCHEDULED if handover.scheduled_id is not None
-                    else Outcome.PERMANENT if handover.refused else Outcome.TRANSIENT
-                )  # fmt: skip
+                    Outcome.SCHEDULED
+                    if handover.scheduled_id is not None
+                    else Outcome.PERMANENT
+                    if handover.refused
+                    else Outcome.TRANSIENT
+                )
                 detail = {**handover.detail}
                 if handover.scheduled_id is not None:
                     detail["scheduled_id"] = handover.scheduled_id
-                self._log_attempt(db, d, worker, Result(
-                    d.id, outcome, handover.started_at, handover.finished_at, d.status,
-                    error_class=handover.error_class, error_message=handover.error_message,
-                    http_status=handover.http_status, dry_run=handover.dry_run, detail=detail,
-                ))  # fmt: skip
+                self._log_attempt(
+                    db,
+                    d,
+                    worker,
+                    Result(
+                        d.id,
+                        outcome,
+                        handover.started_at,
+                        handover.finished_at,
+                        d.status,
+                        error_class=handover.error_class,
+                        error_message=handover.error_message,
+                        http_status=handover.http_status,
+                        dry_run=handover.dry_run,
+                        detail=detail,
+                    ),
+                )
             if d.status != Status.PUBLISHING or d.lease_owner != worker:
                 return False
             values: dict[str, Any] = rules.handed_over(handover)
@@ -59,8 +79,11 @@ class MemoryServerSideOps(MemoryQueueOps):
 
     def scheduled_of(self, account: str) -> list[Delivery]:
         with self._read() as db:
-            found = [d for d in db.deliveries.values()
-                     if d.status == Status.SCHEDULED and d.account == account]  # fmt: skip
+            found = [
+                d
+                for d in db.deliveries.values()
+                if d.status == Status.SCHEDULED and d.account == account
+            ]
             return sorted(found, key=lambda d: (d.due_at, d.id))
 
     def change_scheduled(

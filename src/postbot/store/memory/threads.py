@@ -66,8 +66,9 @@ class MemoryThreadOps(MemoryBase):
             d = db.deliveries.get(delivery_id)
             if d is None:
                 raise NotFound(f"no delivery with id {delivery_id}")
-            self._log_attempt(db, d, worker, _attempt(delivery_id, part, started, detail,
-                                                      http_status))  # fmt: skip
+            self._log_attempt(
+                db, d, worker, _attempt(delivery_id, part, started, detail, http_status)
+            )
             if d.status != Status.PUBLISHING or d.lease_owner != worker:
                 return False
             values: dict[str, Any] = {"updated_at": part.published_at or started}
@@ -87,8 +88,9 @@ class MemoryThreadOps(MemoryBase):
             status = rules.part_resolved_status(remaining)
             d = self._set(db, delivery_id, rules.part_resolved(part, status, now))
             self._store_part(db, delivery_id, part)
-            self._log_attempt(db, d, rules.RESOLVER,
-                              _attempt(delivery_id, part, now, rules.RESOLVED_DETAIL))  # fmt: skip
+            self._log_attempt(
+                db, d, rules.RESOLVER, _attempt(delivery_id, part, now, rules.RESOLVED_DETAIL)
+            )
             return status
 
 
@@ -101,7 +103,14 @@ def _attempt(
 ) -> Result:
     finished = part.published_at or started
     return Result(
-        delivery_id, Outcome.PUBLISHED, started, finished, Status.PUBLISHING,
-        remote_id=part.remote_id, remote_url=part.remote_url, http_status=http_status,
-        dry_run=part.dry_run, detail=detail,
-    )  # fmt: skip
+        delivery_id,
+        Outcome.PUBLISHED,
+        started,
+        finished,
+        Status.PUBLISHING,
+        remote_id=part.remote_id,
+        remote_url=part.remote_url,
+        http_status=http_status,
+        dry_run=part.dry_run,
+        detail=detail,
+    )
