@@ -241,6 +241,30 @@ def test_the_database_is_the_clis(serve_project: ServeProject) -> None:
     assert f"Post {post_id}" in attention and "missed" in attention
 
 
+def test_the_post_page_shows_every_part_of_a_thread_and_each_accounts_variant(
+    serve_project: ServeProject,
+) -> None:
+    served = serve_project()
+    posts = served.root / "posts"
+    (posts / "thread.md").write_text(
+        "---\nid: thread\nat: 2027-03-24 08:00\nto: [mastodon, x]\nvariants:\n  x:\n"
+        "    parts: [Kurz für X, Zweiter Teil für X]\n---\n"
+        "Teil 1: Xi übernimmt den Vorsitz.\n---\nTeil 2: Putin und Modi reisen an.\n---\n"
+        "Teil 3: Für Europa geht es um Energie.\n",
+        encoding="utf-8",
+    )
+    post_id = service.import_paths(served.app, [posts / "thread.md"]).results[0].post_id
+    html = served.session().get(served.url + f"/posts/{post_id}").text
+    sections = [" ".join(re.sub(r"<[^>]+>", " ", part).split()) for part in html.split("<section")]
+    [mastodon] = [t for t in sections if "> mastodon mastodon" in t[:60]]
+    [x] = [t for t in sections if "> x x " in t[:40]]
+    for n, text in enumerate(["Teil 1: Xi", "Teil 2: Putin", "Teil 3: Für Europa"], 1):
+        assert f"part {n} of 3 {text}" in mastodon
+    assert "sent the variant x" in x
+    assert "part 1 of 2 Kurz für X" in x and "part 2 of 2 Zweiter Teil für X" in x
+    assert "Teil 2" not in x
+
+
 def test_the_post_page_shows_media_with_alt_text_and_serves_only_the_posts_images(
     serve_project: ServeProject,
 ) -> None:

@@ -8,7 +8,7 @@ Writes are the CLI's own service calls (`enqueue_text`, `retry`, `cancel`, `reso
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from postbot.domain import Attempt, Post, Status, Wait
@@ -25,7 +25,7 @@ NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 @dataclass(frozen=True)
 class Part:
     """One post as a platform gets it: its text, every limit it is checked against, the links
-    and hashtags the platform makes of it. (A thread will have several parts per target.)"""
+    and hashtags the platform makes of it. A thread has one per part, in the order sent."""
 
     text: str
     checks: tuple[LimitCheck, ...]
@@ -44,6 +44,7 @@ class TargetView:
     error: str | None = None  # why there is no preview (the account left the config ...)
     # The text stored with the delivery, when it is not what the preview renders now.
     stored_text: str | None = None
+    variant: str | None = None  # the variant this account is sent, if any
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,17 @@ def post_page(app: App, post_id: int) -> PostPage:
             continue
         view = target_view(app, target)
         if delivery.text != target.text:
-            view = TargetView(view.account, view.platform, view.parts, None, delivery.text)
+            view = replace(view, stored_text=delivery.text)
         targets.append(view)
     return PostPage(post, shown.waits, tuple(targets), attempt_log(app, post_id).attempts)
 
 
 def target_view(app: App, target: Target) -> TargetView:
+    """Every part `target` is sent (one for a single post), with its checks and facets."""
     platform = platform_for(app.settings.account(target.account))
-    part = Part(target.text, target.checks, platform.facets(target.text))
-    return TargetView(target.account, target.platform, (part,))
+    checked = [(p.text, p.checks) for p in target.parts] or [(target.text, target.checks)]
+    parts = tuple(Part(text, checks, platform.facets(text)) for text, checks in checked)
+    return TargetView(target.account, target.platform, parts, variant=target.variant)
 
 
 def preview_draft(app: App, draft: Draft) -> Preview:
