@@ -112,7 +112,8 @@ def _zone(value: str) -> ZoneInfo:
         ) from None
 
 
-def _language(value: str) -> str:
+def language_tag(value: str) -> str:
+    """The one rule for a language (the config's, and each post's): a BCP 47-shaped tag."""
     if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value):
         raise ValueError("must be a language tag such as de, en-US or en-GB")
     return value
@@ -203,7 +204,7 @@ def _lateness(value: str | int | float) -> str | int | float:
 TOP: Mapping[str, Option] = {
     "project_dir": Option(str, ".", help='a folder, relative to this file, e.g. ".."'),
     "timezone": Option(str, "UTC", parse=_zone, help='a zone name, e.g. "Europe/Berlin"'),
-    "language": Option(str, None, parse=_language, help='a language tag, e.g. "de"'),
+    "language": Option(str, None, parse=language_tag, help='a language tag, e.g. "de"'),
     "date_order": Option(str, None, choices=DATE_ORDERS),
 }
 TABLES: Mapping[str, Mapping[str, Option]] = {

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from postbot.compose import normalize_hashtags
-from postbot.config import Settings
+from postbot.config import Settings, language_tag
 from postbot.domain import Account, MediaItem, Variant
 from postbot.errors import UserError
 from postbot.platforms import platform_for
@@ -153,6 +153,11 @@ def clean(draft: Draft) -> Draft:
             raise UserError(f"{draft.where}: media {item.path} has no alt text")
     if draft.link and not draft.link.lower().startswith(("http://", "https://")):
         raise UserError(f"{draft.where}: link must start with http:// or https://: {draft.link}")
+    if draft.language is not None:
+        try:
+            language_tag(draft.language)
+        except ValueError as exc:
+            raise UserError(f"{draft.where}: language {draft.language!r} {exc}") from None
     try:
         hashtags = normalize_hashtags(draft.hashtags)
     except UserError as exc:

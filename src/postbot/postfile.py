@@ -173,6 +173,13 @@ def parse_markdown(
     if unknown:
         named = ", ".join(_with_suggestion(key) for key in unknown)
         raise UserError(f"{where}: unknown front matter key(s): {named}")
+    if "language" in meta and "lang" in meta:
+        raise UserError(f"{where}: language and lang are the same key: keep one of them")
+    if "to" in meta and not _str_list(meta["to"], "to", where):
+        raise UserError(
+            f"{where}: to: names no account: name them (to: [mastodon, x]), or leave the key"
+            " out to post to every configured account"
+        )
     parts = _thread(split, where)
     return Draft(
         teaser=parts[0],

@@ -59,6 +59,8 @@ CASES = {
     "at and now": ["enqueue", "Text", "--at", "+1h", "--now"],
     "unknown account": ["enqueue", "Text", "--to", "myspace"],
     "bad link": ["enqueue", "Text", "--link", "example.org"],
+    "language that is not a tag": ["enqueue", "Text", "--lang", "deutsch"],
+    "language with a space": ["enqueue", "Text", "--lang", "de de"],
     "text and file": ["enqueue", "Text", "--file", "posts"],
     "nothing to enqueue": ["enqueue"],
     "missing post file": ["enqueue", "--file", "posts/nope.md"],

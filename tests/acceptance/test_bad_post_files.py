@@ -30,6 +30,18 @@ BROKEN = {
     # a date without a time: refused as on the command line, naming the missing time
     "date-only.md": ("---\nat: 2027-12-24\n---\nText\n", "'2027-12-24' has no time of day"),
     "date-only-quoted.md": ('---\nat: "2027-12-24"\n---\nText\n', "has no time of day"),
+    # an empty `to:` never means "every account": leaving the key out does
+    "to-empty-list.md": ("---\nat: 2027-12-24 08:00\nto: []\n---\nText\n", "names no account"),
+    "to-empty-string.md": ('---\nat: 2027-12-24 08:00\nto: ""\n---\nText\n', "names no account"),
+    "to-blank.md": ("---\nat: 2027-12-24 08:00\nto:\n---\nText\n", "names no account"),
+    "language-word.md": (
+        "---\nat: 2027-12-24 08:00\nlanguage: deutsch\n---\nText\n",
+        "language 'deutsch' must be a language tag",
+    ),
+    "language-twice.md": (
+        "---\nat: 2027-12-24 08:00\nlanguage: de\nlang: en\n---\nText\n",
+        "language and lang are the same key",
+    ),
 }
 LINES = {"unclosed.md": 1, "unclosed-short.md": 1, "unclosed-crlf.md": 1, "list.md": 2,
          "flow-list.md": 2, "scalar.md": 2, "twice.md": 3, "toml.md": 1}  # fmt: skip
