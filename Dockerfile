@@ -1,5 +1,5 @@
 # postbot in a container: slim, runs as a user without privileges, the database and the posts on
-# volumes, healthy while /healthz answers. Logs go to stdout (JSON lines): `docker logs`.
+# volumes, healthy while /healthz answers. Logs go to stderr (JSON lines): `docker logs`.
 #   docker build -t postbot .
 #   docker run -d --name postbot --env-file .env \
 #     -v "$PWD/config:/app/config:ro" -v "$PWD/posts:/app/posts:ro" -v postbot-var:/app/var postbot

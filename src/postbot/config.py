@@ -398,6 +398,13 @@ def _parse_account(name: str, table_: Any, where: Where, project: Path) -> Accou
     options = {**ACCOUNT, **platform_options}
     check_keys(table_, [*options, "credentials"], path, where)
     values = check_options(table_, options, path, where, project)
+    most = platform_class(platform).max_char_limit
+    if most is not None and values.get("char_limit", 0) > most:
+        raise where.error(
+            (*path, "char_limit"),
+            f"{key}.char_limit: {values['char_limit']} is more than {platform} takes"
+            f" ({most}): write at most char_limit = {most}",
+        )
     credentials = _credentials(table_.get("credentials", {}), platform, path, where)
     return Account(
         name,

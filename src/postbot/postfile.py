@@ -254,7 +254,7 @@ def _at(
         except UserError as exc:
             raise UserError(f"{where}: at: {exc}") from None
     if isinstance(value, bool) or not isinstance(value, str | int | date):
-        raise UserError(f"{where}: at: must be a date and time, e.g. '2026-12-01 08:00'")
+        raise UserError(f"{where}: at: must be a date and time, written YYYY-MM-DD HH:MM")
     spec = str(value).strip()  # a YAML date (2026-12-01) is refused below: no time of day
     try:
         reading = read_time(spec, zone, now, order=order)
@@ -264,7 +264,7 @@ def _at(
         # "+2h" or "tomorrow 9:00" would mean something new at every import.
         raise UserError(
             f"{where}: at: relative time '{spec}' is not allowed in a post file:"
-            " give a fixed date and time, e.g. '2026-12-01 08:00'"
+            " give a fixed date and time, written YYYY-MM-DD HH:MM"
         )
     return reading.when
 

@@ -105,7 +105,7 @@ _ORDER_BY_LANGUAGE = {
     "hu": "YMD",
     "lt": "YMD",
 }
-_EXAMPLES = "e.g. '2026-12-01 08:00', 'morgen 8 Uhr', 'tomorrow 8:00' or '+2h'"
+_EXAMPLES = "e.g. 'YYYY-MM-DD HH:MM', 'morgen 8 Uhr', 'tomorrow 8:00' or '+2h'"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,17 @@ CONFIGS = {
         "lots",
         "accounts.x.pace: pace 'lots' must look like '300/3h' or 'off'",
     ),
+    "a char_limit above X's own": (
+        _with('platform = "x"', 'platform = "x"\nchar_limit = 50000'),
+        "char_limit = 50000",
+        "accounts.x.char_limit: 50000 is more than x takes (25000): write at most"
+        " char_limit = 25000",
+    ),
+    "a char_limit above Bluesky's own": (
+        _with('platform = "bluesky"', 'platform = "bluesky"\nchar_limit = 1000'),
+        "char_limit = 1000",
+        "accounts.bluesky.char_limit: 1000 is more than bluesky takes (300)",
+    ),
     "a bad lateness": (
         _with('platform = "bluesky"', 'platform = "bluesky"\nmax_lateness = "a while"'),
         "a while",

@@ -66,7 +66,7 @@ def enqueue(
     \b
     Examples:
         postbot enqueue "Lesen Sie hier, wie ..." --tag XiJinping --tag SOZGipfel \\
-            --link https://example.org/soz --at "2026-12-01 08:00" --to mastodon --lang de
+            --link https://example.org/soz --at "2027-12-01 08:00" --to mastodon --lang de
         postbot enqueue "Breaking" --now
         postbot enqueue "Teil 1: Der Gipfel" --part "Teil 2: Die Gäste" --part "Teil 3" --now
         postbot enqueue --file posts/
@@ -190,7 +190,7 @@ def reschedule(app: App, post_id: int, at: str) -> None:
 
     \b
     Example:
-        postbot reschedule 12 --at "2026-12-01 09:30"
+        postbot reschedule 12 --at "2027-12-01 09:30"
     """
     from postbot import service
     from postbot.output import text

@@ -145,6 +145,9 @@ class Platform(ABC):
 
     name: ClassVar[str]
     default_limit: ClassVar[int]
+    # The most an account's char_limit may say (X Premium's long posts, Bluesky's record);
+    # None: the server says (a Mastodon instance sets its own). More is refused in the config.
+    max_char_limit: ClassVar[int | None] = None
     # True where re-sending after an unknown outcome cannot create a second post (an
     # idempotency key or a fixed record key). False (X): an unknown outcome waits for a person.
     safe_to_resend: ClassVar[bool] = False

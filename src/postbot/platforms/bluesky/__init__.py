@@ -70,6 +70,7 @@ __all__ = ["BlueskyPlatform", "record_key"]
 class BlueskyPlatform(Platform):
     name: ClassVar[str] = "bluesky"
     default_limit: ClassVar[int] = MAX_GRAPHEMES
+    max_char_limit: ClassVar[int | None] = MAX_GRAPHEMES  # the post record's own limit
     # The record key is derived from the delivery: a re-send writes the same record.
     safe_to_resend: ClassVar[bool] = True
     # 5,000 write points an hour at 3 points per post.

@@ -94,6 +94,7 @@ class XPlatform(Platform):
 
     name: ClassVar[str] = "x"
     default_limit: ClassVar[int] = 280
+    max_char_limit: ClassVar[int | None] = 25_000  # X Premium's long posts
     # X Free tier: 17 posts per 24 hours per user. Paid tiers set `pace` (Basic: "100/24h").
     default_pace: ClassVar[str | None] = "17/24h"
     options: ClassVar[Mapping[str, Option]] = {
