@@ -10,6 +10,8 @@ import pytest
 from tests.support import clean_env, make_project, run_postbot, snapshot
 
 LONG_FOR_BLUESKY = "Ä" * 290 + " " + "ü" * 20  # 311 graphemes: over Bluesky's 300
+# 150 graphemes, within Bluesky's 300, but 3,750 UTF-8 bytes: over its record's 3,000.
+BYTES_FOR_BLUESKY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466" * 150
 LONG_FOR_X = "Gipfel " * 41  # 286 weighted once the trailing space is trimmed: over X's 280
 
 
@@ -32,6 +34,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (posts / "no-media.md").write_text(
         "---\nmedia: [{path: missing.png, alt: Bild}]\n---\nText\n", encoding="utf-8"
     )
+    (posts / "not-an-image.jpg").write_text("Gipfelfoto, aber nur Text\n", encoding="utf-8")
+    (posts / "fake-image.md").write_text(
+        "---\nmedia: [{path: not-an-image.jpg, alt: Gruppenfoto}]\n---\nText\n", encoding="utf-8"
+    )
     (posts / "empty.md").write_text("---\nid: empty\n---\n\n", encoding="utf-8")
     (root / "bad.toml").write_text("timezone = \n", encoding="utf-8")
     (root / "bad-platform.toml").write_text(
@@ -49,6 +55,7 @@ CASES = {
     "blank text": ["enqueue", "   "],
     "too long for bluesky": ["enqueue", LONG_FOR_BLUESKY],
     "too long for x": ["enqueue", LONG_FOR_X, "--to", "x"],
+    "too many bytes for bluesky": ["enqueue", BYTES_FOR_BLUESKY, "--to", "bluesky"],
     "bad hashtag": ["enqueue", "Text", "--tag", "not ok"],
     "digits-only hashtag": ["enqueue", "Text", "--tag", "2026"],
     "garbage time": ["enqueue", "Text", "--at", "next blursday"],
@@ -73,6 +80,7 @@ CASES = {
     "too long in file": ["enqueue", "--file", "posts/too-long.md"],
     "unknown account in file": ["enqueue", "--file", "posts/nobody.md"],
     "missing media": ["enqueue", "--file", "posts/no-media.md"],
+    "media that is not an image": ["enqueue", "--file", "posts/fake-image.md"],
     "empty post file": ["enqueue", "--file", "posts/empty.md"],
     "a folder with one broken file": ["enqueue", "--file", "posts"],
     "second cancel": ["cancel", "2"],
@@ -112,6 +120,12 @@ def test_messages_say_what_and_where(project: Path) -> None:
 
     assert "bluesky (bluesky): 311 characters, limit 300" in error("enqueue", LONG_FOR_BLUESKY)
     assert "x (x): 286 characters, limit 280" in error("enqueue", LONG_FOR_X, "--to", "x")
+    assert "bluesky (bluesky): 3750 UTF-8 bytes, limit 3000" in error(
+        "enqueue", BYTES_FOR_BLUESKY, "--to", "bluesky"
+    )
+    assert "media not-an-image.jpg is not an image" in error(
+        "enqueue", "--file", "posts/fake-image.md"
+    )
     assert "'not ok'" in error("enqueue", "Text", "--tag", "not ok")
     assert "myspace" in error("enqueue", "Text", "--to", "myspace")
     assert error("enqueue", "--file", "posts/broken.md").startswith(
