@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
+from postbot.store import SCHEMA_HEAD
+from postbot.store.migrate import upgrade
 from tests.acceptance.conftest import SECRETS, Daemon, Platforms, query, sqlite_url
 from tests.fakes.mastodon_server import Fault as MastodonFault
-from tests.support import assert_refused, run_postbot, wait_until
+from tests.support import assert_refused, clean_env, make_project, run_postbot, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -203,3 +210,55 @@ def test_a_backup_taken_while_publishing_restores_consistently(
         assert conn.execute(
             "SELECT count(*) FROM delivery WHERE status = 'published'"
         ).fetchone() == (300,)
+
+
+class _SlowClock(BaseHTTPRequestHandler):
+    """A server whose clock is ten minutes behind: its Date header says so."""
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    do_GET = do_HEAD
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return formatdate(time.time() - 600, usegmt=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_doctor_names_a_clock_out_of_step_and_a_database_not_yet_migrated(
+    tmp_path: Path,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowClock)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = (
+        'timezone = "Europe/Berlin"\n[database]\nurl = "sqlite:///../var/postbot.db"\n'
+        '[accounts.mastodon]\nplatform = "mastodon"\n'
+        f'base_url = "http://127.0.0.1:{server.server_port}"\n'
+        'credentials = { access_token = "MASTODON_ACCESS_TOKEN" }\n'
+    )
+    project = make_project(tmp_path, config)
+    (project / "var").mkdir()
+    env = clean_env(MASTODON_ACCESS_TOKEN="fake-token-for-the-clock-test")
+    try:
+        code, lines = doctor(project, env, "--online")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert re.match(r"60[01] s ahead of http://127\.0\.0\.1:\d+: ", lines["clock"]), lines
+    assert "keep the clock in sync" in lines["clock"]
+
+    # A database that an older postbot left at its first schema: named, and left as it is.
+    db = project / "var" / "postbot.db"
+    db.unlink()
+    engine = create_engine(f"sqlite:///{db}")
+    upgrade(engine, "0001")
+    engine.dispose()
+    code, lines = doctor(project, env)
+    assert code == 1
+    assert lines["database"].startswith(f"at schema version 0001, not {SCHEMA_HEAD}"), lines
+    assert query(f"sqlite:///{db}", "SELECT version_num FROM alembic_version") == [
+        {"version_num": "0001"}
+    ]
