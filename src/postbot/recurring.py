@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from postbot.domain import Post, Status
 from postbot.slots import parse_clock, parse_days, wall_clock
 
 EVERY_HELP = (
@@ -33,6 +34,20 @@ _MONTHLY = re.compile(r"(\d{1,2})(st|nd|rd|th) of (the )?month (\S+)", re.IGNORE
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _HORIZON_DAYS = 366 * 8  # 29 February on a Monday: the longest wait a rule can mean
+OPEN = (Status.QUEUED, Status.PUBLISHING, Status.SCHEDULED)  # an occurrence not yet done
+CANCELLABLE = (Status.QUEUED, Status.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    """A series that is not stopped, as the store reads it: its first post (with the rule),
+    its latest occurrence, and whether that one is still to go out."""
+
+    head: Post  # without deliveries
+    latest: int  # the post id of the latest occurrence (the head's own, at first)
+    last_due: datetime  # when the latest occurrence is (was) due
+    open: bool  # some delivery of it is queued, publishing or held by a server
+    accounts: tuple[str, ...]  # where it went (its deliveries not cancelled)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ night summer time ends) is the first of the two (summer time, `fold=0`). Both ru
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -160,3 +160,29 @@ def week_end(start: datetime, zone: tzinfo) -> datetime:
     """The Monday after `start`'s, local midnight, as UTC (a DST week has 167 or 169 hours)."""
     monday = start.astimezone(zone).date() + timedelta(weeks=1)
     return datetime.combine(monday, time(0), tzinfo=zone).astimezone(UTC)
+
+
+SEARCH_BATCH = 16  # candidate slots looked up per query
+SEARCH_LIMIT = 4096  # slots looked at before giving up (years of a busy schedule)
+
+
+def first_free(
+    schedule: Schedule,
+    after: datetime,
+    taken: Callable[[list[datetime]], Collection[datetime]],
+) -> datetime:
+    """The first slot after `after` that `taken` (the store's lookup of a batch of candidate
+    instants, by index) does not report as filled. StateError when none is free."""
+    from postbot.errors import StateError
+
+    candidates = schedule.after(after)
+    for _ in range(SEARCH_LIMIT // SEARCH_BATCH):
+        batch = [next(candidates) for _ in range(SEARCH_BATCH)]
+        full = {t.astimezone(UTC) for t in taken(batch)}
+        for instant in batch:
+            if instant not in full:
+                return instant
+    raise StateError(
+        f"{schedule.name}: the next {SEARCH_LIMIT} slots are all taken; add slots, or give"
+        " a time with --at"
+    )

@@ -30,9 +30,10 @@ from postbot.store.calendar import CalendarOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
 from postbot.store.serverside import ServerSideOps
+from postbot.store.slots import SlotOps
 
 
-class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
+class SQLStore(PostOps, SlotOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)
