@@ -165,3 +165,14 @@ def next_occurrence(
     if found is None or (until is not None and found > until):
         return None
     return found
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """What `list` and `show` say of a post in a series."""
+
+    every: str  # the rule as written
+    series_id: int  # the series' first post
+    until: datetime | None = None
+    next_at: datetime | None = None  # the next occurrence still to come; None: ended/stopped
+    stopped: bool = False  # cancelled: no more occurrences

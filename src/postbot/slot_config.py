@@ -57,8 +57,10 @@ def parse_queues(
                 )  # fmt: skip
         slots = check_value(table_["slots"], SLOTS, (*path, "slots"), where, where.file.parent)
         members = table_["accounts"]
-        if not isinstance(members, list) or not members or not all(
-            isinstance(m, str) for m in members
+        if (
+            not isinstance(members, list)
+            or not members
+            or not all(isinstance(m, str) for m in members)
         ):
             raise where.error(
                 (*path, "accounts"),

@@ -173,7 +173,10 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     # 0007: the free-slot search by key; one holder per slot; one post per occurrence.
     assert indexes["ix_delivery_account_due"] == ["account", "due_at"]
     slot_index = next(i for i in insp.get_indexes("delivery") if i["name"] == "uq_delivery_slot")
-    assert (slot_index["column_names"], bool(slot_index["unique"])) == (["account", "slot_at"], True)
+    assert (slot_index["column_names"], bool(slot_index["unique"])) == (
+        ["account", "slot_at"],
+        True,
+    )
     post_indexes = {i["name"]: i for i in insp.get_indexes("post")}
     assert post_indexes["uq_post_occurrence"]["column_names"] == ["series_id", "occurrence_at"]
     assert post_indexes["uq_post_occurrence"]["unique"]

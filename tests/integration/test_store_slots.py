@@ -43,7 +43,10 @@ def test_each_target_takes_its_own_first_free_slot(store: Store, make_plan: Make
     plan = make_plan("slotted")
     post_id, slots = store.enqueue_slotted(plan, both(plan), T0)
     assert slots == {"x-main": at(2, 12, 0), "masto": at(2, 7, 30)}
-    got = {d.account: (d.due_at, d.next_attempt_at, d.slot_at) for d in store.get_post(post_id).deliveries}
+    got = {
+        d.account: (d.due_at, d.next_attempt_at, d.slot_at)
+        for d in store.get_post(post_id).deliveries
+    }
     assert got == {
         "x-main": (at(2, 12, 0), at(2, 12, 0), at(2, 12, 0)),
         "masto": (at(2, 7, 30), at(2, 7, 30), at(2, 7, 30)),
@@ -145,7 +148,10 @@ def test_each_occurrence_is_queued_once(store: Store, make_plan: MakePlan) -> No
     head = store.enqueue(plan, at(7, 9, 0), T0)
     [state] = store.active_series()
     assert (state.head.id, state.head.every, state.latest, state.open) == (
-        head, "mon 09:00", head, True
+        head,
+        "mon 09:00",
+        head,
+        True,
     )
     assert state.last_due == at(7, 9, 0)
     force_delivery(store, store.get_post(head).deliveries[0].id, Status.PUBLISHED)
@@ -156,7 +162,9 @@ def test_each_occurrence_is_queued_once(store: Store, make_plan: MakePlan) -> No
     assert store.queue_occurrence(head, plan, at(14, 9, 0), T0) is None  # once
     post = store.get_post(second)
     assert (post.series_id, post.occurrence_at, post.key) == (
-        head, at(14, 9, 0), f"file:posts/evergreen.md@every:{at(14, 9, 0).isoformat()}"
+        head,
+        at(14, 9, 0),
+        f"file:posts/evergreen.md@every:{at(14, 9, 0).isoformat()}",
     )
     assert [d.due_at for d in post.deliveries] == [at(14, 9, 0)]
     [state] = store.active_series()

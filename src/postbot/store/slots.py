@@ -132,7 +132,9 @@ class SlotOps:
                     return None
                 row = rules.occurrence_post(plan, series_id, due, now)
                 post_id: int = conn.execute(insert(POST).returning(POST.c.id), row).scalar_one()
-                conn.execute(insert(DELIVERY), rules.new_deliveries(post_id, plan.targets, due, now))
+                conn.execute(
+                    insert(DELIVERY), rules.new_deliveries(post_id, plan.targets, due, now)
+                )
                 self._insert_parts(conn, [(post_id, plan.targets)])  # type: ignore[attr-defined]
                 self.notify_enqueued(conn)  # type: ignore[attr-defined]
                 return post_id

@@ -17,7 +17,6 @@ from sqlmodel import Field, SQLModel
 
 from postbot.domain import Status, utcnow
 
-
 HOLDS_SLOT = "slot_at IS NOT NULL AND status <> 'cancelled'"
 
 

@@ -42,9 +42,7 @@ def upgrade() -> None:
     op.add_column("post", sa.Column("series_id", sa.Integer, nullable=True))
     op.add_column("post", sa.Column("occurrence_at", UTCDateTime(), nullable=True))
     op.add_column("post", sa.Column("series_stopped_at", UTCDateTime(), nullable=True))
-    op.create_index(
-        "uq_post_occurrence", "post", ["series_id", "occurrence_at"], unique=True
-    )
+    op.create_index("uq_post_occurrence", "post", ["series_id", "occurrence_at"], unique=True)
     op.create_index("ix_post_every", "post", ["every"])
 
 
