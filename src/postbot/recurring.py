@@ -48,6 +48,7 @@ class SeriesState:
     last_due: datetime  # when the latest occurrence is (was) due
     open: bool  # some delivery of it is queued, publishing or held by a server
     accounts: tuple[str, ...]  # where it went (its deliveries not cancelled)
+    occurrence: datetime | None = None  # the latest's occurrence (None: the head's own)
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ def test_each_occurrence_is_queued_once(store: Store, make_plan: MakePlan) -> No
     assert [d.due_at for d in post.deliveries] == [at(14, 9, 0)]
     [state] = store.active_series()
     assert (state.latest, state.open, state.last_due) == (second, True, at(14, 9, 0))
+    assert state.occurrence == at(14, 9, 0)
 
 
 def test_concurrent_workers_queue_an_occurrence_once(

@@ -131,7 +131,9 @@ def requeue(app: App) -> list[int]:
         if state.open or not state.accounts or state.head.every is None:
             continue
         rule = parse_every(state.head.every)
-        due = next_occurrence(rule, app.zone, max(now, state.last_due), state.head.until)
+        # After now (no catch-up), after the latest's own time (even if it was moved earlier).
+        after = max(now, state.last_due, state.occurrence or now)
+        due = next_occurrence(rule, app.zone, after, state.head.until)
         if due is None:
             continue  # the series has ended (until)
         try:

@@ -148,10 +148,11 @@ class SlotOps:
             ).mappings().all()  # fmt: skip
             states = []
             for head in heads:
-                latest = conn.execute(
-                    select(POST.c.id).where(POST.c.series_id == head["id"])
+                last = conn.execute(
+                    select(POST.c.id, POST.c.occurrence_at).where(POST.c.series_id == head["id"])
                     .order_by(POST.c.occurrence_at.desc()).limit(1)
-                ).scalar() or head["id"]  # fmt: skip
+                ).first()  # fmt: skip
+                latest = last.id if last is not None else head["id"]
                 deliveries = conn.execute(
                     select(DELIVERY.c.status, DELIVERY.c.due_at, DELIVERY.c.account).where(
                         DELIVERY.c.post_id == latest
@@ -162,6 +163,7 @@ class SlotOps:
                     max((d.due_at for d in deliveries), default=head["created_at"]),
                     any(d.status in OPEN for d in deliveries),
                     tuple(d.account for d in deliveries if d.status != Status.CANCELLED),
+                    last.occurrence_at if last is not None else None,
                 ))  # fmt: skip
             return states
 

@@ -112,6 +112,7 @@ class MemorySlotOps(MemoryThreadOps):
                     head, latest.id, max((d.due_at for d in deliveries), default=head.created_at),
                     any(d.status in OPEN for d in deliveries),
                     tuple(d.account for d in deliveries if d.status != Status.CANCELLED),
+                    latest.occurrence_at,
                 ))  # fmt: skip
             return states
 
