@@ -102,7 +102,7 @@ def test_two_processes_enqueueing_at_once_never_take_one_slot(
             for i in range(2)
         ]  # fmt: skip
         for proc in procs:
-            out, err = proc.communicate(timeout=60)
+            _out, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err
     taken = [s["mastodon"] for s in slots_of(project, env).values()]
     assert len(taken) == 2 * rounds
