@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOT_HELP = 'write slots as "DAYS HH:MM", e.g. "mon-fri 07:30", "sat,sun 10:00" or "daily 12:00"'
@@ -114,11 +115,9 @@ class Schedule:
     zone: tzinfo
     name: str = ""  # `accounts.NAME` or `queues.NAME`: where the slots are configured
 
-    def on(self, day: date) -> list[datetime]:
+    def on(self, day: date) -> tuple[datetime, ...]:
         """The day's slot instants (UTC), in order, each once."""
-        weekday = day.weekday()
-        times = sorted({s.at for s in self.slots if weekday in s.days})
-        return sorted({wall_clock(day, at, self.zone) for at in times})
+        return _day(self.slots, self.zone, day)
 
     def after(self, moment: datetime) -> Iterator[datetime]:
         """Every slot instant strictly after `moment`, in order, without end."""
@@ -149,6 +148,12 @@ class Schedule:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _day(slots: tuple[Slot, ...], zone: tzinfo, day: date) -> tuple[datetime, ...]:
+    weekday = day.weekday()
+    return tuple(sorted({wall_clock(day, s.at, zone) for s in slots if weekday in s.days}))
+
+
 def week_start(now: datetime, zone: tzinfo, weeks_ahead: int = 0) -> datetime:
     """Local midnight of the Monday of the week `weeks_ahead` after `now`'s, as UTC."""
     today = now.astimezone(zone).date()
@@ -162,7 +167,7 @@ def week_end(start: datetime, zone: tzinfo) -> datetime:
     return datetime.combine(monday, time(0), tzinfo=zone).astimezone(UTC)
 
 
-SEARCH_BATCH = 16  # candidate slots looked up per query
+SEARCH_BATCH = 16  # candidate slots looked up by the first query (then twice as many)
 SEARCH_LIMIT = 4096  # slots looked at before giving up (years of a busy schedule)
 
 
@@ -176,12 +181,15 @@ def first_free(
     from postbot.errors import StateError
 
     candidates = schedule.after(after)
-    for _ in range(SEARCH_LIMIT // SEARCH_BATCH):
-        batch = [next(candidates) for _ in range(SEARCH_BATCH)]
+    size, looked = SEARCH_BATCH, 0
+    while looked < SEARCH_LIMIT:  # batches of 16, 32, 64 ... 256: few queries, short ones
+        batch = [next(candidates) for _ in range(size)]
+        looked += size
         full = {t.astimezone(UTC) for t in taken(batch)}
         for instant in batch:
             if instant not in full:
                 return instant
+        size = min(size * 2, 256, SEARCH_LIMIT - looked)
     raise StateError(
         f"{schedule.name}: the next {SEARCH_LIMIT} slots are all taken; add slots, or give"
         " a time with --at"

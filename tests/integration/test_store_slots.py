@@ -194,3 +194,18 @@ def test_stopping_a_series(store: Store, make_plan: MakePlan) -> None:
     assert store.queue_occurrence(head, plan, at(21, 9, 0), T0) is None
     single = store.enqueue(make_plan("single"), at(7, 9, 0), T0)
     assert store.stop_series(single, T0) == ()
+
+
+def test_the_free_slot_search_looks_slots_up_by_index(store: Store, make_plan: MakePlan) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the query plan is read on SQLite (PostgreSQL's depends on table sizes)")
+    from postbot.store.slots import _TAKEN_SQL
+    from postbot.store.sql import SQLStore
+
+    assert isinstance(store, SQLStore)
+    sql = _TAKEN_SQL.format(p="?", times=", ".join("?" * 16))
+    with store.read() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("masto", *["x"] * 16)).all()
+    detail = " ".join(str(row[-1]) for row in plan)
+    assert "ix_delivery_account_due" in detail, detail
+    assert "SCAN delivery" not in detail.replace("USING INDEX", ""), detail

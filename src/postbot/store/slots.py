@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import Status
@@ -29,12 +29,34 @@ from postbot.store.posts import DELIVERY, POST, post_record
 if TYPE_CHECKING:
     from postbot.drafts import Plan
 
-_TAKEN = select(DELIVERY.c.due_at).where(
-    DELIVERY.c.account == bindparam("account"),
-    DELIVERY.c.due_at.in_(bindparam("times", expanding=True)),
-    DELIVERY.c.status != Status.CANCELLED,
-    DELIVERY.c.id.not_in(bindparam("skip", expanding=True)),
+# The search's lookup, by key in ix_delivery_account_due: said to the driver directly, with
+# the instants in the column's own stored form, because a statement per batch through the
+# expression layer costs more than the lookups themselves (benchmark item 14).
+_TAKEN_SQL = (
+    "SELECT due_at FROM delivery WHERE account = {p} AND due_at IN ({times})"
+    " AND status <> 'cancelled'"
 )
+
+
+def _taken_lookup(
+    conn: Connection, account: str, skip: Sequence[int], times: list[datetime]
+) -> list[datetime]:
+    """Which of `times` a delivery of `account` (not cancelled, not one of `skip`) is due at."""
+    dialect = conn.dialect
+    process = DELIVERY.c.due_at.type.dialect_impl(dialect).bind_processor(dialect)
+    stored = {(process(t) if process else t): t for t in times}
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = _TAKEN_SQL.format(p=mark, times=", ".join([mark] * len(stored)))
+    if skip:
+        sql += f" AND id NOT IN ({', '.join([mark] * len(skip))})"
+    rows = conn.exec_driver_sql(sql, (account, *stored, *skip)).fetchall()
+    found = []
+    for (value,) in rows:
+        if value in stored:
+            found.append(stored[value])
+        elif isinstance(value, datetime):  # a driver that hands back datetimes (psycopg)
+            found.append(value.astimezone(UTC))
+    return found
 
 
 class SlotOps:
@@ -49,8 +71,7 @@ class SlotOps:
     def _taken(
         self, conn: Connection, account: str, skip: Sequence[int], times: list[datetime]
     ) -> list[datetime]:
-        params = {"account": account, "times": times, "skip": list(skip) or [-1]}
-        return list(conn.execute(_TAKEN, params).scalars())
+        return _taken_lookup(conn, account, skip, times)
 
     def enqueue_slotted(
         self, plan: Plan, schedules: Mapping[str, Schedule], now: datetime
