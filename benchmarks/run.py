@@ -87,7 +87,7 @@ QUICK = Sizes(
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
-    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, slot_queue=200, slot_runs=3,
+    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, slot_queue=300, slot_runs=3,
     slot_cli_runs=1,
 )  # fmt: skip
 
@@ -399,25 +399,7 @@ def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
 def item14(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import slots
 
-    got = slots.measure(work, s.slot_queue, s.slot_runs, s.slot_cli_runs)
-    details["14"] = got
-    svc, deep, cli = got["service"], got["deep"], got["cli"]
-    n = f"{s.slot_queue:,}"
-    base = "`enqueue --at +2h` (the service call), same database"
-    return [
-        Row("14a", 14, f"`enqueue --next-slot` (the service call), {n} deliveries queued,"
-            f" the first {got['taken']} slots taken", svc["next_slot"] * 1000, "ms", base,
-            svc["at"] * 1000, "<= 1.2 x baseline", svc["next_slot"] <= 1.2 * svc["at"],
-            note=f"median of {s.slot_runs}, alternating; one lookup by index of 16 slots"),
-        Row("14b", 14, f"`postbot enqueue --next-slot`, a new process, {n} deliveries queued",
-            cli["next_slot"], "s", "`postbot enqueue --at +2h`, same database", cli["at"],
-            "<= 1.2 x baseline", cli["next_slot"] <= 1.2 * cli["at"],
-            note=f"median of {s.slot_cli_runs}, alternating"),
-        Row("14c", 14, f"`enqueue --next-slot` (the service call), {n} deliveries queued,"
-            f" the first {got['deep_taken']} slots taken", deep["next_slot"] * 1000, "ms", base,
-            deep["at"] * 1000, "", None,
-            note=f"median of {s.slot_runs}, alternating; five lookups (16, 32 ... 256 slots)"),
-    ]  # fmt: skip
+    return slots.rows(work, s, details, Row)
 
 
 # -- the table ----------------------------------------------------------------------------------

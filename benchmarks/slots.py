@@ -113,3 +113,26 @@ def measure(workdir: Path, queued: int, runs: int, cli_runs: int) -> dict[str, A
         "cli": {"next_slot": median(cli_slot), "at": median(cli_at),
                 "next_slot_all": cli_slot, "at_all": cli_at},
     }  # fmt: skip
+
+
+def rows(work: Path, s: Any, details: dict[str, Any], Row: Any) -> list[Any]:
+    """Item 14's lines of the table (`Row`: benchmarks.run's)."""
+    got = measure(work, s.slot_queue, s.slot_runs, s.slot_cli_runs)
+    details["14"] = got
+    svc, deep, cli = got["service"], got["deep"], got["cli"]
+    n = f"{s.slot_queue:,}"
+    base = "`enqueue --at +2h` (the service call), same database"
+    return [
+        Row("14a", 14, f"`enqueue --next-slot` (the service call), {n} deliveries queued,"
+            f" the first {got['taken']} slots taken", svc["next_slot"] * 1000, "ms", base,
+            svc["at"] * 1000, "<= 1.2 x baseline", svc["next_slot"] <= 1.2 * svc["at"],
+            note=f"median of {s.slot_runs}, alternating; one lookup by index of 16 slots"),
+        Row("14b", 14, f"`postbot enqueue --next-slot`, a new process, {n} deliveries queued",
+            cli["next_slot"], "s", "`postbot enqueue --at +2h`, same database", cli["at"],
+            "<= 1.2 x baseline", cli["next_slot"] <= 1.2 * cli["at"],
+            note=f"median of {s.slot_cli_runs}, alternating"),
+        Row("14c", 14, f"`enqueue --next-slot` (the service call), {n} deliveries queued,"
+            f" the first {got['deep_taken']} slots taken", deep["next_slot"] * 1000, "ms", base,
+            deep["at"] * 1000, "", None,
+            note=f"median of {s.slot_runs}, alternating; five lookups (16, 32 ... 256 slots)"),
+    ]  # fmt: skip

@@ -62,7 +62,7 @@ def recurrences(app: App, posts: Sequence[Post], now: datetime) -> dict[int, Rec
         if post.every is None and post.series_id is None:
             continue
         head_id = post.series_id or post.id
-        head = heads.get(head_id) or app.store.get_post(head_id)
+        head = heads.get(head_id) or heads.setdefault(head_id, app.store.get_post(head_id))
         found[post.id] = recurrence(app.settings, post, head, now)
     return found
 
