@@ -163,4 +163,6 @@ def test_recurring_refusals_are_one_line(project: Path) -> None:
         project, "enqueue", "T", "--until", "2031-01-01 00:00"
     )
     assert "is relative" in refused(project, "enqueue", "T", "--every", RULE, "--until", "+2w")
-    assert "not --now and --every" in refused(project, "enqueue", "T", "--now", "--every", RULE)
+    assert "give either --now or --every, not both" in refused(
+        project, "enqueue", "T", "--now", "--every", RULE
+    )

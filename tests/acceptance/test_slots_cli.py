@@ -160,7 +160,7 @@ def test_a_post_file_takes_the_next_slot(project: Path) -> None:
 
 def test_refusals_are_one_line_and_change_nothing(project: Path) -> None:
     run_postbot(project, "list")
-    assert "not --at and --next-slot" in refused(
+    assert "give either --at or --next-slot, not both" in refused(
         project, "enqueue", "T", "--next-slot", "--at", "+2h"
     )
     line = refused(project, "enqueue", "T", "--next-slot", "--to", "bluesky")

@@ -45,10 +45,10 @@ def check_when(
     Returns the series' end (`--until`), if given."""
     given = [o for o, v in (("--at", at), ("--now", now_flag), ("--next-slot", next_slot),
                             ("--every", every)) if v]  # fmt: skip
-    if len(given) > 1:
-        raise UserError(
-            f"give one of --at, --now, --next-slot and --every, not {' and '.join(given)}"
-        )
+    if len(given) == 2:
+        raise UserError(f"give either {given[0]} or {given[1]}, not both")
+    if len(given) > 2:
+        raise UserError(f"give one of {', '.join(given)}, not all of them")
     if until is not None and every is None:
         raise UserError("--until ends a recurring post: give it with --every")
     return parse_until(app, until, now) if until is not None else None
