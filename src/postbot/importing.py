@@ -146,7 +146,8 @@ def import_files(
     slotted = [
         (p, d) for p, d in items if p.draft.slot and not store.find_post_by_key(p.draft.key or "")
     ]
-    rest = [item for item in items if item not in slotted]
+    placed = {id(p) for p, _ in slotted}
+    rest = [item for item in items if id(item[0]) not in placed]
     results = store.import_plans(rest, now) if rest else []
     results += [_place(settings, store, checked, now) for checked, _ in slotted]
     return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings))

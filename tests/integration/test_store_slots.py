@@ -209,3 +209,16 @@ def test_the_free_slot_search_looks_slots_up_by_index(store: Store, make_plan: M
     detail = " ".join(str(row[-1]) for row in plan)
     assert "ix_delivery_account_due" in detail, detail
     assert "SCAN delivery" not in detail.replace("USING INDEX", ""), detail
+
+
+def test_next_slot_across_the_change_to_summer_time(store: Store, make_plan: MakePlan) -> None:
+    # Friday 26 March 2027, after 07:30: the next mon-fri 07:30 slot is Monday 29 March, the
+    # day after the clocks went forward: 07:30 CEST is 05:30 UTC (it was 06:30 UTC on Friday).
+    friday = datetime(2027, 3, 26, 7, 0, tzinfo=UTC)
+    schedule = replace(SCHEDULE, slots=parse_slots(["mon-fri 07:30"]))
+    first = make_plan("fri", targets=[("masto", "mastodon")])
+    _, slots = store.enqueue_slotted(first, {"masto": schedule}, friday - timedelta(hours=2))
+    assert slots == {"masto": datetime(2027, 3, 26, 6, 30, tzinfo=UTC)}
+    plan = make_plan("mon", targets=[("masto", "mastodon")])
+    _, slots = store.enqueue_slotted(plan, {"masto": schedule}, friday)
+    assert slots == {"masto": datetime(2027, 3, 29, 5, 30, tzinfo=UTC)}
