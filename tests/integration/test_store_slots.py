@@ -222,3 +222,19 @@ def test_next_slot_across_the_change_to_summer_time(store: Store, make_plan: Mak
     plan = make_plan("mon", targets=[("masto", "mastodon")])
     _, slots = store.enqueue_slotted(plan, {"masto": schedule}, friday)
     assert slots == {"masto": datetime(2027, 3, 29, 5, 30, tzinfo=UTC)}
+
+
+def test_a_changed_file_with_a_time_frees_its_slot(store: Store, make_plan: MakePlan) -> None:
+    plan = make_plan("file:posts/a.md", targets=[("masto", "mastodon")])
+    post_id, _ = store.enqueue_slotted(plan, both(plan), T0)
+    changed = make_plan("file:posts/a.md", "Neuer Text", targets=[("masto", "mastodon")])
+    [result] = store.import_plans([(changed, at(10, 9, 0))], T0)
+    assert result.action == "updated"
+    [d] = store.get_post(post_id).deliveries
+    assert (d.due_at, d.slot_at) == (at(10, 9, 0), None)
+    other = make_plan("b", targets=[("masto", "mastodon")])
+    assert store.enqueue_slotted(other, both(other), T0)[1] == {"masto": at(2, 7, 30)}
+    kept = make_plan("file:posts/a.md", "Noch einmal", targets=[("masto", "mastodon")])
+    store.import_plans([(kept, None)], T0)  # no time given: it stays where it is
+    [d] = store.get_post(post_id).deliveries
+    assert d.due_at == at(10, 9, 0)

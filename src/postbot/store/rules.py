@@ -217,6 +217,8 @@ def update_of(
             }  # fmt: skip
             if row.dry_run:  # what a dry run did is forgotten, its attempts too
                 values["attempts"] = 0
+            if due is not None:  # a time given: the posting slot it held is free
+                values["slot_at"] = None
             rerendered.append((row.id, values))
     return Update(
         tuple(rerendered),
