@@ -69,10 +69,11 @@ def enqueue(
     """Queue a post typed here, or import post files.
 
     Prints the post's id on stdout, and its due time and accounts on stderr. A post file
-    says its own time, accounts, hashtags, link, language and parts: --at, --now, --to,
-    --tag, --link, --lang and --part are refused with --file, never ignored. A thread: TEXT
-    is its first part (with the link and the hashtags), each --part one more, published as a
-    reply chain.
+    says its own time, accounts, hashtags, link, language and parts: --at, --now,
+    --next-slot, --every, --until, --to, --tag, --link, --lang and --part are refused with
+    --file, never ignored. A thread: TEXT is its first part (with the link and the
+    hashtags), each --part one more, published as a reply chain. --next-slot puts each
+    account in its first free posting slot; --every makes the post recurring.
 
     \b
     Examples:
