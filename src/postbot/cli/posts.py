@@ -31,12 +31,12 @@ part_option = click.option(
 @click.option("--at", "at", help=at_help)
 @click.option("--now", "now_flag", is_flag=True, help="Publish as soon as the daemon sees it.")
 @click.option(
-    "--next-slot", "next_slot", is_flag=True,
+    "--next-slot",
+    "next_slot",
+    is_flag=True,
     help="Each account's first free posting slot (slots in the config).",
 )
-@click.option(
-    "--every", help='Recurring: "mon 09:00", "1st of month 08:00" or a cron expression.'
-)
+@click.option("--every", help='Recurring: "mon 09:00", "1st of month 08:00" or a cron expression.')
 @click.option("--until", help="With --every: the series' end, a fixed date and time.")
 @click.option("--to", "to", multiple=True, help="Account name from the config. Repeatable.")
 @click.option("--lang", help="Language code, e.g. de.")

@@ -65,8 +65,14 @@ class DeliveryRow(SQLModel, table=True):
         Index("ix_delivery_status_next", "status", "next_attempt_at"),
         Index("ix_delivery_account_due", "account", "due_at"),
         # One delivery per account and slot (not counting cancelled ones): migration 0007.
-        Index("uq_delivery_slot", "account", "slot_at", unique=True,
-              sqlite_where=text(HOLDS_SLOT), postgresql_where=text(HOLDS_SLOT)),
+        Index(
+            "uq_delivery_slot",
+            "account",
+            "slot_at",
+            unique=True,
+            sqlite_where=text(HOLDS_SLOT),
+            postgresql_where=text(HOLDS_SLOT),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
