@@ -20,6 +20,7 @@ Every figure is measured next to its baseline in the same run and reported as a 
 11 threads: 10-part threads against as many single posts, 50 ms adapter
 13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
    twenty concurrent readers against one
+14 `enqueue --next-slot` with 10,000 deliveries queued against a plain `enqueue --at`
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Sizes:
     threads_alone: int = 5  # item 11a: 10-part threads, concurrency 1
     threads_side: int = 80  # item 11b: 10-part threads, concurrency 8
     thread_runs: int = 2  # item 11: runs each (best is reported)
+    slot_queue: int = 10_000  # item 14: deliveries queued
+    slot_runs: int = 100  # item 14a: service calls each
+    slot_cli_runs: int = 10  # item 14b: commands each
 
 
 QUICK = Sizes(
@@ -83,7 +87,8 @@ QUICK = Sizes(
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
-    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1,
+    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, slot_queue=300, slot_runs=3,
+    slot_cli_runs=1,
 )  # fmt: skip
 
 
@@ -391,6 +396,12 @@ def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def item14(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import slots
+
+    return slots.rows(work, s, details, Row)
+
+
 # -- the table ----------------------------------------------------------------------------------
 def _fmt(value: float | None) -> str:
     if value is None:
@@ -456,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
-             (9, item9), (10, item10), (11, item11), (13, item13)]  # fmt: skip
+             (9, item9), (10, item10), (11, item11), (13, item13), (14, item14)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

@@ -36,6 +36,7 @@ from postbot.options import (
 )
 from postbot.platforms import PLATFORMS, platform_class
 from postbot.schema import Where, check_keys, check_options, check_value, label, suggest, table
+from postbot.slot_config import SLOTS, Queue, parse_queues
 from postbot.when import DATE_ORDERS, order_for_language
 
 DEFAULT_CONFIG_PATH = Path("config/postbot.toml")
@@ -90,6 +91,7 @@ class Settings:
     on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
     web: WebSettings = WebSettings()
     alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
+    queues: Mapping[str, Queue] = field(default_factory=dict)  # [queues.NAME]: shared slots
 
     def account(self, name: str) -> Account:
         try:
@@ -246,6 +248,7 @@ ACCOUNT: Mapping[str, Option] = {
     "pace": Option(str, parse=_pace, help='a count per period, e.g. "300/3h", or "off"'),
     # Without it: pacing.DEFAULT_MAX_LATENESS (2 h).
     "max_lateness": Option((str, int, float), parse=_lateness, help='e.g. "2h" or "off"'),
+    "slots": SLOTS,  # weekly posting slots (slot_config.py)
 }
 _ACCOUNT_FIELDS = ("platform", "base_url", "credentials", "char_limit")  # the rest: options
 # An environment variable's name: capitals, digits and _. A long run of letters and digits
@@ -299,7 +302,7 @@ def parse_settings(
 ) -> Settings:
     """Check `raw` (the parsed TOML of `source`) against the schema and build the Settings."""
     where = where or Where(source)
-    check_keys(raw, [*TOP, *TABLES, "accounts"], (), where)
+    check_keys(raw, [*TOP, *TABLES, "accounts", "queues"], (), where)
     project = _project_dir(raw, where)
     top = check_options(raw, TOP, (), where, project, defaults=True)
     sections: dict[str, dict[str, Any]] = {}
@@ -315,6 +318,7 @@ def parse_settings(
     accounts = {
         name: _parse_account(name, value, where, project) for name, value in accounts_raw.items()
     }
+    queues = parse_queues(table(raw, "queues", (), where), accounts, where)
     retry = RetrySettings(**sections["retry"])
     if retry.max_delay < retry.base_delay:
         raise where.error(("retry", "max_delay"), "retry.max_delay must not be below base_delay")
@@ -343,6 +347,7 @@ def parse_settings(
         on_delete=sections["posts"]["on_delete"],
         web=web,
         alerts=AlertSettings(**sections["alerts"]),
+        queues=queues,
     )
 
 

@@ -9,7 +9,9 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
   `import` of the posts folder when one is configured;
 - `server_side`, when an account hands its posts to its server (`server_side = true`): every
   `server_side_check`, posts due within the lead are handed over and what the server did with
-  the ones it holds is recorded (dispatch/serverside.py).
+  the ones it holds is recorded (dispatch/serverside.py);
+- `recurring`, every few seconds: the next occurrence of each recurring post whose latest one
+  is done, at the rule's next time after now (service/recurring.py: never a catch-up burst).
 
 A live daemon does not start on a database that holds dry-run results: a post a demo
 "published" would otherwise never go out for real, silently. `postbot golive` re-queues them
@@ -36,6 +38,7 @@ from postbot.importing import log_lines as import_log_lines
 from postbot.service import App, import_folder, queued_examples
 
 log = logging.getLogger("postbot.daemon")
+RECUR_SECONDS = 5  # how soon after an occurrence went out the next one is queued
 
 
 class Daemon:
@@ -81,6 +84,7 @@ class Daemon:
         self.dispatcher.recover()
         self.dispatcher.hand_over()
         handled = self.dispatcher.run_pass()
+        self._recur()
         self.dispatcher.close()
         self.ops.alerts.stop()  # sends what this run raised
         return handled
@@ -135,6 +139,8 @@ class Daemon:
         if self.app.settings.posts_dir:
             self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
                                    next_run_time=now)  # fmt: skip
+        self.scheduler.add_job(self._recur, "interval", seconds=RECUR_SECONDS, id="recurring",
+                               next_run_time=now)  # fmt: skip
         job = self.dispatcher.server_side
         if job is not None:
             every = min(s.check for s in job.accounts.values()).total_seconds()
@@ -195,6 +201,15 @@ class Daemon:
             self.dispatcher.hand_over()
         except PostbotError as exc:  # e.g. the database is away: the next run tries again
             log.error("server-side scheduling: %s", exc)
+
+    def _recur(self) -> None:
+        from postbot.service.recurring import requeue
+
+        try:
+            if requeue(self.app) and self.scheduler is not None:
+                self.arm(self.dispatcher.next_wake())
+        except PostbotError as exc:  # e.g. the database is away: the next run tries again
+            log.error("recurring posts: %s", exc)
 
     def _heartbeat(self) -> None:
         try:

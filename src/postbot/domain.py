@@ -163,6 +163,7 @@ class Delivery:
     scheduled_id: str | None = None
     # The instance refused to take it (limits, too soon): postbot publishes it at its time.
     handover_refused: bool = False
+    slot_at: datetime | None = None  # the posting slot it holds (--next-slot), if any
 
 
 # An example post (`example: true` in its file) is stored under a key with this prefix: only
@@ -189,6 +190,13 @@ class Post:
     deliveries: tuple[Delivery, ...] = ()
     parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser
     variants: tuple[Variant, ...] = ()
+    # Recurring (`every:`): the rule and end of the series' first post; a later occurrence
+    # has the first post's id and its occurrence; `stopped_at`: the series was cancelled.
+    every: str | None = None
+    until: datetime | None = None
+    series_id: int | None = None
+    occurrence_at: datetime | None = None
+    stopped_at: datetime | None = None
 
     @property
     def example(self) -> bool:

@@ -39,6 +39,9 @@ class Draft:
     where: str = "command line"  # for messages: the file and line, or "command line"
     parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser (part 1)
     variants: tuple[Variant, ...] = ()  # overrides per platform or account
+    slot: bool = False  # `slot: next`: the first free posting slot of every target
+    every: str | None = None  # a recurring post's rule (recurring.py), as written
+    until: datetime | None = None  # ... and when its series ends (inclusive)
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""
@@ -54,6 +57,9 @@ class Draft:
             from postbot.variants import as_json
 
             payload.append({"variants": as_json(self.variants)})
+        if self.slot or self.every:
+            until = self.until.isoformat() if self.until else None
+            payload.append({"slot": self.slot, "every": self.every, "until": until})
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 

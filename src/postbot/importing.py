@@ -31,7 +31,7 @@ from postbot.errors import StateError, UserError
 from postbot.markup import markdown_warning
 from postbot.output import local
 from postbot.postfile import SUFFIXES, read_post_file, scan_post_files
-from postbot.store import ImportResult, Store
+from postbot.store import ImportResult, Store, rules
 
 Progress = Callable[[int, int], None]  # (files checked, files in all)
 
@@ -132,7 +132,7 @@ def import_files(
             broken.append(BrokenFile(str(path), str(exc)))
             seen[os.path.abspath(path)] = None
         else:
-            items.append((checked, checked.draft.at))
+            items.append((checked, _due(settings, checked, now)))
             warnings.extend(plan_warnings(checked))
             seen[os.path.abspath(path)] = checked.draft.key
         if progress is not None:
@@ -141,8 +141,34 @@ def import_files(
         raise BrokenFiles(broken)
     if items and live:
         _withdraw_changed(settings, store, items, now)
-    results = store.import_plans(items, now) if items else []
+    # A new post file with `slot: next` takes its slots as it is stored (store.enqueue_slotted);
+    # one stored before keeps the slots it holds (an edit re-renders it in place).
+    slotted = [
+        (p, d) for p, d in items if p.draft.slot and not store.find_post_by_key(p.draft.key or "")
+    ]
+    placed = {id(p) for p, _ in slotted}
+    rest = [item for item in items if id(item[0]) not in placed]
+    results = store.import_plans(rest, now) if rest else []
+    results += [_place(settings, store, checked, now) for checked, _ in slotted]
     return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings))
+
+
+def _due(settings: Settings, checked: Plan, now: datetime) -> datetime | None:
+    """When an imported post is due: its `at`, or a recurring post's first occurrence."""
+    draft = checked.draft
+    if draft.every is None:
+        return draft.at
+    from postbot.service.recurring import first_occurrence
+
+    return first_occurrence(settings, draft.every, draft.until, now, f"{draft.where}: every")
+
+
+def _place(settings: Settings, store: Store, checked: Plan, now: datetime) -> ImportResult:
+    from postbot.slot_config import schedules_for
+
+    accounts = tuple(t.account for t in checked.targets)
+    post_id, _ = store.enqueue_slotted(checked, schedules_for(settings, accounts), now)
+    return ImportResult(post_id, checked.draft.key or "", "created")
 
 
 def withdraw_missing(
@@ -177,7 +203,8 @@ def withdraw_missing(
         source = os.path.abspath(os.path.join(base or ".", post.source))
         if os.path.dirname(source) != where:
             continue
-        if source in report.seen and report.seen[source] in (None, post.key):
+        # A recurring post's later occurrences stand for the file the series began with.
+        if source in report.seen and report.seen[source] in (None, rules.series_key(post.key)):
             continue
         cancelled = 0
         if on_delete is OnDelete.CANCEL:
@@ -195,7 +222,7 @@ def _cancel(
     """A withdrawn post's deliveries cancelled, those a server holds withdrawn from it first."""
     if settings is None:
         return store.cancel(post_id, now)
-    from postbot.service.serverside import cancel_post
+    from postbot.service.recurring import cancel_post  # a series stops with it
 
     return cancel_post(settings, store, post_id, now, live=live)[0]
 
@@ -350,6 +377,19 @@ def _check(
         raise UserError(f"{path}: id '{key}' is also used by {used_by[key]}")
     used_by[key] = str(path)
     checked = plan(draft, settings)
+    if draft.slot:
+        from postbot.slot_config import schedules_for
+
+        try:
+            schedules_for(settings, tuple(t.account for t in checked.targets))
+        except UserError as exc:
+            raise UserError(f"{path}: slot: next: {exc}") from None
+    if draft.every is not None:
+        _due(settings, checked, now)  # a rule without an occurrence (before until) is refused
+    if draft.until is not None and draft.until < now:
+        stored = store.find_post_by_key(key)
+        if stored is None or stored.content_hash != checked.draft.content_hash():
+            raise UserError(f"{path}: until {local(draft.until, settings.timezone)} is in the past")
     if draft.at is not None and draft.at < now:
         stored = store.find_post_by_key(key)
         if stored is None or stored.content_hash != checked.draft.content_hash():

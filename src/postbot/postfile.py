@@ -5,7 +5,9 @@ Two formats:
   `hashtags`, `link`, `language`, `headline`, `media` (a list of `{path, alt}`, paths relative
   to the file), `parts` and `variants`. The body is the teaser; a line holding only `---`
   in it starts the next part of a thread (`threads.py`), or `parts:` lists them; `variants:`
-  overrides text, hashtags, link or parts for one platform or account (`variants.py`).
+  overrides text, hashtags, link or parts for one platform or account (`variants.py`);
+  `slot: next` takes every target's first free posting slot (`slots.py`), `every:` (and
+  `until:`) makes the post recurring (`recurring.py`); each instead of `at`.
 - Plain text (`.txt`) in the newsroom teaser shape: the first paragraph is the headline, the
   first paragraph carrying hashtags is the teaser (its trailing `#tags` become the hashtags),
   the rest is the article and is not sent. Line breaks inside a paragraph become single spaces.
@@ -39,7 +41,7 @@ from postbot.when import localize, read_time
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
-    "parts", "variants",
+    "parts", "variants", "slot", "every", "until",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -181,6 +183,7 @@ def parse_markdown(
             " out to post to every configured account"
         )
     parts = _thread(split, where)
+    slot, every, until = _when_rules(split, zone, where, now, order)
     return Draft(
         teaser=parts[0],
         parts=tuple(parts[1:]),
@@ -196,7 +199,47 @@ def parse_markdown(
         + (_opt_str(meta.get("id"), "id", where) or source_key(path, base)),
         source=source_name(path, base),
         where=where,
+        slot=slot,
+        every=every,
+        until=until,
     )
+
+
+def _when_rules(
+    split: Split, zone: tzinfo, where: str, now: datetime | None, order: str | None
+) -> tuple[bool, str | None, datetime | None]:
+    """`slot: next`, `every:` and `until:`: each understood exactly, and not with `at`."""
+    meta = split.meta
+
+    def at(key: str) -> str:
+        line = split.key_line((key,))
+        return f"{where}:{line}" if line else where
+
+    slot = meta.get("slot")
+    if slot is not None and slot != "next":
+        raise UserError(
+            f"{at('slot')}: slot: {slot!r} is not understood; write 'slot: next' (the first"
+            " free posting slot of every target), or give a time with at:"
+        )
+    given = [k for k in ("at", "slot", "every") if meta.get(k) is not None]
+    if len(given) > 1:
+        raise UserError(
+            f"{at(given[1])}: {' and '.join(given)} both say when the post goes out; keep one"
+        )
+    every = meta.get("every")
+    if every is not None:
+        from postbot.recurring import parse_every
+
+        if not isinstance(every, str):
+            every = str(every)
+        try:
+            every = parse_every(every).text
+        except ValueError as exc:
+            raise UserError(f"{at('every')}: every: {exc}") from None
+    if meta.get("until") is not None and every is None:
+        raise UserError(f"{at('until')}: until: ends a recurring post; give every: with it")
+    until = _at(meta.get("until"), zone, at("until"), now, order, key="until")
+    return slot == "next", every, until
 
 
 def _thread(split: Split, where: str) -> list[str]:
@@ -241,7 +284,12 @@ def _with_suggestion(key: str) -> str:
 
 
 def _at(
-    value: Any, zone: tzinfo, where: str, now: datetime | None, order: str | None
+    value: Any,
+    zone: tzinfo,
+    where: str,
+    now: datetime | None,
+    order: str | None,
+    key: str = "at",
 ) -> datetime | None:
     if value is None:
         return None
@@ -252,18 +300,18 @@ def _at(
         try:
             return localize(value, zone)
         except UserError as exc:
-            raise UserError(f"{where}: at: {exc}") from None
+            raise UserError(f"{where}: {key}: {exc}") from None
     if isinstance(value, bool) or not isinstance(value, str | int | date):
-        raise UserError(f"{where}: at: must be a date and time, written YYYY-MM-DD HH:MM")
+        raise UserError(f"{where}: {key}: must be a date and time, written YYYY-MM-DD HH:MM")
     spec = str(value).strip()  # a YAML date (2026-12-01) is refused below: no time of day
     try:
         reading = read_time(spec, zone, now, order=order)
     except UserError as exc:
-        raise UserError(f"{where}: at: {exc}") from None
+        raise UserError(f"{where}: {key}: {exc}") from None
     if reading.relative:
         # "+2h" or "tomorrow 9:00" would mean something new at every import.
         raise UserError(
-            f"{where}: at: relative time '{spec}' is not allowed in a post file:"
+            f"{where}: {key}: relative time '{spec}' is not allowed in a post file:"
             " give a fixed date and time, written YYYY-MM-DD HH:MM"
         )
     return reading.when

@@ -74,6 +74,7 @@ def test_enqueue_json_is_the_documented_post_shape(project: Path) -> None:
         "deliveries",
         "parts",  # issue 10: a thread's further parts, and the post's variants
         "variants",
+        "recurrence",  # issue 10: a recurring post's series (null for others)
     }
     [delivery] = post["deliveries"]
     assert set(delivery) == {
@@ -92,8 +93,10 @@ def test_enqueue_json_is_the_documented_post_shape(project: Path) -> None:
         "waiting",
         "parts",  # issue 10: every part with its remote id and URL
         "scheduled_id",  # issue 10: the server's scheduled status (Mastodon server_side)
+        "slot_at",  # issue 10: the posting slot it holds (--next-slot)
     }
     assert (delivery["dry_run"], delivery["waiting"]["reason"]) == (False, "due")
+    assert (post["recurrence"], delivery["slot_at"]) == (None, None)
     assert (post["text"], delivery["account"], delivery["status"]) == (
         "Mit JSON",
         "bluesky",

@@ -50,12 +50,13 @@ EXPECTED_COLUMNS = {
     "post": {
         "id", "key", "headline", "teaser", "hashtags", "link", "language", "media", "source",
         "content_hash", "created_at", "updated_at", "parts", "variants",
+        "every", "until_at", "series_id", "occurrence_at", "series_stopped_at",  # 0007
     },
     "delivery": {
         "id", "post_id", "account", "platform", "key", "text", "status", "due_at",
         "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "remote_id",
         "remote_url", "last_error", "dry_run", "created_at", "updated_at", "part_count",
-        "scheduled_id", "handover_refused",
+        "scheduled_id", "handover_refused", "slot_at",
     },
     "delivery_part": {
         "id", "delivery_id", "idx", "text", "remote_id", "remote_url", "ref", "published_at",
@@ -169,6 +170,16 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     }
     message_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("alert_message")}
     assert message_indexes["ix_alert_message_sent_at"] == ["sent_at"]
+    # 0007: the free-slot search by key; one holder per slot; one post per occurrence.
+    assert indexes["ix_delivery_account_due"] == ["account", "due_at"]
+    slot_index = next(i for i in insp.get_indexes("delivery") if i["name"] == "uq_delivery_slot")
+    assert (slot_index["column_names"], bool(slot_index["unique"])) == (
+        ["account", "slot_at"],
+        True,
+    )
+    post_indexes = {i["name"]: i for i in insp.get_indexes("post")}
+    assert post_indexes["uq_post_occurrence"]["column_names"] == ["series_id", "occurrence_at"]
+    assert post_indexes["uq_post_occurrence"]["unique"]
 
     # A second ensure_schema is a no-op; the store works at head.
     bare_store.ensure_schema()

@@ -30,6 +30,14 @@ part_option = click.option(
 @click.option("--link", "-l", help="Link to put after the text.")
 @click.option("--at", "at", help=at_help)
 @click.option("--now", "now_flag", is_flag=True, help="Publish as soon as the daemon sees it.")
+@click.option(
+    "--next-slot",
+    "next_slot",
+    is_flag=True,
+    help="Each account's first free posting slot (slots in the config).",
+)
+@click.option("--every", help='Recurring: "mon 09:00", "1st of month 08:00" or a cron expression.')
+@click.option("--until", help="With --every: the series' end, a fixed date and time.")
 @click.option("--to", "to", multiple=True, help="Account name from the config. Repeatable.")
 @click.option("--lang", help="Language code, e.g. de.")
 @click.option(
@@ -50,6 +58,9 @@ def enqueue(
     link: str | None,
     at: str | None,
     now_flag: bool,
+    next_slot: bool,
+    every: str | None,
+    until: str | None,
     to: tuple[str, ...],
     lang: str | None,
     files: tuple[str, ...],
@@ -58,16 +69,20 @@ def enqueue(
     """Queue a post typed here, or import post files.
 
     Prints the post's id on stdout, and its due time and accounts on stderr. A post file
-    says its own time, accounts, hashtags, link, language and parts: --at, --now, --to,
-    --tag, --link, --lang and --part are refused with --file, never ignored. A thread: TEXT
-    is its first part (with the link and the hashtags), each --part one more, published as a
-    reply chain.
+    says its own time, accounts, hashtags, link, language and parts: --at, --now,
+    --next-slot, --every, --until, --to, --tag, --link, --lang and --part are refused with
+    --file, never ignored. A thread: TEXT is its first part (with the link and the
+    hashtags), each --part one more, published as a reply chain. --next-slot puts each
+    account in its first free posting slot; --every makes the post recurring.
 
     \b
     Examples:
         postbot enqueue "Lesen Sie hier, wie ..." --tag XiJinping --tag SOZGipfel \\
             --link https://example.org/soz --at "2027-12-01 08:00" --to mastodon --lang de
         postbot enqueue "Breaking" --now
+        postbot enqueue "Guten Morgen aus der Redaktion" --next-slot --to mastodon
+        postbot enqueue "Unser Newsletter: jeden Montag" --every "mon 09:00" \\
+            --until "2027-06-30 23:59" --link https://example.org/newsletter
         postbot enqueue "Teil 1: Der Gipfel" --part "Teil 2: Die Gäste" --part "Teil 3" --now
         postbot enqueue --file posts/
     """
@@ -84,6 +99,9 @@ def enqueue(
         given = {
             "--at": (at is not None, "at"),
             "--now": (now_flag, "at"),
+            "--next-slot": (next_slot, "slot: next"),
+            "--every": (every is not None, "every"),
+            "--until": (until is not None, "until"),
             "--to": (to, "to"),
             "--tag": (tags, "hashtags"),
             "--link": (link is not None, "link"),
@@ -107,7 +125,7 @@ def enqueue(
     assert text is not None
     done = service.enqueue_text(
         app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang,
-        parts=parts,
+        parts=parts, next_slot=next_slot, every=every, until=until,
     )  # fmt: skip
     if as_json:
         print_json(json.listing(service.show(app, done.post_id))[0])
@@ -162,7 +180,8 @@ def show(app: App, post_id: int, as_json: bool) -> None:
     if as_json:
         print_json(json.listing(shown)[0])
     else:
-        text.post_detail(shown.posts[0], shown.waits, app.zone)
+        post = shown.posts[0]
+        text.post_detail(post, shown.waits, app.zone, shown.recurring.get(post.id))
 
 
 @cli.command()
@@ -183,19 +202,25 @@ def cancel(app: App, post_id: int) -> None:
 
 @cli.command()
 @post_id_argument
-@click.option("--at", "at", required=True, help="New time (same forms as enqueue --at).")
+@click.option("--at", "at", help="New time (same forms as enqueue --at).")
+@click.option(
+    "--next-slot", "next_slot", is_flag=True, help="Each account's first free posting slot."
+)
 @pass_app
-def reschedule(app: App, post_id: int, at: str) -> None:
-    """Move a queued (or missed) post to another time.
+def reschedule(app: App, post_id: int, at: str | None, next_slot: bool) -> None:
+    """Move a queued (or missed) post to another time, or to the next free posting slots
+    (the slots it held are freed).
 
     \b
-    Example:
+    Examples:
         postbot reschedule 12 --at "2027-12-01 09:30"
+        postbot reschedule 12 --next-slot
     """
     from postbot import service
     from postbot.output import text
 
-    text.changed("rescheduled", service.reschedule(app, post_id, at), app.zone)
+    done = service.reschedule(app, post_id, at, next_slot)
+    text.changed("rescheduled", done, app.zone)
 
 
 @cli.command()
@@ -288,9 +313,11 @@ def preview(
 
     result = service.preview(app, post_or_text, to, parts)
     if as_json:
-        print_json(json.preview(result.targets))
+        from postbot.output.slots import recurrence_json
+
+        print_json(json.preview(result.targets, result.slots, recurrence_json(result.recurrence)))
         text.warn(result.warnings)
     else:
-        text.preview(result)
+        text.preview(result, app.zone)
     if not result.fits:
         click.get_current_context().exit(EXIT_BAD_INPUT)

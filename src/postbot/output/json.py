@@ -25,7 +25,12 @@ def iso(value: datetime | None) -> str | None:
 
 
 def listing(shown: Listing) -> list[dict[str, Any]]:
-    return [post(p, shown.waits) for p in shown.posts]
+    from postbot.output.slots import recurrence_json
+
+    return [
+        {**post(p, shown.waits), "recurrence": recurrence_json(shown.recurring.get(p.id))}
+        for p in shown.posts
+    ]
 
 
 def post(p: Post, waits: Mapping[int, Wait] | None = None) -> dict[str, Any]:
@@ -63,6 +68,7 @@ def delivery(d: Delivery, wait: Wait | None = None) -> dict[str, Any]:
         "waiting": None if wait is None else waiting(wait),
         "parts": parts(d),
         "scheduled_id": d.scheduled_id,
+        "slot_at": iso(d.slot_at),
     }
 
 
@@ -153,9 +159,14 @@ def status(s: QueueStatus) -> dict[str, Any]:
     }
 
 
-def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
+def preview(
+    targets: Sequence[Target],
+    slots: Mapping[str, datetime] | None = None,
+    recurrence: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """`text`, `count`, `limit`, `checks`: the first part's; `fits`: every part's; `parts`:
-    each part (one for a single post); `variant`: the variant the account is sent, or null."""
+    each part (one for a single post); `variant`: the variant the account is sent, or null;
+    `slot_at`: the posting slot a stored post holds there; `recurrence`: its series' rule."""
     return [
         {
             "account": t.account,
@@ -166,6 +177,8 @@ def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
             "fits": t.fits,
             "checks": checks(t.checks),
             "variant": t.variant,
+            "slot_at": iso((slots or {}).get(t.account)),
+            "recurrence": recurrence,
             "parts": [
                 {
                     "part": n,

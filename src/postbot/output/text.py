@@ -17,6 +17,7 @@ from postbot.domain import PaceState, Post, Status, Wait, WaitReason
 from postbot.importing import ImportReport
 from postbot.output import console, local
 from postbot.pacing import describe_period
+from postbot.recurring import Recurrence
 from postbot.service import (
     AccountCheck,
     AttemptLog,
@@ -78,18 +79,27 @@ def posts_table(shown: Listing, zone: tzinfo) -> None:
                 str(post.id) if first else "",
                 Text(d.account),
                 _paced() if paced else _status(d.status, dry_run=d.dry_run),
-                local(wait.until if wait is not None and paced else d.due_at, zone),
+                local(wait.until if wait is not None and paced else d.due_at, zone)
+                + (" (slot)" if d.slot_at is not None else ""),
                 Text(post.teaser if first else "", no_wrap=True, overflow="ellipsis"),
                 end_section=i == len(post.deliveries) - 1 and len(post.deliveries) > 1,
             )
     console().print(grid)
+    from postbot.output.slots import recurrence_text
+
+    for post_id, series in shown.recurring.items():
+        click.echo(f"post {post_id}: {recurrence_text(series, post_id, zone)}")
     if any(d.dry_run for p in posts for d in p.deliveries):
         click.echo("* set by a dry run: nothing was sent (postbot golive queues it for real)")
 
 
-def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
+def post_detail(
+    post: Post, waits: Mapping[int, Wait], zone: tzinfo, series: Recurrence | None = None
+) -> None:
     """Every field in full: long lines are left to the terminal to wrap (copy-paste safe)."""
     from rich.text import Text
+
+    from postbot.output.slots import recurrence_text
 
     out = console()
     lines = [f"post {post.id}  ({post.source}, key {post.key})"]
@@ -103,10 +113,11 @@ def post_detail(post: Post, waits: Mapping[int, Wait], zone: tzinfo) -> None:
         f"language: {post.language or '-'}",
         *(f"media:    {m.path} (alt: {m.alt})" for m in post.media),
         *(f"variant:  {v}" for v in variant_lines(post)),
+        *([f"repeats:  {recurrence_text(series, post.id, zone)}"] if series else []),
     ]
     out.print(Text("\n".join(lines)), soft_wrap=True)
     for d in post.deliveries:
-        when = f"due {local(d.due_at, zone)}"
+        when = f"due {local(d.due_at, zone)}" + (" (its posting slot)" if d.slot_at else "")
         if d.status == Status.QUEUED and d.next_attempt_at != d.due_at:
             when += f", next attempt {local(d.next_attempt_at, zone)}"
         wait = waits.get(d.id)
@@ -205,8 +216,13 @@ def queue_status(s: QueueStatus, zone: tzinfo) -> None:
 def enqueued(e: Enqueued, zone: tzinfo) -> None:
     """The id alone on stdout (for `id=$(postbot enqueue ...)`); the rest for people, on stderr."""
     click.echo(e.post_id)
-    accounts = ", ".join(e.accounts)
-    click.echo(f"post {e.post_id}: due {local(e.due, zone)} to {accounts}", err=True)
+    if e.slots:
+        slots = ", ".join(f"{a} at {local(t, zone)}" for a, t in e.slots.items())
+        click.echo(f"post {e.post_id}: next free slots: {slots}", err=True)
+    else:
+        accounts = ", ".join(e.accounts)
+        every = f" (every {e.every}: the first occurrence)" if e.every else ""
+        click.echo(f"post {e.post_id}: due {local(e.due, zone)}{every} to {accounts}", err=True)
     warn(e.warnings)
 
 
@@ -239,7 +255,12 @@ def import_progress() -> Iterator[Progress | None]:
 def changed(verb: str, c: Changed, zone: tzinfo) -> None:
     n = c.deliveries
     line = f"{verb} {n} deliver{'y' if n == 1 else 'ies'} of post {c.post_id}"
-    click.echo(line + (f", due {local(c.due, zone)}" if c.due is not None else ""))
+    if c.slots:
+        taken = ", ".join(f"{a} at {local(t, zone)}" for a, t in c.slots.items())
+        line += f", next free slots: {taken}"
+        click.echo(line)
+    else:
+        click.echo(line + (f", due {local(c.due, zone)}" if c.due is not None else ""))
     warn(c.warnings)
 
 
@@ -255,9 +276,9 @@ def resolved(r: Resolved) -> None:
                f" at {r.url}{goes_on}")  # fmt: skip
 
 
-def preview(p: Preview) -> None:
+def preview(p: Preview, zone: tzinfo | None = None) -> None:
     """One row per account, or per part of a thread (`part` 1/3 ...); the variant an account
-    is sent is named under its name."""
+    is sent is named under its name; a stored post's posting slots and rule after the table."""
     from rich.text import Text
 
     threads = any(t.parts for t in p.targets)
@@ -282,6 +303,13 @@ def preview(p: Preview) -> None:
                 end_section=threads and number == len(parts),
             )  # fmt: skip
     console().print(grid)
+    if zone is not None:
+        from postbot.output.slots import recurrence_text
+
+        for name, slot in p.slots.items():
+            click.echo(f"{name}: holds the posting slot {local(slot, zone)}")
+        if p.recurrence is not None:
+            click.echo(recurrence_text(p.recurrence, p.recurrence.series_id, zone))
     warn(p.warnings)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
+from postbot.recurring import Recurrence
 from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
 
@@ -61,9 +62,11 @@ def open_app(config_path: str | Path | None = None, *, migrate: bool = True) -> 
 @dataclass(frozen=True)
 class Enqueued:
     post_id: int
-    due: datetime
+    due: datetime  # the first account's, with slots
     accounts: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    slots: Mapping[str, datetime] = field(default_factory=dict)  # --next-slot: per account
+    every: str | None = None  # a recurring post's rule
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Changed:
     deliveries: int
     due: datetime | None = None
     warnings: tuple[str, ...] = ()  # e.g. what a server had published already
+    slots: Mapping[str, datetime] = field(default_factory=dict)  # --next-slot: per account
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class Resolved:
 class Preview:
     targets: tuple[Target, ...]
     warnings: tuple[str, ...] = ()
+    slots: Mapping[str, datetime] = field(default_factory=dict)  # a stored post's, per account
+    recurrence: Recurrence | None = None
 
     @property
     def fits(self) -> bool:
@@ -126,6 +132,7 @@ class Listing:
 
     posts: tuple[Post, ...]
     waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
+    recurring: Mapping[int, Recurrence] = field(default_factory=dict)  # post id -> its series
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -155,17 +162,33 @@ def enqueue_text(
     to: Sequence[str] = (),
     language: str | None = None,
     parts: Sequence[str] = (),
+    next_slot: bool = False,
+    every: str | None = None,
+    until: str | None = None,
 ) -> Enqueued:
-    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`)."""
+    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`);
+    `next_slot`: each target in its first free posting slot; `every` (and `until`): a
+    recurring post, first due at the rule's next time."""
+    from postbot.service import recurring, slots
+
     now = app.now()
-    due = due_time(app, at, now_flag, now)
+    end = recurring.check_when(app, at, now_flag, next_slot, every, until, now)
+    due = (
+        recurring.first_occurrence(app.settings, every, end, now, "--every")
+        if every is not None
+        else due_time(app, at, now_flag, now)
+    )
     draft = typed_draft(
         app, text, hashtags=hashtags, link=link, to=to, language=language, parts=parts
     )
-    checked = plan(draft, app.settings)
-    post_id = app.store.enqueue(checked, due, now)
+    checked = plan(replace(draft, every=every, until=end, slot=next_slot), app.settings)
     accounts = tuple(t.account for t in checked.targets)
-    return Enqueued(post_id, due, accounts, tuple(importing.plan_warnings(checked)))
+    warnings = tuple(importing.plan_warnings(checked))
+    if next_slot:
+        post_id, taken = slots.place(app, checked, now)
+        return Enqueued(post_id, taken[accounts[0]], accounts, warnings, taken)
+    post_id = app.store.enqueue(checked, due, now)
+    return Enqueued(post_id, due, accounts, warnings, every=every)
 
 
 def typed_draft(
@@ -243,17 +266,26 @@ def import_folder(
 
 def cancel(app: App, post_id: int) -> Changed:
     """Cancel the post's queued deliveries, and withdraw those a server holds (status
-    `scheduled`) from it first (service/serverside.py)."""
-    from postbot.service.serverside import cancel_post
+    `scheduled`) from it first (service/serverside.py); a recurring post's series stops."""
+    from postbot.service.recurring import cancel_post
 
     changed, done = cancel_post(app.settings, app.store, post_id, app.now())
     return Changed(post_id, changed, warnings=(done.note(post_id),) if done.gone else ())
 
 
-def reschedule(app: App, post_id: int, at: str) -> Changed:
-    """Move the post's queued (or missed) deliveries, and those a server holds, to `at`."""
+def reschedule(app: App, post_id: int, at: str | None, next_slot: bool = False) -> Changed:
+    """Move the post's queued (or missed) deliveries, and those a server holds, to `at`, or
+    (`next_slot`) each to its account's first free posting slot."""
     from postbot.service import serverside
 
+    if (at is None) == (not next_slot):
+        raise UserError("give either --at or --next-slot")
+    if next_slot:
+        from postbot.service.slots import reschedule as to_slots
+
+        taken = to_slots(app, post_id)
+        return Changed(post_id, len(taken), min(taken.values()), slots=taken)
+    assert at is not None
     now = app.now()
     due = parse_due(app, at, now)
     post = app.store.get_post(post_id)
@@ -324,8 +356,11 @@ def preview(
             parts=post.parts,
             variants=_variants_for(app, post.variants, to),
         )
-    else:
-        draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
+        checked = plan(draft, app.settings, check_length=False)
+        held = {d.account: d.slot_at for d in post.deliveries if d.slot_at is not None}
+        series = _listing(app, [post]).recurring.get(post.id)
+        return Preview(checked.targets, tuple(importing.plan_warnings(checked)), held, series)
+    draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
     return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
 
@@ -351,16 +386,19 @@ def show(app: App, post_id: int) -> Listing:
 
 
 def _listing(app: App, posts: Sequence[Post]) -> Listing:
+    from postbot.service.recurring import recurrences
+
     now = app.now()
+    series = recurrences(app, posts, now)
     queued = [d for p in posts for d in p.deliveries if d.status == Status.QUEUED]
     if not queued:
-        return Listing(tuple(posts), {})
+        return Listing(tuple(posts), {}, series)
     from postbot.dispatch.outlook import read_outlook
     from postbot.pacing import wait_of
 
     outlook = read_outlook(app.store, app.settings, now)
     waits = {d.id: w for d in queued if (w := wait_of(d, outlook.paces, now)) is not None}
-    return Listing(tuple(posts), waits)
+    return Listing(tuple(posts), waits, series)
 
 
 def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> AttemptLog:

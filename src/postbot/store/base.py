@@ -45,9 +45,11 @@ from postbot.store import rules
 if TYPE_CHECKING:
     from postbot.drafts import Plan
     from postbot.pacing import Pace
+    from postbot.recurring import SeriesState
+    from postbot.slots import Schedule
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002", "0004", "0006")
+REVISIONS = ("0001", "0002", "0004", "0006", "0007")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -156,6 +158,42 @@ class Store(ABC):
         """Going live after a demo: every delivery whose status a dry run set goes back in the
         queue as it was before (`rules.reset_values`, due at its own due time). The attempt
         log keeps the dry-run attempts (marked). StateError while a dry run is publishing."""
+
+    # -- posting slots and recurring series (slots.py, recurring.py) ---------------------------
+    # A slot is held by a delivery with `slot_at` that is not cancelled: one per account and
+    # slot, across processes (the database refuses a second). A slot is free when no delivery
+    # of the account that is not cancelled is due at that instant, slotted or not.
+    @abstractmethod
+    def enqueue_slotted(
+        self, plan: Plan, schedules: Mapping[str, Schedule], now: datetime
+    ) -> tuple[int, dict[str, datetime]]:
+        """`enqueue`, each target due at the first free slot after `now` of its schedule,
+        which it holds; returns the post id and each account's slot. StateError: no slot free."""
+
+    @abstractmethod
+    def reschedule_slotted(
+        self, post_id: int, schedules: Mapping[str, Schedule], now: datetime
+    ) -> dict[str, datetime]:
+        """`reschedule` each queued (or missed) delivery to its account's first free slot after
+        `now` (the slots they held count as free); returns each account's slot."""
+
+    @abstractmethod
+    def queue_occurrence(
+        self, series_id: int, plan: Plan, due: datetime, now: datetime
+    ) -> int | None:
+        """Queue a recurring series' occurrence at `due` as a post of its own (its key: the
+        series' key and `rules.OCCURRENCE_MARK` and `due`); None, and nothing written, if that
+        occurrence exists (whoever queued it) or the series is stopped: once per occurrence."""
+
+    @abstractmethod
+    def active_series(self) -> list[SeriesState]:
+        """Every recurring series not stopped, with its latest occurrence, by head post id."""
+
+    @abstractmethod
+    def stop_series(self, post_id: int, now: datetime) -> tuple[int, ...]:
+        """Stop the series `post_id` belongs to (no occurrence is queued after this); returns
+        the series' posts that still have queued (or server-held) deliveries, for the caller
+        to cancel. A post not in a series: (). NotFound for an unknown id."""
 
     # -- the queue -----------------------------------------------------------------------------
     @abstractmethod

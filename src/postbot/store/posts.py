@@ -366,6 +366,11 @@ def post_record(row: Any, deliveries: Sequence[Delivery] = ()) -> Post:
         deliveries=tuple(deliveries),
         parts=tuple(row.get("parts") or ()),
         variants=variants_from_json(row.get("variants")),
+        every=row.get("every"),
+        until=row.get("until_at"),
+        series_id=row.get("series_id"),
+        occurrence_at=row.get("occurrence_at"),
+        stopped_at=row.get("series_stopped_at"),
     )
 
 
@@ -392,6 +397,7 @@ def delivery_record(row: Any) -> Delivery:
         part_count=row["part_count"],
         scheduled_id=row["scheduled_id"],
         handover_refused=bool(row["handover_refused"]),
+        slot_at=row.get("slot_at"),
     )
 
 

@@ -59,6 +59,7 @@ def reschedule(due: datetime, now: datetime) -> Change:
     return Change("reschedule", (Status.QUEUED, Status.MISSED), {
         "status": Status.QUEUED, "due_at": due, "next_attempt_at": due, "updated_at": now,
         "dry_run": False, "handover_refused": False,  # a new time: the instance may take it
+        "slot_at": None,  # a time given, not a slot: the slot it held is free
     })  # fmt: skip
 
 
@@ -216,6 +217,8 @@ def update_of(
             }  # fmt: skip
             if row.dry_run:  # what a dry run did is forgotten, its attempts too
                 values["attempts"] = 0
+            if due is not None:  # a time given: the posting slot it held is free
+                values["slot_at"] = None
             rerendered.append((row.id, values))
     return Update(
         tuple(rerendered),
@@ -239,6 +242,8 @@ def post_values(plan: Plan, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "parts": list(draft.parts),
         "variants": variants_json(draft.variants),
+        "every": draft.every,
+        "until_at": draft.until,
     }
 
 
@@ -261,6 +266,35 @@ def new_deliveries(
         }
         for t in targets
     ]  # fmt: skip
+
+
+# -- posting slots and recurring posts ------------------------------------------------------------
+OCCURRENCE_MARK = "@every:"  # a later occurrence's key: the series' key, this, the time
+SLOT_RETRIES = 20  # a slot another enqueue took first (PostgreSQL): search again, this often
+
+
+def take_slot(row: dict[str, Any], slot: datetime) -> dict[str, Any]:
+    """A new delivery row placed in a posting slot: due then, holding it."""
+    row.update(due_at=slot, next_attempt_at=slot, slot_at=slot)
+    return row
+
+
+def slot_clash(exc: BaseException) -> bool:
+    """The database refused a slot another transaction took first (uq_delivery_slot)."""
+    message = str(exc)
+    return "uq_delivery_slot" in message or "delivery.slot_at" in message
+
+
+def series_key(key: str) -> str:
+    """The key of the post (file) a series' occurrence belongs to (its own key otherwise)."""
+    return key.split(OCCURRENCE_MARK, 1)[0]
+
+
+def occurrence_post(plan: Plan, series_id: int, due: datetime, now: datetime) -> dict[str, Any]:
+    """The post row of a series' later occurrence: the series' content, its own key."""
+    key = f"{series_key(plan.draft.key or '')}{OCCURRENCE_MARK}{due.isoformat()}"
+    return {**new_post(plan, now), "key": key, "series_id": series_id, "occurrence_at": due,
+            "every": None, "until_at": None}  # fmt: skip
 
 
 # -- whose database is it -----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from postbot.store.calendar import CalendarOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
 from postbot.store.serverside import ServerSideOps
+from postbot.store.slots import SlotOps
 
 T = TypeVar("T")
 # PostgreSQL's deadlock_detected and serialization_failure: the database rolled the whole
@@ -39,7 +40,7 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 WRITE_TRIES = 3
 
 
-class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
+class SQLStore(PostOps, SlotOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -12,14 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from postbot.domain import Status, utcnow
 
+HOLDS_SLOT = "slot_at IS NOT NULL AND status <> 'cancelled'"
+
 
 class PostRow(SQLModel, table=True):
     __tablename__ = "post"
+    __table_args__ = (
+        Index("uq_post_occurrence", "series_id", "occurrence_at", unique=True),
+        Index("ix_post_every", "every"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # For a post file: its `id` or its path; for the CLI: a fresh uuid. Import is idempotent on it.
@@ -43,6 +49,13 @@ class PostRow(SQLModel, table=True):
     variants: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    # A recurring post (the first of its series): its rule as written, and its end.
+    every: str | None = Field(default=None, max_length=200)
+    until_at: datetime | None = None
+    series_stopped_at: datetime | None = None  # cancelled: no more occurrences
+    # A later occurrence of a series: the series' first post, and the occurrence it is.
+    series_id: int | None = None
+    occurrence_at: datetime | None = None
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -50,6 +63,16 @@ class DeliveryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("post_id", "account", name="uq_delivery_post_account"),
         Index("ix_delivery_status_next", "status", "next_attempt_at"),
+        Index("ix_delivery_account_due", "account", "due_at"),
+        # One delivery per account and slot (not counting cancelled ones): migration 0007.
+        Index(
+            "uq_delivery_slot",
+            "account",
+            "slot_at",
+            unique=True,
+            sqlite_where=text(HOLDS_SLOT),
+            postgresql_where=text(HOLDS_SLOT),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +102,8 @@ class DeliveryRow(SQLModel, table=True):
     scheduled_id: str | None = Field(default=None, max_length=100)
     # The instance refused to take it (limits, too soon): postbot publishes it itself.
     handover_refused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The posting slot it took (--next-slot); NULL: its time was given, not a slot.
+    slot_at: datetime | None = None
 
 
 class PartRow(SQLModel, table=True):

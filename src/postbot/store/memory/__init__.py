@@ -15,9 +15,10 @@ from postbot.store.memory.calendar import MemoryCalendarOps
 from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.serverside import MemoryServerSideOps
+from postbot.store.memory.slots import MemorySlotOps
 
 
-class MemoryStore(MemoryPostOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
+class MemoryStore(MemoryPostOps, MemorySlotOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
     dialect = "memory"
 
     def schema_version(self) -> str | None:

@@ -164,7 +164,9 @@ def post_record(post_id: int, row: Mapping[str, Any]) -> Post:
         media=tuple(MediaItem(m["path"], m.get("alt", "")) for m in row["media"]),
         source=row["source"], content_hash=row["content_hash"], created_at=row["created_at"],
         updated_at=row["updated_at"], parts=tuple(row.get("parts") or ()),
-        variants=variants_from_json(row.get("variants")),
+        variants=variants_from_json(row.get("variants")), every=row.get("every"),
+        until=row.get("until_at"), series_id=row.get("series_id"),
+        occurrence_at=row.get("occurrence_at"), stopped_at=row.get("series_stopped_at"),
     )  # fmt: skip
 
 

@@ -104,6 +104,9 @@ class MemoryPostOps(MemoryThreadOps):
     ) -> None:
         old = db.posts[post_id]
         db.posts[post_id] = post_record(post_id, {"key": old.key, "created_at": old.created_at,
+                                            "series_id": old.series_id,
+                                            "occurrence_at": old.occurrence_at,
+                                            "series_stopped_at": old.stopped_at,
                                             **as_utc(rules.post_values(plan, now))})  # fmt: skip
         existing = {
             d.account: rules.Existing(d.id, d.status, d.due_at, d.dry_run)
