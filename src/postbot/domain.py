@@ -163,6 +163,9 @@ class Delivery:
     scheduled_id: str | None = None
     # The instance refused to take it (limits, too soon): postbot publishes it at its time.
     handover_refused: bool = False
+    # The hash of its first part's normalised text (postbot.duplicates); None: queued before
+    # the duplicate guard existed.
+    text_hash: str | None = None
 
 
 # An example post (`example: true` in its file) is stored under a key with this prefix: only

@@ -392,6 +392,7 @@ def delivery_record(row: Any) -> Delivery:
         part_count=row["part_count"],
         scheduled_id=row["scheduled_id"],
         handover_refused=bool(row["handover_refused"]),
+        text_hash=row["text_hash"],
     )
 
 

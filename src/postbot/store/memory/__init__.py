@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from postbot.store.base import SCHEMA_HEAD
 from postbot.store.memory.calendar import MemoryCalendarOps
+from postbot.store.memory.guards import MemoryGuardOps
 from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.serverside import MemoryServerSideOps
 
 
-class MemoryStore(MemoryPostOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
+class MemoryStore(
+    MemoryPostOps, MemoryGuardOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps
+):
     dialect = "memory"
 
     def schema_version(self) -> str | None:
