@@ -16,9 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from postbot.domain import Claimed, PaceState
 from postbot.links import has_url
+
+if TYPE_CHECKING:
+    from postbot.config import Settings
 
 # X's published pay-per-use prices (docs.x.com/x-api/getting-started/pricing, "Content:
 # Create" and "Content: Create (with URL)", per request; the rates since April 2026).
@@ -146,3 +150,17 @@ class BudgetClaim:
     claimed: tuple[Claimed, ...]
     state: BudgetState
     pace: PaceState | None = None
+
+
+def budgets_of(settings: Settings) -> dict[str, Budget]:
+    """The accounts with a `monthly_budget` (X accounts: the only ones billed per post)."""
+    return {
+        a.name: Budget(a.options["monthly_budget"], settings.x_prices, settings.timezone)
+        for a in settings.accounts.values()
+        if a.platform in PRICED_PLATFORMS and a.options.get("monthly_budget") is not None
+    }
+
+
+def prices_for(settings: Settings, platform: str) -> Prices | None:
+    """The price table of a platform that bills per post; None for the others."""
+    return settings.x_prices if platform in PRICED_PLATFORMS else None

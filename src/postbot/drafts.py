@@ -39,6 +39,9 @@ class Draft:
     where: str = "command line"  # for messages: the file and line, or "command line"
     parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser (part 1)
     variants: tuple[Variant, ...] = ()  # overrides per platform or account
+    # Sent even if the same text went to an account within a day (the duplicate guard,
+    # `postbot.duplicates`): not part of what the post says, so not in `content_hash`.
+    allow_duplicate: bool = False
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""

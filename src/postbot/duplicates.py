@@ -47,6 +47,7 @@ class Earlier:
     status: Status
     created_at: datetime  # when it was queued
     updated_at: datetime  # for a published one: when it went out
+    text_hash: str | None = None
 
     @property
     def at(self) -> datetime:

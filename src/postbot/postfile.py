@@ -39,7 +39,7 @@ from postbot.when import localize, read_time
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
-    "parts", "variants",
+    "parts", "variants", "allow_duplicate",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -189,7 +189,17 @@ def parse_markdown(
         + (_opt_str(meta.get("id"), "id", where) or source_key(path, base)),
         source=source_name(path, base),
         where=where,
+        allow_duplicate=_flag(split, "allow_duplicate", where),
     )
+
+
+def _flag(split: Split, key: str, where: str) -> bool:
+    value = split.meta.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    line = split.key_line((key,))
+    at = f"{where}:{line}" if line else where
+    raise UserError(f"{at}: {key} must be true or false, not {value!r}; write {key}: true")
 
 
 def _thread(split: Split, where: str) -> list[str]:

@@ -40,6 +40,11 @@ part_option = click.option(
     type=click.Path(),
     help="Post file or folder to import (idempotent). Repeatable.",
 )
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Queue it even if the same text went, or goes, to an account within 24 hours.",
+)
 @json_option
 @pass_app
 def enqueue(
@@ -53,6 +58,7 @@ def enqueue(
     to: tuple[str, ...],
     lang: str | None,
     files: tuple[str, ...],
+    allow_duplicate: bool,
     as_json: bool,
 ) -> None:
     """Queue a post typed here, or import post files.
@@ -61,7 +67,8 @@ def enqueue(
     says its own time, accounts, hashtags, link, language and parts: --at, --now, --to,
     --tag, --link, --lang and --part are refused with --file, never ignored. A thread: TEXT
     is its first part (with the link and the hashtags), each --part one more, published as a
-    reply chain.
+    reply chain. The same text (whitespace, case and tracking parameters in links aside) to an
+    account within 24 hours is refused, unless --allow-duplicate.
 
     \b
     Examples:
@@ -70,6 +77,7 @@ def enqueue(
         postbot enqueue "Breaking" --now
         postbot enqueue "Teil 1: Der Gipfel" --part "Teil 2: Die Gäste" --part "Teil 3" --now
         postbot enqueue --file posts/
+        postbot enqueue "Erinnerung: heute 20 Uhr live" --now --allow-duplicate
     """
     from postbot import service
     from postbot.output import json, print_json
@@ -97,7 +105,9 @@ def enqueue(
                 f" itself (front matter: {', '.join(dict.fromkeys(clashing.values()))})"
             )
         with out.import_progress() as progress:
-            report = service.import_paths(app, files, progress=progress)
+            report = service.import_paths(
+                app, files, progress=progress, allow_duplicate=allow_duplicate
+            )
         if as_json:
             print_json(json.import_results(report.results))
             out.warn(report.warnings)
@@ -107,7 +117,7 @@ def enqueue(
     assert text is not None
     done = service.enqueue_text(
         app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang,
-        parts=parts,
+        parts=parts, allow_duplicate=allow_duplicate,
     )  # fmt: skip
     if as_json:
         print_json(json.listing(service.show(app, done.post_id))[0])

@@ -155,14 +155,19 @@ def enqueue_text(
     to: Sequence[str] = (),
     language: str | None = None,
     parts: Sequence[str] = (),
+    allow_duplicate: bool = False,
 ) -> Enqueued:
-    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`)."""
+    """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`).
+    The same text to an account within a day is refused unless `allow_duplicate`."""
     now = app.now()
     due = due_time(app, at, now_flag, now)
     draft = typed_draft(
         app, text, hashtags=hashtags, link=link, to=to, language=language, parts=parts
     )
-    checked = plan(draft, app.settings)
+    checked = plan(replace(draft, allow_duplicate=allow_duplicate), app.settings)
+    from postbot.service.guards import refuse_duplicate
+
+    refuse_duplicate(app.store, checked, now, app.zone)
     post_id = app.store.enqueue(checked, due, now)
     accounts = tuple(t.account for t in checked.targets)
     return Enqueued(post_id, due, accounts, tuple(importing.plan_warnings(checked)))
@@ -196,16 +201,19 @@ def import_paths(
     *,
     keep_going: bool = False,
     progress: Progress | None = None,
+    allow_duplicate: bool = False,
 ) -> ImportReport:
-    """Import post files and folders; all are checked before any is written.
+    """Import post files and folders; all are checked before any is written (a duplicate, see
+    `service.guards`, is a broken file, unless `allow_duplicate`).
 
     Without `keep_going`, one broken file means nothing is written, and the refusal
     (`importing.BrokenFiles`) names every broken file. With it, the good files are written and
     the broken ones are in the report.
     """
     return importing.import_files(
-        app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress
-    )
+        app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress,
+        allow_duplicate=allow_duplicate,
+    )  # fmt: skip
 
 
 def _as_typed(folder: Path) -> Path:

@@ -41,13 +41,21 @@ class GuardOps(QueueOps):
             return []
         query = (
             select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,
-                   DELIVERY.c.created_at, DELIVERY.c.updated_at)
+                   DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash)
             .join(POST, POST.c.id == DELIVERY.c.post_id)
             .where(tuple_(DELIVERY.c.account, DELIVERY.c.text_hash).in_(list(wanted)))
         )  # fmt: skip
         with self.read() as conn:
             return [
-                Earlier(r.post_id, r.key, r.account, Status(r.status), r.created_at, r.updated_at)
+                Earlier(
+                    r.post_id,
+                    r.key,
+                    r.account,
+                    Status(r.status),
+                    r.created_at,
+                    r.updated_at,
+                    r.text_hash,
+                )
                 for r in conn.execute(query)
             ]
 
