@@ -91,7 +91,7 @@ class Settings:
     on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
     web: WebSettings = WebSettings()
     alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
-    x_prices: Prices = field(default_factory=Prices)  # [x_prices]: what X bills per post (postbot.costs)
+    x_prices: Prices = field(default_factory=Prices)  # [x_prices]: X per post (postbot.costs)
 
     def account(self, name: str) -> Account:
         try:

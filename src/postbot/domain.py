@@ -360,6 +360,7 @@ class WaitReason(StrEnum):
     RETRY = "retry"  # a transient failure: the next attempt is later
     PACED = "paced"  # due, but its account used its pace budget: next slot later
     DUE = "due"  # due now: a running daemon takes it at once
+    BUDGET = "budget"  # due, but it would exceed its X account's monthly budget: held
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,7 @@ class Wait:
     reason: WaitReason
     until: datetime
     pace: PaceState | None = None  # for PACED: the budget that holds it back
+    note: str | None = None  # for BUDGET: the reason, in one line (postbot.costs)
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def preview(
 
     result = service.preview(app, post_or_text, to, parts)
     if as_json:
-        print_json(json.preview(result.targets))
+        print_json(json.preview(result.targets, result.costs))
         text.warn(result.warnings)
     else:
         text.preview(result)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
@@ -14,6 +15,7 @@ from postbot.drafts import Target
 from postbot.pacing import describe_period
 from postbot.platforms.limits import LimitCheck
 from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
+from postbot.service.costs import Spend
 from postbot.store import ImportResult
 from postbot.variants import as_json as variants_json
 
@@ -81,6 +83,21 @@ def waiting(w: Wait) -> dict[str, Any]:
         "reason": str(w.reason),
         "until": iso(w.until),
         "pace": None if w.pace is None else pace(w.pace),
+        "note": w.note,  # reason "budget": why it is held, in one line
+    }
+
+
+def spend(s: Spend) -> dict[str, Any]:
+    held = s.held
+    return {
+        "account": s.account,
+        "month_start": iso(s.month_start),
+        "spent_usd": str(s.spent),
+        "in_flight_usd": str(s.in_flight),
+        "posts": s.posts,
+        "monthly_budget_usd": None if s.budget is None else str(s.budget),
+        "held": 0 if held is None else held.held,
+        "held_reason": None if held is None else held.reason(),
     }
 
 
@@ -131,6 +148,7 @@ def status(s: QueueStatus) -> dict[str, Any]:
             "paced": next_send.pace is not None,
         },
         "paced_out": [pace(p) for p in paced_out],
+        "spend": [spend(x) for x in s.spend],
         "workers": [
             {
                 "worker": w.worker,
@@ -153,9 +171,13 @@ def status(s: QueueStatus) -> dict[str, Any]:
     }
 
 
-def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
+def preview(
+    targets: Sequence[Target], costs: Mapping[str, Decimal] | None = None
+) -> list[dict[str, Any]]:
     """`text`, `count`, `limit`, `checks`: the first part's; `fits`: every part's; `parts`:
-    each part (one for a single post); `variant`: the variant the account is sent, or null."""
+    each part (one for a single post); `variant`: the variant the account is sent, or null;
+    `cost_usd`: what X bills for it, as a decimal string ("0.215"), null elsewhere."""
+    costs = costs or {}
     return [
         {
             "account": t.account,
@@ -166,6 +188,7 @@ def preview(targets: Sequence[Target]) -> list[dict[str, Any]]:
             "fits": t.fits,
             "checks": checks(t.checks),
             "variant": t.variant,
+            "cost_usd": str(costs[t.account]) if t.account in costs else None,
             "parts": [
                 {
                     "part": n,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from postbot import importing
@@ -33,6 +35,9 @@ from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
 from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
+
+if TYPE_CHECKING:
+    from postbot.service.costs import Spend
 
 
 @dataclass
@@ -89,6 +94,8 @@ class Resolved:
 class Preview:
     targets: tuple[Target, ...]
     warnings: tuple[str, ...] = ()
+    # What each delivery to a platform that bills per post (X) costs, by account (US dollars).
+    costs: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
@@ -118,6 +125,7 @@ class QueueStatus:
     # Every paced account's live budget and when the next delivery can go out.
     outlook: Outlook | None = None
     now: datetime | None = None
+    spend: tuple[Spend, ...] = ()  # each X account's month (service/costs.py)
 
 
 @dataclass(frozen=True)
@@ -335,7 +343,10 @@ def preview(
     else:
         draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
-    return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
+    from postbot.service.costs import target_costs
+
+    costs = target_costs(app.settings, checked.targets)
+    return Preview(checked.targets, tuple(importing.plan_warnings(checked)), costs)
 
 
 def _variants_for(app: App, variants: Sequence[Variant], to: Sequence[str]) -> tuple[Variant, ...]:
@@ -368,6 +379,9 @@ def _listing(app: App, posts: Sequence[Post]) -> Listing:
 
     outlook = read_outlook(app.store, app.settings, now)
     waits = {d.id: w for d in queued if (w := wait_of(d, outlook.paces, now)) is not None}
+    from postbot.service.costs import budget_waits
+
+    waits.update(budget_waits(app.settings, app.store, queued, now))
     return Listing(tuple(posts), waits)
 
 
@@ -393,7 +407,10 @@ def status(app: App) -> QueueStatus:
 
     now = app.now()
     outlook = read_outlook(app.store, app.settings, now)
-    return QueueStatus(app.store.status_summary(), last_import, outlook, now)
+    from postbot.service.costs import month_spend
+
+    spend = month_spend(app.settings, app.store, now)
+    return QueueStatus(app.store.status_summary(), last_import, outlook, now, spend)
 
 
 @dataclass(frozen=True)
