@@ -53,6 +53,11 @@ def money(value: Decimal) -> str:
     return f"${whole}.{cents.ljust(2, '0')}"
 
 
+def usd(value: Decimal) -> str:
+    """A sum for `--json`: as `money` shows it, without the dollar sign ("0.215", "0.20")."""
+    return money(value).removeprefix("$")
+
+
 def parse_money(value: str | int | float) -> Decimal:
     """A price or budget from the config: a number of US dollars, not negative."""
     try:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from postbot.costs import usd
 from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
@@ -92,10 +93,10 @@ def spend(s: Spend) -> dict[str, Any]:
     return {
         "account": s.account,
         "month_start": iso(s.month_start),
-        "spent_usd": str(s.spent),
-        "in_flight_usd": str(s.in_flight),
+        "spent_usd": usd(s.spent),
+        "in_flight_usd": usd(s.in_flight),
         "posts": s.posts,
-        "monthly_budget_usd": None if s.budget is None else str(s.budget),
+        "monthly_budget_usd": None if s.budget is None else usd(s.budget),
         "held": 0 if held is None else held.held,
         "held_reason": None if held is None else held.reason(),
     }
@@ -188,7 +189,7 @@ def preview(
             "fits": t.fits,
             "checks": checks(t.checks),
             "variant": t.variant,
-            "cost_usd": str(costs[t.account]) if t.account in costs else None,
+            "cost_usd": usd(costs[t.account]) if t.account in costs else None,
             "parts": [
                 {
                     "part": n,
