@@ -93,7 +93,7 @@ def test_a_post_composed_in_the_browser_is_the_post_enqueue_makes(
     cli = run_postbot(
         served.root, "enqueue", TEASER, "--tag", "SOZGipfel", "--tag", "Köln", "--tag",
         "XiJinping", "--link", "https://example.org/ä", "--lang", "de", "--at",
-        "2027-03-24 08:00", "--to", "mastodon", "--to", "bluesky",
+        "2027-03-24 08:00", "--to", "mastodon", "--to", "bluesky", "--allow-duplicate",
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     cli_id = int(cli.stdout)
