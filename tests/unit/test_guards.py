@@ -3,15 +3,19 @@ what X bills, the month in the configured zone, and the monthly budget decision.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from postbot.config import Settings, load_settings
 from postbot.costs import (
     BudgetState,
     Prices,
+    budgets_of,
     cost_of,
     fits,
     money,
@@ -21,6 +25,7 @@ from postbot.costs import (
 )
 from postbot.domain import Status
 from postbot.duplicates import Earlier, earlier_match, normalise, text_hash
+from postbot.errors import ConfigError
 from postbot.links import canonical_links, canonical_url, find_urls, has_url, is_tracking
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -148,3 +153,57 @@ def test_the_reason_says_what_holds_it_and_how_it_goes_out() -> None:
     too_dear = BudgetState("x", D("0.1"), D("0"), month_end, held=1, next_cost=D("0.2"))
     assert "more than the monthly budget of $0.10" in too_dear.reason()
     assert not BudgetState("x", D("1"), D("0"), month_end).out
+
+
+# -- the config ----------------------------------------------------------------------------------
+def _settings(tmp_path: Path, text: str) -> Settings:
+    path = tmp_path / "postbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_settings(path, environ={})
+
+
+DRYRUN = '[accounts.m]\nplatform = "dryrun"\n'
+X_ACCOUNT = '[accounts.x]\nplatform = "x"\ncredentials = { user_token = "X_USER_TOKEN" }\n'
+
+
+def test_prices_and_budgets_come_from_the_config(tmp_path: Path) -> None:
+    default = _settings(tmp_path, X_ACCOUNT)
+    assert default.x_prices == Prices(D("0.015"), D("0.200"))
+    assert budgets_of(default) == {}
+    given = _settings(
+        tmp_path, '[x_prices]\npost = 0.01\npost_with_link = 0.25\n' + X_ACCOUNT
+        + "monthly_budget = 25\n",
+    )  # fmt: skip
+    assert given.x_prices == Prices(D("0.01"), D("0.25"))
+    assert budgets_of(given)["x"].amount == D(25)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[x_prices]\npostt = 0.01\n",
+            r"postbot.toml:2: x_prices.postt: unknown key; did you mean 'post'",
+        ),
+        (
+            "[x_prices]\npost = -1\n",
+            r"postbot.toml:2: x_prices.post must be a number of US dollars",
+        ),
+        (
+            '[x_prices]\npost = "cheap"\n',
+            r"x_prices.post: wrong type \(str\); write a number of US",
+        ),
+        (X_ACCOUNT + "monthly_budget = -5\n", r"accounts.x.monthly_budget must be a number of US"),
+        (
+            '[accounts.m]\nplatform = "dryrun"\nmonthly_budget = 5\n',
+            r"accounts.m.monthly_budget: unknown key",
+        ),
+    ],
+)
+def test_a_bad_price_or_budget_is_refused_in_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        _settings(tmp_path, text)
+    assert re.search(message, str(refused.value)), str(refused.value)
+    assert "\n" not in str(refused.value)
