@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from postbot.config import load_settings
+from postbot.drafts import Draft, plan
+from postbot.store import open_store
 from tests.acceptance.cli_helpers import refused
-from tests.acceptance.conftest import Platforms
-from tests.support import run_postbot
+from tests.acceptance.conftest import Daemon, Platforms, query
+from tests.support import run_postbot, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -27,6 +33,10 @@ def cli(project: Path, env: dict[str, str], *args: str, json_out: bool = True) -
     done = run_postbot(project, *args, *(("--json",) if json_out else ()), env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if json_out else done.stdout
+
+
+def count(url: str, sql: str) -> int:
+    return int(query(url, sql)[0]["n"])
 
 
 def post_file(project: Path, name: str, text: str, *extra: str) -> Path:
@@ -152,3 +162,47 @@ def test_a_post_over_the_monthly_budget_is_held_then_sent_when_the_budget_allows
     ]
     [spend] = cli(project, env, "status")["spend"]
     assert spend["spent_usd"] == "0.40" and spend["held"] == 0 and spend["held_reason"] is None
+
+
+@pytest.mark.postgres
+def test_three_daemons_on_postgresql_together_keep_one_monthly_budget(
+    platforms: Platforms,
+    tmp_path: Path,
+    start_daemon: Callable[..., Daemon],
+    request: pytest.FixtureRequest,
+) -> None:
+    url = request.getfixturevalue("pg_empty_url")
+    project = platforms.project(
+        tmp_path, database_url=url, account_options={"x": {"monthly_budget": 1.0}}
+    )
+    env = platforms.env(POSTBOT_DATABASE_URL=url)
+    assert run_postbot(project, "status", env=env).returncode == 0  # creates the schema
+    daemons = [start_daemon(project, env) for _ in range(3)]
+    assert wait_until(lambda: count(url, "SELECT count(*) AS n FROM heartbeat") == 3, 60)
+
+    # Twelve posts with a link, $0.20 each, all due at once: $1.00 pays for five.
+    settings = load_settings(project / "config" / "postbot.toml", environ=env)
+    store = open_store(url)
+    try:
+        now = datetime.now(UTC)
+        store.enqueue_many([
+            (plan(Draft(teaser=f"Meldung {i:02d}", link=f"https://example.org/{i}", to=("x",)),
+                  settings), now)
+            for i in range(12)
+        ], now)  # fmt: skip
+    finally:
+        store.dispose()
+    assert wait_until(lambda: len(platforms.x.tweets) >= 5, 30)
+    assert wait_until(lambda: count(url, "SELECT count(*) AS n FROM delivery"
+                                         " WHERE status = 'publishing'") == 0, 30)  # fmt: skip
+    time.sleep(1.5)  # time enough for any daemon to overshoot
+    codes = [d.terminate() for d in daemons]
+    logs = "\n".join(d.log()[-2000:] for d in daemons)
+    assert codes == [0, 0, 0], logs
+    assert len(platforms.x.tweets) == 5, logs
+    statuses = {r["status"]: r["n"] for r in query(
+        url, "SELECT status, count(*) AS n FROM delivery GROUP BY status")}  # fmt: skip
+    assert statuses == {"published": 5, "queued": 7}
+    assert "held by the monthly budget" in logs
+    [spend] = cli(project, env, "status")["spend"]
+    assert (spend["spent_usd"], spend["held"]) == ("1.00", 7)
