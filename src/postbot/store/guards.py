@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.engine import Connection
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
 IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
+_CHOSEN = "status = :queued AND next_attempt_at <= :now AND id IN :ids"
 _SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 
 
@@ -113,12 +114,16 @@ class GuardOps(QueueOps):
                 starts = self._starts(conn, account, pace, now, dry_run)
                 take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
             spent = self._month_texts(conn, account, start, end, dry_run).committed(budget.prices)
-            costs = self._due_costs(conn, account, now, budget, max(take, 1))
+            ids, costs = self._due_costs(conn, account, now, budget, max(take, 1))
             fit = fits(spent, costs, budget.amount)
             n = min(take, fit)
+            # Exactly the deliveries whose cost was counted (none other may slip in between);
+            # `_claim` binds them as an expanding parameter (typed for account names there).
             claimed = (
-                self._claim_due(conn, worker, now, n, lease, [account], (), dry_run) if n else []
-            )
+                self._claim(conn, worker, now, n, lease, _CHOSEN, "attempts + 1", ":dry_run",
+                            dry_run, {"ids": cast(list[str], ids[:n])})
+                if n else []
+            )  # fmt: skip
             spent += sum(costs[:n], Decimal(0))
             held = fit < len(costs)  # the budget, not the pace or the room, holds the next one
             state = BudgetState(
@@ -136,9 +141,9 @@ class GuardOps(QueueOps):
 
     def _due_costs(
         self, conn: Connection, account: str, now: datetime, budget: Budget, limit: int
-    ) -> list[Decimal]:
-        """What the first `limit` due deliveries of `account` cost, in claim order: a thread
-        only its parts not yet published."""
+    ) -> tuple[list[int], list[Decimal]]:
+        """The first `limit` due deliveries of `account` in claim order, and what each costs
+        (a thread: only its parts not yet published)."""
         rows = conn.execute(
             select(DELIVERY.c.id, DELIVERY.c.text, DELIVERY.c.part_count)
             .where(DELIVERY.c.status == Status.QUEUED, DELIVERY.c.account == account,
@@ -155,4 +160,6 @@ class GuardOps(QueueOps):
                 )
             ):
                 left[delivery_id].append(text)
-        return [cost_of(left.get(r.id, [r.text]), budget.prices) for r in rows]
+        return [r.id for r in rows], [
+            cost_of(left.get(r.id, [r.text]), budget.prices) for r in rows
+        ]
