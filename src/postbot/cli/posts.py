@@ -285,7 +285,8 @@ def preview(
     app: App, post_or_text: str, parts: tuple[str, ...], to: tuple[str, ...], as_json: bool
 ) -> None:
     """Show the text each account would be sent, its length and the limit (exit 2 if it does
-    not fit somewhere); every part of a thread, and the variant each account gets.
+    not fit somewhere); every part of a thread, and the variant each account gets; for X,
+    what X bills for it (every part a post, a post with a URL at its own price: [x_prices]).
 
     \b
     Examples:
