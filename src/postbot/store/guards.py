@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from postbot.costs import Budget, BudgetClaim, BudgetState, SpendTexts, cost_of, fits, month_bounds
@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
 IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
+_SAME_TEXT = (
+    select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,
+           DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash)
+    .join(POST, POST.c.id == DELIVERY.c.post_id)
+    .where(DELIVERY.c.account == bindparam("account"),
+           DELIVERY.c.text_hash.in_(bindparam("digests", expanding=True)))
+)  # fmt: skip
 _CHOSEN = "status = :queued AND next_attempt_at <= :now AND id IN :ids"
 _SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 
@@ -38,27 +45,21 @@ class GuardOps(QueueOps):
     """Mixed into SQLStore."""
 
     def same_text(self, wanted: Sequence[tuple[str, str]]) -> list[Earlier]:
-        if not wanted:
-            return []
-        query = (
-            select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,
-                   DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash)
-            .join(POST, POST.c.id == DELIVERY.c.post_id)
-            .where(tuple_(DELIVERY.c.account, DELIVERY.c.text_hash).in_(list(wanted)))
-        )  # fmt: skip
+        by_account: dict[str, list[str]] = {}
+        for account, digest in dict.fromkeys(wanted):
+            by_account.setdefault(account, []).append(digest)
+        found: list[Earlier] = []
         with self.read() as conn:
-            return [
-                Earlier(
-                    r.post_id,
-                    r.key,
-                    r.account,
-                    Status(r.status),
-                    r.created_at,
-                    r.updated_at,
-                    r.text_hash,
-                )
-                for r in conn.execute(query)
-            ]
+            # One account at a time: `account = ? AND text_hash IN (...)` seeks the index on
+            # (account, text_hash); a row-value IN over both columns would scan it instead.
+            for account, digests in by_account.items():
+                rows = conn.execute(_SAME_TEXT, {"account": account, "digests": digests})
+                found += [
+                    Earlier(r.post_id, r.key, r.account, Status(r.status), r.created_at,
+                            r.updated_at, r.text_hash)
+                    for r in rows
+                ]  # fmt: skip
+        return found
 
     def month_texts(
         self, account: str, start: datetime, end: datetime, *, dry_run: bool = False
