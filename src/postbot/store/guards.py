@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
 IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
+_SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 _SAME_TEXT = (
     select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,
            DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash)
@@ -37,8 +38,34 @@ _SAME_TEXT = (
     .where(DELIVERY.c.account == bindparam("account"),
            DELIVERY.c.text_hash.in_(bindparam("digests", expanding=True)))
 )  # fmt: skip
+# An account's billed texts of a month (`month_texts`), each statement built once.
+_MINE = and_(DELIVERY.c.account == bindparam("account"), DELIVERY.c.dry_run == bindparam("dry_run"))
+_IN_MONTH = and_(
+    DELIVERY.c.updated_at >= bindparam("start", type_=DELIVERY.c.updated_at.type),
+    DELIVERY.c.updated_at < bindparam("end", type_=DELIVERY.c.updated_at.type),
+)
+_SINGLES_PUBLISHED = select(DELIVERY.c.text).where(
+    _MINE, _SINGLE, DELIVERY.c.status == Status.PUBLISHED, _IN_MONTH
+)
+_SINGLES_IN_FLIGHT = select(DELIVERY.c.text).where(
+    _MINE, _SINGLE, DELIVERY.c.status.in_(IN_FLIGHT), _IN_MONTH
+)
+_PARTS_PUBLISHED = (
+    select(PART.c.text)
+    .join(DELIVERY, DELIVERY.c.id == PART.c.delivery_id)
+    .where(
+        DELIVERY.c.account == bindparam("account"), PART.c.dry_run == bindparam("dry_run"),
+        PART.c.published_at >= bindparam("start", type_=PART.c.published_at.type),
+        PART.c.published_at < bindparam("end", type_=PART.c.published_at.type),
+    )
+)  # fmt: skip
+_PARTS_IN_FLIGHT = (
+    select(PART.c.text)
+    .join(DELIVERY, DELIVERY.c.id == PART.c.delivery_id)
+    .where(_MINE, DELIVERY.c.status.in_(IN_FLIGHT), DELIVERY.c.part_count > 1,
+           PART.c.remote_id.is_(None))
+)  # fmt: skip
 _CHOSEN = "status = :queued AND next_attempt_at <= :now AND id IN :ids"
-_SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 
 
 class GuardOps(QueueOps):
@@ -70,29 +97,16 @@ class GuardOps(QueueOps):
     def _month_texts(
         self, conn: Connection, account: str, start: datetime, end: datetime, dry_run: bool
     ) -> SpendTexts:
-        mine = and_(DELIVERY.c.account == account, DELIVERY.c.dry_run == dry_run)
-        singles = conn.execute(
-            select(DELIVERY.c.status, DELIVERY.c.text).where(
-                mine, _SINGLE, DELIVERY.c.status.in_(BILLED),
-                DELIVERY.c.updated_at >= start, DELIVERY.c.updated_at < end,
+        mine = {"account": account, "dry_run": dry_run}
+        month = {**mine, "start": start, "end": end}
+        texts = [
+            tuple(conn.execute(statement, params).scalars())
+            for statement, params in (
+                (_SINGLES_PUBLISHED, month), (_PARTS_PUBLISHED, month),
+                (_SINGLES_IN_FLIGHT, month), (_PARTS_IN_FLIGHT, mine),
             )
-        ).all()  # fmt: skip
-        parts = conn.execute(
-            select(PART.c.text)
-            .join(DELIVERY, DELIVERY.c.id == PART.c.delivery_id)
-            .where(DELIVERY.c.account == account, PART.c.dry_run == dry_run,
-                   PART.c.published_at >= start, PART.c.published_at < end)
-        ).scalars()  # fmt: skip
-        pending = conn.execute(
-            select(PART.c.text)
-            .join(DELIVERY, DELIVERY.c.id == PART.c.delivery_id)
-            .where(mine, DELIVERY.c.status.in_(IN_FLIGHT), DELIVERY.c.part_count > 1,
-                   PART.c.remote_id.is_(None))
-        ).scalars()  # fmt: skip
-        return SpendTexts(
-            tuple(r.text for r in singles if r.status == Status.PUBLISHED) + tuple(parts),
-            tuple(r.text for r in singles if r.status != Status.PUBLISHED) + tuple(pending),
-        )
+        ]  # fmt: skip
+        return SpendTexts(texts[0] + texts[1], texts[2] + texts[3])
 
     def claim_budgeted(
         self,
