@@ -22,22 +22,22 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
     """Of `plans` (those without `allow_duplicate`), which are duplicates: index -> the one line
     saying of what. A plan is also a duplicate of an earlier plan in the same list with the
     same text to the same account (two files of one import)."""
-    wanted = {
-        (t.account, text_hash(t.text))
-        for p in plans if not p.draft.allow_duplicate for t in p.targets
-    }  # fmt: skip
+    # Each plan's (account, hash) pairs, hashed once; None for a plan allowed to repeat.
+    hashed = [
+        None if p.draft.allow_duplicate else [(t.account, text_hash(t.text)) for t in p.targets]
+        for p in plans
+    ]
     found: dict[tuple[str, str | None], list[Earlier]] = {}
-    pairs = sorted(wanted)
+    pairs = sorted({pair for plan_pairs in hashed if plan_pairs for pair in plan_pairs})
     for i in range(0, len(pairs), _CHUNK):
         for e in store.same_text(pairs[i : i + _CHUNK]):
             found.setdefault((e.account, e.text_hash), []).append(e)
     refused: dict[int, str] = {}
     taken: dict[tuple[str, str], Plan] = {}  # in this list: (account, hash) -> the first plan
-    for index, plan in enumerate(plans):
-        if plan.draft.allow_duplicate:
+    for index, (plan, plan_pairs) in enumerate(zip(plans, hashed, strict=True)):
+        if plan_pairs is None:
             continue
-        for target in plan.targets:
-            pair = (target.account, text_hash(target.text))
+        for pair in plan_pairs:
             match = earlier_match(found.get(pair, ()), plan.draft.key, now)
             first = taken.get(pair)
             if match is not None:
@@ -45,14 +45,14 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
             elif first is not None and first.draft.key != plan.draft.key:
                 refused[index] = (
                     f"{plan.draft.where}: the same text as {first.draft.where}, both to"
-                    f" {target.account} in this import; change one, or give --allow-duplicate"
+                    f" {pair[0]} in this import; change one, or give --allow-duplicate"
                     " (allow_duplicate: true in a post file)"
                 )
             if index in refused:
                 break
         if index not in refused:
-            for target in plan.targets:
-                taken.setdefault((target.account, text_hash(target.text)), plan)
+            for pair in plan_pairs:
+                taken.setdefault(pair, plan)
     return refused
 
 
