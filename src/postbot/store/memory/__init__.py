@@ -18,9 +18,7 @@ from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.serverside import MemoryServerSideOps
 
 
-class MemoryStore(
-    MemoryPostOps, MemoryGuardOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps
-):
+class MemoryStore(MemoryPostOps, MemoryGuardOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
     dialect = "memory"
 
     def schema_version(self) -> str | None:
