@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from postbot.domain import Status
+from postbot.domain import EXAMPLE_KEY_PREFIX, Status
 from postbot.links import canonical_links
 
 WINDOW = timedelta(hours=24)
@@ -48,11 +48,22 @@ class Earlier:
     created_at: datetime  # when it was queued
     updated_at: datetime  # for a published one: when it went out
     text_hash: str | None = None
+    dry_run: bool = False  # its status was set by a dry run: nothing went out
+
+    @property
+    def sent(self) -> bool:
+        """It went out (or maybe): a dry run's "published" is still to go out (`golive`)."""
+        return self.status in SENT and not self.dry_run
 
     @property
     def at(self) -> datetime:
         """The moment that counts: when it went out, or when it was queued."""
-        return self.updated_at if self.status in SENT else self.created_at
+        return self.updated_at if self.sent else self.created_at
+
+
+def exempt(key: str | None, allow: bool = False) -> bool:
+    """A post the guard does not check: allowed to repeat, or an example post."""
+    return allow or (key is not None and key.startswith(EXAMPLE_KEY_PREFIX))
 
 
 def earlier_match(
@@ -60,12 +71,16 @@ def earlier_match(
 ) -> Earlier | None:
     """The latest earlier delivery that makes a new post under `key` a duplicate: published
     (or unknown) within `window` before `now`, or still to go out and queued within it. The
-    post itself (the same key: a post file imported again) never counts."""
+    post itself (the same key: a post file imported again) never counts, nor does an example
+    post (`example: true`): only dry runs publish it, so it never meets the new one."""
+    if exempt(key):
+        return None  # an example post is never checked either
     since = now - window
     hits = [
         e
         for e in found
         if (key is None or e.post_key != key)
+        and not e.post_key.startswith(EXAMPLE_KEY_PREFIX)
         and (e.status in SENT or e.status in PENDING)
         and e.at >= since
     ]
@@ -74,7 +89,7 @@ def earlier_match(
 
 def message(where: str, match: Earlier, when: str) -> str:
     """The one line that stops a duplicate, naming the earlier post, account and time."""
-    done = "published" if match.status in SENT else "queued"
+    done = "published" if match.sent else "queued"
     return (
         f"{where}: the same text as post {match.post_id}, {done} to {match.account} at {when}"
         " (within 24 hours); change the text, or give --allow-duplicate"

@@ -94,6 +94,18 @@ def test_older_ones_failed_ones_and_the_post_itself_are_no_duplicates() -> None:
     assert earlier_match([old, stale, failed, cancelled, itself], "posts/a.md", NOW) is None
 
 
+def test_example_posts_and_what_a_dry_run_published_do_not_count_as_sent() -> None:
+    example = earlier(Status.PUBLISHED, timedelta(hours=1), timedelta(hours=1), key="example:a")
+    assert earlier_match([example], "posts/b.txt", NOW) is None  # only dry runs publish it
+    assert earlier_match([earlier(Status.QUEUED, timedelta(hours=1), timedelta(hours=1))],
+                         "example:b", NOW) is None  # fmt: skip
+    # A dry run's "published" goes out for real after golive: it counts as queued, when queued.
+    demo = Earlier(7, "k1", "x", Status.PUBLISHED, NOW - timedelta(hours=30), NOW, dry_run=True)
+    assert not demo.sent and earlier_match([demo], None, NOW) is None
+    recent = Earlier(7, "k1", "x", Status.PUBLISHED, NOW - timedelta(hours=3), NOW, dry_run=True)
+    assert earlier_match([recent], None, NOW) == recent and recent.at == recent.created_at
+
+
 def test_the_latest_match_is_named() -> None:
     a = earlier(Status.PUBLISHED, timedelta(hours=9), timedelta(hours=8))
     b = Earlier(9, "k2", "x", Status.QUEUED, NOW - timedelta(hours=1), NOW)

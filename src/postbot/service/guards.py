@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from postbot.drafts import Plan
-from postbot.duplicates import Earlier, earlier_match, message, text_hash
+from postbot.duplicates import Earlier, earlier_match, exempt, message, text_hash
 from postbot.errors import UserError
 from postbot.store import Store
 from postbot.when import local_text
@@ -22,11 +22,13 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
     """Of `plans` (those without `allow_duplicate`), which are duplicates: index -> the one line
     saying of what. A plan is also a duplicate of an earlier plan in the same list with the
     same text to the same account (two files of one import)."""
-    # Each plan's (account, hash) pairs, hashed once; None for a plan allowed to repeat.
+    # Each plan's (account, hash) pairs, hashed once; None for a plan allowed to repeat, and
+    # for an example post (only dry runs publish it: `duplicates.exempt`).
     hashed = [
-        None if p.draft.allow_duplicate else [(t.account, text_hash(t.text)) for t in p.targets]
+        None if exempt(p.draft.key, p.draft.allow_duplicate)
+        else [(t.account, text_hash(t.text)) for t in p.targets]
         for p in plans
-    ]
+    ]  # fmt: skip
     found: dict[tuple[str, str | None], list[Earlier]] = {}
     pairs = sorted({pair for plan_pairs in hashed if plan_pairs for pair in plan_pairs})
     for i in range(0, len(pairs), _CHUNK):

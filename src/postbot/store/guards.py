@@ -33,7 +33,8 @@ IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
 _SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 _SAME_TEXT = (
     select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,
-           DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash)
+           DELIVERY.c.created_at, DELIVERY.c.updated_at, DELIVERY.c.text_hash,
+           DELIVERY.c.dry_run)
     .join(POST, POST.c.id == DELIVERY.c.post_id)
     .where(DELIVERY.c.account == bindparam("account"),
            DELIVERY.c.text_hash.in_(bindparam("digests", expanding=True)))
@@ -83,7 +84,7 @@ class GuardOps(QueueOps):
                 rows = conn.execute(_SAME_TEXT, {"account": account, "digests": digests})
                 found += [
                     Earlier(r.post_id, r.key, r.account, Status(r.status), r.created_at,
-                            r.updated_at, r.text_hash)
+                            r.updated_at, r.text_hash, bool(r.dry_run))
                     for r in rows
                 ]  # fmt: skip
         return found

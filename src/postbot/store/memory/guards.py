@@ -32,7 +32,7 @@ class MemoryGuardOps(MemoryQueueOps):
         with self._read() as db:
             return [
                 Earlier(d.post_id, db.posts[d.post_id].key, d.account, d.status, d.created_at,
-                        d.updated_at, d.text_hash)
+                        d.updated_at, d.text_hash, d.dry_run)
                 for d in db.deliveries.values()
                 if (d.account, d.text_hash) in pairs
             ]  # fmt: skip
