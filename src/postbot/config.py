@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postbot import dotenv_files
+from postbot.costs import DEFAULT_POST, DEFAULT_POST_WITH_LINK, Prices, parse_money
 from postbot.domain import Account
 from postbot.errors import ConfigError
 from postbot.ops.settings import ALERTS, METRICS, AlertSettings, metrics_address
@@ -92,6 +93,7 @@ class Settings:
     web: WebSettings = WebSettings()
     alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
     queues: Mapping[str, Queue] = field(default_factory=dict)  # [queues.NAME]: shared slots
+    x_prices: Prices = field(default_factory=Prices)  # [x_prices]: X per post (postbot.costs)
 
     def account(self, name: str) -> Account:
         try:
@@ -203,6 +205,7 @@ def _lateness(value: str | int | float) -> str | int | float:
 
 
 # -- the schema: every key postbot reads ---------------------------------------------------------
+_USD = "a number of US dollars, e.g. 0.015"
 TOP: Mapping[str, Option] = {
     "project_dir": Option(str, ".", help='a folder, relative to this file, e.g. ".."'),
     "timezone": Option(str, "UTC", parse=_zone, help='a zone name, e.g. "Europe/Berlin"'),
@@ -233,6 +236,13 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
         "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
         "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
         "max_delay": Option((int, float), RetrySettings.max_delay, parse=non_negative_seconds),
+    },
+    # What X bills per post, in US dollars (README, "Cost guard for X").
+    "x_prices": {
+        "post": Option((int, float), float(DEFAULT_POST), parse=parse_money, help=_USD),
+        "post_with_link": Option(
+            (int, float), float(DEFAULT_POST_WITH_LINK), parse=parse_money, help=_USD
+        ),
     },
     "web": {
         "user": Option(str, parse=_web_user),
@@ -348,6 +358,7 @@ def parse_settings(
         web=web,
         alerts=AlertSettings(**sections["alerts"]),
         queues=queues,
+        x_prices=Prices(**sections["x_prices"]),
     )
 
 

@@ -164,6 +164,9 @@ class Delivery:
     # The instance refused to take it (limits, too soon): postbot publishes it at its time.
     handover_refused: bool = False
     slot_at: datetime | None = None  # the posting slot it holds (--next-slot), if any
+    # The hash of its first part's normalised text (postbot.duplicates); None: queued before
+    # the duplicate guard existed.
+    text_hash: str | None = None
 
 
 # An example post (`example: true` in its file) is stored under a key with this prefix: only
@@ -365,6 +368,7 @@ class WaitReason(StrEnum):
     RETRY = "retry"  # a transient failure: the next attempt is later
     PACED = "paced"  # due, but its account used its pace budget: next slot later
     DUE = "due"  # due now: a running daemon takes it at once
+    BUDGET = "budget"  # due, but it would exceed its X account's monthly budget: held
 
 
 @dataclass(frozen=True)
@@ -376,6 +380,7 @@ class Wait:
     reason: WaitReason
     until: datetime
     pace: PaceState | None = None  # for PACED: the budget that holds it back
+    note: str | None = None  # for BUDGET: the reason, in one line (postbot.costs)
 
 
 @dataclass(frozen=True)

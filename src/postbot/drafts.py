@@ -42,6 +42,9 @@ class Draft:
     slot: bool = False  # `slot: next`: the first free posting slot of every target
     every: str | None = None  # a recurring post's rule (recurring.py), as written
     until: datetime | None = None  # ... and when its series ends (inclusive)
+    # Sent even if the same text went to an account within a day (the duplicate guard,
+    # `postbot.duplicates`): not part of what the post says, so not in `content_hash`.
+    allow_duplicate: bool = False
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""

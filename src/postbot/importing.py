@@ -108,8 +108,12 @@ def import_files(
     keep_going: bool = False,
     progress: Progress | None = None,
     live: bool = True,
+    allow_duplicate: bool = False,
 ) -> ImportReport:
     """Check every post file under `paths`, then write the good ones in one transaction.
+
+    A file whose text went (or goes) to an account within a day is broken too
+    (`service.guards`), unless it says `allow_duplicate: true` or `allow_duplicate` is given.
 
     Without `keep_going` a broken file means nothing is written (`BrokenFiles`). `live`: the
     posts may go out for real, so an example post (`example: true`) is refused; only a
@@ -137,6 +141,7 @@ def import_files(
             seen[os.path.abspath(path)] = checked.draft.key
         if progress is not None:
             progress(done, len(files))
+    items = _without_duplicates(settings, store, items, now, broken, seen, allow_duplicate)
     if broken and not keep_going:
         raise BrokenFiles(broken)
     if items and live:
@@ -169,6 +174,28 @@ def _place(settings: Settings, store: Store, checked: Plan, now: datetime) -> Im
     accounts = tuple(t.account for t in checked.targets)
     post_id, _ = store.enqueue_slotted(checked, schedules_for(settings, accounts), now)
     return ImportResult(post_id, checked.draft.key or "", "created")
+
+
+def _without_duplicates(
+    settings: Settings,
+    store: Store,
+    items: list[tuple[Plan, datetime | None]],
+    now: datetime,
+    broken: list[BrokenFile],
+    seen: dict[str, str | None],
+    allow: bool,
+) -> list[tuple[Plan, datetime | None]]:
+    """The items that are no duplicates (service/guards.py); the others become broken files."""
+    if allow or not items:
+        return items
+    from postbot.service.guards import duplicates
+
+    refused = duplicates(store, [p for p, _ in items], now, settings.timezone)
+    for index in sorted(refused):
+        where = items[index][0].draft.where
+        broken.append(BrokenFile(where, refused[index]))
+        seen[os.path.abspath(where)] = None
+    return [item for i, item in enumerate(items) if i not in refused]
 
 
 def withdraw_missing(

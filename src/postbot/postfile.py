@@ -41,7 +41,7 @@ from postbot.when import localize, read_time
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
-    "parts", "variants", "slot", "every", "until",
+    "parts", "variants", "slot", "every", "until", "allow_duplicate",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -202,6 +202,7 @@ def parse_markdown(
         slot=slot,
         every=every,
         until=until,
+        allow_duplicate=_flag(split, "allow_duplicate", where),
     )
 
 
@@ -240,6 +241,15 @@ def _when_rules(
         raise UserError(f"{at('until')}: until: ends a recurring post; give every: with it")
     until = _at(meta.get("until"), zone, at("until"), now, order, key="until")
     return slot == "next", every, until
+
+
+def _flag(split: Split, key: str, where: str) -> bool:
+    value = split.meta.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    line = split.key_line((key,))
+    at = f"{where}:{line}" if line else where
+    raise UserError(f"{at}: {key} must be true or false, not {value!r}; write {key}: true")
 
 
 def _thread(split: Split, where: str) -> list[str]:

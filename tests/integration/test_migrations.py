@@ -56,7 +56,7 @@ EXPECTED_COLUMNS = {
         "id", "post_id", "account", "platform", "key", "text", "status", "due_at",
         "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "remote_id",
         "remote_url", "last_error", "dry_run", "created_at", "updated_at", "part_count",
-        "scheduled_id", "handover_refused", "slot_at",
+        "scheduled_id", "handover_refused", "slot_at", "text_hash",
     },
     "delivery_part": {
         "id", "delivery_id", "idx", "text", "remote_id", "remote_url", "ref", "published_at",
@@ -146,6 +146,11 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("delivery")}
     assert indexes["ix_delivery_status_next"] == ["status", "next_attempt_at"]
     assert indexes["ix_delivery_post_id"] == ["post_id"]
+    # 0008: the duplicate guard's lookup, and an account's month (X spend, budget).
+    assert indexes["ix_delivery_account_hash"] == ["account", "text_hash"]
+    assert indexes["ix_delivery_account_status_updated"] == ["account", "status", "updated_at"]
+    part_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("delivery_part")}
+    assert part_indexes["ix_delivery_part_published_at"] == ["published_at"]
     attempt_indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("attempt")}
     assert attempt_indexes["ix_attempt_started_at"] == ["started_at"]
     fks = {

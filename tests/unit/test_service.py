@@ -27,7 +27,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "x": {"platform": "x"},
     "bluesky": {"platform": "bluesky", "base_url": "https://bsky.example"},
 }
-GOOD = "---\nid: {key}\nhashtags: [Gipfel]\n---\nLesen Sie hier, wie es weitergeht.\n"
+GOOD = "---\nid: {key}\nhashtags: [Gipfel]\n---\nLesen Sie hier, wie es weitergeht ({key}).\n"
 
 
 @pytest.fixture

@@ -73,6 +73,28 @@ def test_refusals_are_pages_with_the_one_line(serve_project: ServeProject) -> No
 
 
 # -- compose: the same post as `postbot enqueue` ------------------------------------------------
+def test_the_composer_refuses_a_duplicate_unless_its_box_is_ticked(
+    serve_project: ServeProject,
+) -> None:
+    served = serve_project()
+    s = served.session()
+
+    def compose(**extra: str) -> object:
+        form = {
+            "csrf": csrf_of(s.get(served.url + "/compose")), "text": TEASER,
+            "when": "2027-03-24 08:00", "to": ["x"], "action": "enqueue", **extra,
+        }  # fmt: skip
+        return s.post(served.url + "/compose", data=form, allow_redirects=False)
+
+    assert compose().status_code == 303
+    before = snapshot(served.db)
+    again = compose()
+    assert again.status_code == 400
+    assert "the same text as post 1, queued to x at" in text_of(again)
+    assert snapshot(served.db) == before
+    assert compose(allow_duplicate="1").status_code == 303
+
+
 def test_a_post_composed_in_the_browser_is_the_post_enqueue_makes(
     serve_project: ServeProject,
 ) -> None:
@@ -93,7 +115,7 @@ def test_a_post_composed_in_the_browser_is_the_post_enqueue_makes(
     cli = run_postbot(
         served.root, "enqueue", TEASER, "--tag", "SOZGipfel", "--tag", "Köln", "--tag",
         "XiJinping", "--link", "https://example.org/ä", "--lang", "de", "--at",
-        "2027-03-24 08:00", "--to", "mastodon", "--to", "bluesky",
+        "2027-03-24 08:00", "--to", "mastodon", "--to", "bluesky", "--allow-duplicate",
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     cli_id = int(cli.stdout)

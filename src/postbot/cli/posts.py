@@ -48,6 +48,11 @@ part_option = click.option(
     type=click.Path(),
     help="Post file or folder to import (idempotent). Repeatable.",
 )
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Queue it even if the same text went, or goes, to an account within 24 hours.",
+)
 @json_option
 @pass_app
 def enqueue(
@@ -64,6 +69,7 @@ def enqueue(
     to: tuple[str, ...],
     lang: str | None,
     files: tuple[str, ...],
+    allow_duplicate: bool,
     as_json: bool,
 ) -> None:
     """Queue a post typed here, or import post files.
@@ -73,7 +79,9 @@ def enqueue(
     --next-slot, --every, --until, --to, --tag, --link, --lang and --part are refused with
     --file, never ignored. A thread: TEXT is its first part (with the link and the
     hashtags), each --part one more, published as a reply chain. --next-slot puts each
-    account in its first free posting slot; --every makes the post recurring.
+    account in its first free posting slot; --every makes the post recurring. The same
+    text (whitespace, case and tracking parameters in links aside) to an account within 24
+    hours is refused, unless --allow-duplicate.
 
     \b
     Examples:
@@ -85,6 +93,7 @@ def enqueue(
             --until "2027-06-30 23:59" --link https://example.org/newsletter
         postbot enqueue "Teil 1: Der Gipfel" --part "Teil 2: Die Gäste" --part "Teil 3" --now
         postbot enqueue --file posts/
+        postbot enqueue "Erinnerung: heute 20 Uhr live" --now --allow-duplicate
     """
     from postbot import service
     from postbot.output import json, print_json
@@ -115,7 +124,9 @@ def enqueue(
                 f" itself (front matter: {', '.join(dict.fromkeys(clashing.values()))})"
             )
         with out.import_progress() as progress:
-            report = service.import_paths(app, files, progress=progress)
+            report = service.import_paths(
+                app, files, progress=progress, allow_duplicate=allow_duplicate
+            )
         if as_json:
             print_json(json.import_results(report.results))
             out.warn(report.warnings)
@@ -126,6 +137,7 @@ def enqueue(
     done = service.enqueue_text(
         app, text, hashtags=tags, link=link, at=at, now_flag=now_flag, to=to, language=lang,
         parts=parts, next_slot=next_slot, every=every, until=until,
+        allow_duplicate=allow_duplicate,
     )  # fmt: skip
     if as_json:
         print_json(json.listing(service.show(app, done.post_id))[0])
@@ -300,7 +312,8 @@ def preview(
     app: App, post_or_text: str, parts: tuple[str, ...], to: tuple[str, ...], as_json: bool
 ) -> None:
     """Show the text each account would be sent, its length and the limit (exit 2 if it does
-    not fit somewhere); every part of a thread, and the variant each account gets.
+    not fit somewhere); every part of a thread, and the variant each account gets; for X,
+    what X bills for it (every part a post, a post with a URL at its own price: [x_prices]).
 
     \b
     Examples:
@@ -315,7 +328,11 @@ def preview(
     if as_json:
         from postbot.output.slots import recurrence_json
 
-        print_json(json.preview(result.targets, result.slots, recurrence_json(result.recurrence)))
+        print_json(
+            json.preview(
+                result.targets, result.slots, recurrence_json(result.recurrence), result.costs
+            )
+        )
         text.warn(result.warnings)
     else:
         text.preview(result, app.zone)

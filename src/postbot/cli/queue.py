@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 @json_option
 @pass_app
 def status(app: App, as_json: bool) -> None:
-    """Queue depth by status, the next due post, the daemons' last heartbeat, and what the
-    last import of the posts folder found.
+    """Queue depth by status, the next due post, the daemons' last heartbeat, what the
+    last import of the posts folder found, and each X account's spend this month (with
+    its monthly_budget and the posts it holds).
 
     \b
     Example:

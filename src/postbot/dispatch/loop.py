@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from postbot.config import Settings
 from postbot.dispatch import planner
+from postbot.dispatch.budget import BudgetBoard
 from postbot.dispatch.events import Events, Recorded
 from postbot.dispatch.paced import PaceBoard
 from postbot.dispatch.publisher import Publisher
@@ -95,6 +96,7 @@ class Dispatcher:
             record_part=partial(store.record_part, worker),  # threads record part by part
         )  # fmt: skip
         self.board = PaceBoard(settings.timezone)
+        self.budgets = BudgetBoard(settings.timezone)  # accounts a monthly budget holds
         self.events = Events()  # metrics and alerts subscribe (dispatch/events.py)
         # Accounts that hand posts to their server's scheduling (dispatch/serverside.py).
         self.server_side = server_side_job(self, environ)
@@ -141,8 +143,12 @@ class Dispatcher:
     def next_wake(self) -> datetime | None:
         """When the next pass should run: the next due post of an account that may post,
         or the moment a paced-out account may post again."""
-        held = self.board.held_back(self.clock())
-        return planner.earliest((self.store.next_due_for(held), self.board.next_slot(held)))
+        now = self.clock()
+        held, budgeted = self.board.held_back(now), self.budgets.held_back(now)
+        return planner.earliest((
+            self.store.next_due_for(sorted({*held, *budgeted})), self.board.next_slot(held),
+            self.budgets.next_check(budgeted),
+        ))  # fmt: skip
 
     @property
     def blocked(self) -> list[str]:
@@ -168,7 +174,8 @@ class Dispatcher:
     def _claim(self, room: planner.Room) -> list[Claimed]:
         now = self.clock()
         claimed: list[Claimed] = []
-        for request in planner.requests(self.rules, self.board.held_back(now)):
+        left_alone = {*self.board.held_back(now), *self.budgets.held_back(now)}
+        for request in planner.requests(self.rules, left_alone):
             limit = room.cap(request)
             if limit <= 0:
                 continue
@@ -178,6 +185,15 @@ class Dispatcher:
         return claimed
 
     def _take(self, request: planner.ClaimRequest, limit: int, now: datetime) -> list[Claimed]:
+        if request.account is not None and request.budget is not None:
+            got = self.store.claim_budgeted(
+                self.worker, now, request.account, request.budget, limit, self.lease,
+                pace=request.pace, dry_run=self.dry_run,
+            )  # fmt: skip
+            self.budgets.update(got.state, now)
+            if got.pace is not None:
+                self.board.update(got.pace)
+            return list(got.claimed)
         if request.account is None:
             return self.store.claim_due(self.worker, now, limit, self.lease, skip=request.skip,
                                         dry_run=self.dry_run)  # fmt: skip

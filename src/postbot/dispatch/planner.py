@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from postbot.config import Settings
+from postbot.costs import Budget, budgets_of
 from postbot.pacing import Pace, max_lateness_of, paces_of
 
 
@@ -26,6 +27,7 @@ class AccountRules:
     paces: Mapping[str, Pace]  # the paced accounts
     free_slots_only: frozenset[str]  # accounts without duplicate protection (X)
     lateness: Mapping[str, timedelta | None]  # max_lateness per account (None: off)
+    budgets: Mapping[str, Budget] = field(default_factory=dict)  # X: monthly_budget
 
     @classmethod
     def of(cls, settings: Settings, *, dry_run: bool) -> AccountRules:
@@ -42,7 +44,7 @@ class AccountRules:
             )
         )
         lateness = {a.name: max_lateness_of(a) for a in accounts}
-        return cls(paces_of(accounts), unsafe, lateness)
+        return cls(paces_of(accounts), unsafe, lateness, budgets_of(settings))
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class ClaimRequest:
     pace: Pace | None = None
     skip: tuple[str, ...] = ()
     free_slots_only: bool = False
+    budget: Budget | None = None  # claimed within its monthly budget (Store.claim_budgeted)
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,16 @@ class Room:
 
 def requests(rules: AccountRules, paced_out: Collection[str]) -> list[ClaimRequest]:
     """The claims of one refill, in order: free-slot accounts first, then all the others
-    together, then the paced ones; accounts in `paced_out` are left out."""
-    separate = set(rules.paces) | rules.free_slots_only
+    together, then the paced (and budgeted) ones; accounts in `paced_out` are left out."""
+    separate = set(rules.paces) | rules.free_slots_only | set(rules.budgets)
     first = [
-        ClaimRequest(a, rules.paces.get(a), free_slots_only=True)
+        ClaimRequest(a, rules.paces.get(a), free_slots_only=True, budget=rules.budgets.get(a))
         for a in sorted(rules.free_slots_only)
         if a not in paced_out
     ]
     paced = [
-        ClaimRequest(a, rules.paces[a])
-        for a in sorted(set(rules.paces) - rules.free_slots_only)
+        ClaimRequest(a, rules.paces.get(a), budget=rules.budgets.get(a))
+        for a in sorted((set(rules.paces) | set(rules.budgets)) - rules.free_slots_only)
         if a not in paced_out
     ]
     return [*first, ClaimRequest(None, skip=tuple(sorted(separate))), *paced]

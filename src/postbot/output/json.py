@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from postbot.costs import usd
 from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
 from postbot.platforms.limits import LimitCheck
 from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
+from postbot.service.costs import Spend
 from postbot.store import ImportResult
 from postbot.variants import as_json as variants_json
 
@@ -87,6 +90,21 @@ def waiting(w: Wait) -> dict[str, Any]:
         "reason": str(w.reason),
         "until": iso(w.until),
         "pace": None if w.pace is None else pace(w.pace),
+        "note": w.note,  # reason "budget": why it is held, in one line
+    }
+
+
+def spend(s: Spend) -> dict[str, Any]:
+    held = s.held
+    return {
+        "account": s.account,
+        "month_start": iso(s.month_start),
+        "spent_usd": usd(s.spent),
+        "in_flight_usd": usd(s.in_flight),
+        "posts": s.posts,
+        "monthly_budget_usd": None if s.budget is None else usd(s.budget),
+        "held": 0 if held is None else held.held,
+        "held_reason": None if held is None else held.reason(),
     }
 
 
@@ -137,6 +155,7 @@ def status(s: QueueStatus) -> dict[str, Any]:
             "paced": next_send.pace is not None,
         },
         "paced_out": [pace(p) for p in paced_out],
+        "spend": [spend(x) for x in s.spend],
         "workers": [
             {
                 "worker": w.worker,
@@ -163,10 +182,13 @@ def preview(
     targets: Sequence[Target],
     slots: Mapping[str, datetime] | None = None,
     recurrence: dict[str, Any] | None = None,
+    costs: Mapping[str, Decimal] | None = None,
 ) -> list[dict[str, Any]]:
     """`text`, `count`, `limit`, `checks`: the first part's; `fits`: every part's; `parts`:
     each part (one for a single post); `variant`: the variant the account is sent, or null;
-    `slot_at`: the posting slot a stored post holds there; `recurrence`: its series' rule."""
+    `slot_at`: the posting slot a stored post holds there; `recurrence`: its series' rule;
+    `cost_usd`: what X bills for it, as a decimal string ("0.215"), null elsewhere."""
+    costs = costs or {}
     return [
         {
             "account": t.account,
@@ -179,6 +201,7 @@ def preview(
             "variant": t.variant,
             "slot_at": iso((slots or {}).get(t.account)),
             "recurrence": recurrence,
+            "cost_usd": usd(costs[t.account]) if t.account in costs else None,
             "parts": [
                 {
                     "part": n,

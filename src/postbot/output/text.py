@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from postbot.costs import money
 from postbot.domain import PaceState, Post, Status, Wait, WaitReason
 from postbot.importing import ImportReport
+from postbot.links import has_url
 from postbot.output import console, local
 from postbot.pacing import describe_period
 from postbot.recurring import Recurrence
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from postbot.importing import Progress
+    from postbot.service.costs import Spend
 
 STATUS_STYLE: Mapping[Status, str] = {
     Status.QUEUED: "cyan",
@@ -75,10 +78,11 @@ def posts_table(shown: Listing, zone: tzinfo) -> None:
             first = i == 0
             wait = shown.waits.get(d.id)
             paced = wait is not None and wait.reason == WaitReason.PACED
+            held = wait is not None and wait.reason == WaitReason.BUDGET
             grid.add_row(
                 str(post.id) if first else "",
                 Text(d.account),
-                _paced() if paced else _status(d.status, dry_run=d.dry_run),
+                _paced() if paced else _held() if held else _status(d.status, dry_run=d.dry_run),
                 local(wait.until if wait is not None and paced else d.due_at, zone)
                 + (" (slot)" if d.slot_at is not None else ""),
                 Text(post.teaser if first else "", no_wrap=True, overflow="ellipsis"),
@@ -89,6 +93,9 @@ def posts_table(shown: Listing, zone: tzinfo) -> None:
 
     for post_id, series in shown.recurring.items():
         click.echo(f"post {post_id}: {recurrence_text(series, post_id, zone)}")
+    notes = [w for w in shown.waits.values() if w.reason == WaitReason.BUDGET and w.note]
+    for account, note in dict.fromkeys((w.account, w.note) for w in notes):
+        click.echo(f"{account}: {note}")
     if any(d.dry_run for p in posts for d in p.deliveries):
         click.echo("* set by a dry run: nothing was sent (postbot golive queues it for real)")
 
@@ -123,6 +130,8 @@ def post_detail(
         wait = waits.get(d.id)
         if wait is not None and wait.reason == WaitReason.PACED and wait.pace is not None:
             when += f", waits for its pace ({_budget(wait.pace)}) until {local(wait.until, zone)}"
+        if wait is not None and wait.reason == WaitReason.BUDGET:
+            when += f", {wait.note}"
         where = d.remote_url or d.remote_id or d.last_error or ""
         head = Text.assemble(
             "\n",
@@ -196,6 +205,7 @@ def queue_status(s: QueueStatus, zone: tzinfo) -> None:
             slot = local(p.next_slot, zone)
             lines.append(f"{p.account}: paced out ({_budget(p)}), {p.waiting} due wait(s),"
                          f" next slot {slot}")  # fmt: skip
+    lines += [_spend(x, zone) for x in s.spend]
     if not summary.workers:
         lines.append("daemon: no heartbeat (not running?)")
     for w in summary.workers:
@@ -303,6 +313,11 @@ def preview(p: Preview, zone: tzinfo | None = None) -> None:
                 end_section=threads and number == len(parts),
             )  # fmt: skip
     console().print(grid)
+    for t in p.targets:
+        if t.account in p.costs:
+            linked = sum(1 for text in t.texts if has_url(text))
+            click.echo(f"cost: {t.account}: X bills {money(p.costs[t.account])} for it"
+                       f" ({len(t.texts)} post(s), {linked} with a link)")  # fmt: skip
     if zone is not None:
         from postbot.output.slots import recurrence_text
 
@@ -344,6 +359,24 @@ def _status(status: Status, *, dry_run: bool = False) -> Text:
     from rich.text import Text
 
     return Text(str(status) + ("*" if dry_run else ""), style=STATUS_STYLE.get(status, ""))
+
+
+def _held() -> Text:
+    from rich.text import Text
+
+    return Text("held", style="yellow")
+
+
+def _spend(x: Spend, zone: tzinfo) -> str:
+    month = x.month_start.astimezone(zone).strftime("%B %Y")
+    line = f"{x.account}: {money(x.spent)} spent in {month} ({x.posts} post(s) billed by X)"
+    if x.in_flight:
+        line += f", {money(x.in_flight)} in flight"
+    if x.budget is not None:
+        line += f", monthly budget {money(x.budget)}"
+    if x.held is not None:
+        line += f"; {x.held.held} due post(s) {x.held.reason()}"
+    return line
 
 
 def _paced() -> Text:

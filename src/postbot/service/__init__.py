@@ -12,7 +12,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from postbot import importing
@@ -34,6 +36,9 @@ from postbot.platforms import platform_for
 from postbot.recurring import Recurrence
 from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
+
+if TYPE_CHECKING:
+    from postbot.service.costs import Spend
 
 
 @dataclass
@@ -95,6 +100,8 @@ class Preview:
     warnings: tuple[str, ...] = ()
     slots: Mapping[str, datetime] = field(default_factory=dict)  # a stored post's, per account
     recurrence: Recurrence | None = None
+    # What each delivery to a platform that bills per post (X) costs, by account (US dollars).
+    costs: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
@@ -124,6 +131,7 @@ class QueueStatus:
     # Every paced account's live budget and when the next delivery can go out.
     outlook: Outlook | None = None
     now: datetime | None = None
+    spend: tuple[Spend, ...] = ()  # each X account's month (service/costs.py)
 
 
 @dataclass(frozen=True)
@@ -165,11 +173,14 @@ def enqueue_text(
     next_slot: bool = False,
     every: str | None = None,
     until: str | None = None,
+    allow_duplicate: bool = False,
 ) -> Enqueued:
     """Queue a post typed at the command line; `parts`: a thread's further parts (`--part`);
     `next_slot`: each target in its first free posting slot; `every` (and `until`): a
-    recurring post, first due at the rule's next time."""
+    recurring post, first due at the rule's next time. The same text to an account within a
+    day is refused unless `allow_duplicate`."""
     from postbot.service import recurring, slots
+    from postbot.service.guards import refuse_duplicate
 
     now = app.now()
     end = recurring.check_when(app, at, now_flag, next_slot, every, until, now)
@@ -181,7 +192,11 @@ def enqueue_text(
     draft = typed_draft(
         app, text, hashtags=hashtags, link=link, to=to, language=language, parts=parts
     )
-    checked = plan(replace(draft, every=every, until=end, slot=next_slot), app.settings)
+    checked = plan(
+        replace(draft, every=every, until=end, slot=next_slot, allow_duplicate=allow_duplicate),
+        app.settings,
+    )
+    refuse_duplicate(app.store, checked, now, app.zone)
     accounts = tuple(t.account for t in checked.targets)
     warnings = tuple(importing.plan_warnings(checked))
     if next_slot:
@@ -219,16 +234,19 @@ def import_paths(
     *,
     keep_going: bool = False,
     progress: Progress | None = None,
+    allow_duplicate: bool = False,
 ) -> ImportReport:
-    """Import post files and folders; all are checked before any is written.
+    """Import post files and folders; all are checked before any is written (a duplicate, see
+    `service.guards`, is a broken file, unless `allow_duplicate`).
 
     Without `keep_going`, one broken file means nothing is written, and the refusal
     (`importing.BrokenFiles`) names every broken file. With it, the good files are written and
     the broken ones are in the report.
     """
     return importing.import_files(
-        app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress
-    )
+        app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress,
+        allow_duplicate=allow_duplicate,
+    )  # fmt: skip
 
 
 def _as_typed(folder: Path) -> Path:
@@ -342,6 +360,8 @@ def preview(
     """For each target: the rendered text of every part, every limit each was checked against,
     and whether they fit them all; the variant each account is sent. A stored post is shown
     with its own parts and variants; a text typed here with `parts` (`--part`)."""
+    from postbot.service.costs import target_costs
+
     if post_id_or_text.isdigit():
         if parts:
             raise UserError("--part goes with a text to try, not with a stored post's id")
@@ -359,10 +379,14 @@ def preview(
         checked = plan(draft, app.settings, check_length=False)
         held = {d.account: d.slot_at for d in post.deliveries if d.slot_at is not None}
         series = _listing(app, [post]).recurring.get(post.id)
-        return Preview(checked.targets, tuple(importing.plan_warnings(checked)), held, series)
+        return Preview(
+            checked.targets, tuple(importing.plan_warnings(checked)), held, series,
+            target_costs(app.settings, checked.targets),
+        )  # fmt: skip
     draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
-    return Preview(checked.targets, tuple(importing.plan_warnings(checked)))
+    costs = target_costs(app.settings, checked.targets)
+    return Preview(checked.targets, tuple(importing.plan_warnings(checked)), costs=costs)
 
 
 def _variants_for(app: App, variants: Sequence[Variant], to: Sequence[str]) -> tuple[Variant, ...]:
@@ -398,6 +422,9 @@ def _listing(app: App, posts: Sequence[Post]) -> Listing:
 
     outlook = read_outlook(app.store, app.settings, now)
     waits = {d.id: w for d in queued if (w := wait_of(d, outlook.paces, now)) is not None}
+    from postbot.service.costs import budget_waits
+
+    waits.update(budget_waits(app.settings, app.store, queued, now))
     return Listing(tuple(posts), waits, series)
 
 
@@ -423,7 +450,10 @@ def status(app: App) -> QueueStatus:
 
     now = app.now()
     outlook = read_outlook(app.store, app.settings, now)
-    return QueueStatus(app.store.status_summary(), last_import, outlook, now)
+    from postbot.service.costs import month_spend
+
+    spend = month_spend(app.settings, app.store, now)
+    return QueueStatus(app.store.status_summary(), last_import, outlook, now, spend)
 
 
 @dataclass(frozen=True)

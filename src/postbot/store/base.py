@@ -43,13 +43,15 @@ from postbot.errors import PostbotError
 from postbot.store import rules
 
 if TYPE_CHECKING:
+    from postbot.costs import Budget, BudgetClaim, SpendTexts
     from postbot.drafts import Plan
+    from postbot.duplicates import Earlier
     from postbot.pacing import Pace
     from postbot.recurring import SeriesState
     from postbot.slots import Schedule
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002", "0004", "0006", "0007")
+REVISIONS = ("0001", "0002", "0004", "0006", "0007", "0008")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -271,6 +273,39 @@ class Store(ABC):
     ) -> int:
         """Queued first attempts of `account` due before `cutoff` are stale: `missed`
         (`rules.MISSED_NOTE`), marked as a dry run's doing when `dry_run`. Returns how many."""
+
+    # -- guards: duplicates, X cost ------------------------------------------------------------
+    @abstractmethod
+    def same_text(self, wanted: Sequence[tuple[str, str]]) -> list[Earlier]:
+        """The deliveries to each (account, text_hash) in `wanted` (found by the index on
+        them, never by a scan), in any state; `postbot.duplicates` decides which count."""
+
+    @abstractmethod
+    def month_texts(
+        self, account: str, start: datetime, end: datetime, *, dry_run: bool = False
+    ) -> SpendTexts:
+        """The texts `account` is billed for in [start, end): its single posts published then
+        (by `updated_at`) and its thread parts published then (by `published_at`); in flight:
+        its single posts publishing or `unknown` since `start`, and the parts not yet published
+        of its threads in those states. Of one kind: live, or a dry run's."""
+
+    @abstractmethod
+    def claim_budgeted(
+        self,
+        worker: str,
+        now: datetime,
+        account: str,
+        budget: Budget,
+        limit: int,
+        lease: timedelta,
+        *,
+        pace: Pace | None = None,
+        dry_run: bool = False,
+    ) -> BudgetClaim:
+        """`claim_due` (or `claim_paced`, with `pace`) for one account, taking only the due
+        deliveries that fit its monthly budget (`costs.fits`, in due order: the first that does
+        not fit holds the rest); decided in the claim transaction, under the account's lock,
+        with the month's spend and what is in flight, so workers together stay within it."""
 
     # -- threads -------------------------------------------------------------------------------
     # A delivery of several parts (`Delivery.part_count` > 1) has them in `Delivery.parts` and

@@ -398,6 +398,7 @@ def delivery_record(row: Any) -> Delivery:
         scheduled_id=row["scheduled_id"],
         handover_refused=bool(row["handover_refused"]),
         slot_at=row.get("slot_at"),
+        text_hash=row["text_hash"],
     )
 
 

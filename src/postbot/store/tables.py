@@ -73,6 +73,8 @@ class DeliveryRow(SQLModel, table=True):
             sqlite_where=text(HOLDS_SLOT),
             postgresql_where=text(HOLDS_SLOT),
         ),
+        Index("ix_delivery_account_hash", "account", "text_hash"),
+        Index("ix_delivery_account_status_updated", "account", "status", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -104,13 +106,19 @@ class DeliveryRow(SQLModel, table=True):
     handover_refused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # The posting slot it took (--next-slot); NULL: its time was given, not a slot.
     slot_at: datetime | None = None
+    # The hash of its first part's normalised text (postbot.duplicates): the duplicate guard
+    # looks earlier deliveries up by (account, text_hash). NULL: queued before the guard.
+    text_hash: str | None = Field(default=None, max_length=64)
 
 
 class PartRow(SQLModel, table=True):
     """One part of a thread as one account is sent it; recorded as soon as it is published."""
 
     __tablename__ = "delivery_part"
-    __table_args__ = (UniqueConstraint("delivery_id", "idx", name="uq_delivery_part"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "idx", name="uq_delivery_part"),
+        Index("ix_delivery_part_published_at", "published_at"),  # each part is billed (X)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", ondelete="CASCADE")

@@ -34,6 +34,7 @@ class Composed:
     when: str = ""
     now: bool = False
     to: tuple[str, ...] = ()
+    allow_duplicate: bool = False  # the duplicate guard's --allow-duplicate
 
     @property
     def hashtags(self) -> tuple[str, ...]:
@@ -49,6 +50,7 @@ class Composed:
             when=field(form, "when").strip(),
             now=field(form, "now") == "1",
             to=tuple(a for a in form.getlist("to") if isinstance(a, str)),
+            allow_duplicate=field(form, "allow_duplicate") == "1",
         )
 
 
@@ -103,6 +105,7 @@ def _enqueue(app: service.App, typed: Composed) -> service.Enqueued:
         now_flag=typed.now,
         to=typed.to,
         language=typed.language,
+        allow_duplicate=typed.allow_duplicate,
     )
 
 

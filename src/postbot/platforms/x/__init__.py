@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -89,6 +90,12 @@ class _Connection:
     redact: Redactor  # masks the credential values in every message
 
 
+def _budget(value: int | float) -> Decimal:
+    from postbot.costs import parse_money
+
+    return parse_money(value)
+
+
 class XPlatform(Platform):
     """Publishes to one X account. One object per account, safe to share between threads."""
 
@@ -100,6 +107,10 @@ class XPlatform(Platform):
     options: ClassVar[Mapping[str, Option]] = {
         "link_placement": Option(str, "inline", choices=LINK_PLACEMENTS),
         "timeout": TIMEOUT,
+        # US dollars a month: a delivery that would exceed it waits (postbot.costs).
+        "monthly_budget": Option(
+            (int, float), parse=_budget, help="a number of US dollars a month, e.g. 25"
+        ),
     }
     post_hosts: ClassVar[tuple[str, ...]] = ("x.com", "twitter.com", "www.x.com", "mobile.x.com")
     media = MEDIA

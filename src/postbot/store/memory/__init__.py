@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from postbot.store.base import SCHEMA_HEAD
 from postbot.store.memory.calendar import MemoryCalendarOps
+from postbot.store.memory.guards import MemoryGuardOps
 from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
 from postbot.store.memory.serverside import MemoryServerSideOps
 from postbot.store.memory.slots import MemorySlotOps
 
 
-class MemoryStore(MemoryPostOps, MemorySlotOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
+class MemoryStore(
+    MemoryPostOps,
+    MemorySlotOps,
+    MemoryGuardOps,
+    MemoryServerSideOps,
+    MemoryCalendarOps,
+    MemoryOps,
+):
     dialect = "memory"
 
     def schema_version(self) -> str | None:
