@@ -35,7 +35,8 @@ from typing import Any
 from postbot.dispatch import Dispatcher
 from postbot.errors import PostbotError, StateError
 from postbot.importing import log_lines as import_log_lines
-from postbot.service import App, import_folder, queued_examples
+from postbot.service import App, import_folder
+from postbot.service.golive import queued_examples
 
 log = logging.getLogger("postbot.daemon")
 RECUR_SECONDS = 5  # how soon after an occurrence went out the next one is queued

@@ -23,10 +23,10 @@ def check(ctx: click.Context, as_json: bool) -> None:
     Example:
         postbot accounts check
     """
-    from postbot import service
     from postbot.output import json, print_json, text
+    from postbot.service.accounts import check_accounts
 
-    rows = service.check_accounts(ctx.find_root().params.get("config"))
+    rows = check_accounts(ctx.find_root().params.get("config"))
     if as_json:
         print_json(json.accounts(rows))
     else:

@@ -58,10 +58,10 @@ def golive(app: App, as_json: bool) -> None:
     Example:
         postbot run --dry-run --once && postbot golive && postbot run
     """
-    from postbot import service
     from postbot.output import json, print_json, text
+    from postbot.service.golive import go_live
 
-    reset = service.go_live(app)
+    reset = go_live(app)
     if as_json:
         print_json(json.go_live(reset))
     else:

@@ -15,8 +15,10 @@ from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
 from postbot.pacing import describe_period
 from postbot.platforms.limits import LimitCheck
-from postbot.service import AccountCheck, Listing, QueueStatus, WentLive
+from postbot.service import Listing, QueueStatus
+from postbot.service.accounts import AccountCheck
 from postbot.service.costs import Spend
+from postbot.service.golive import WentLive
 from postbot.store import ImportResult
 from postbot.variants import as_json as variants_json
 

@@ -21,7 +21,6 @@ from postbot.output import console, local
 from postbot.pacing import describe_period
 from postbot.recurring import Recurrence
 from postbot.service import (
-    AccountCheck,
     AttemptLog,
     Changed,
     Enqueued,
@@ -29,8 +28,9 @@ from postbot.service import (
     Preview,
     QueueStatus,
     Resolved,
-    WentLive,
 )
+from postbot.service.accounts import AccountCheck
+from postbot.service.golive import WentLive
 
 if TYPE_CHECKING:
     from rich.table import Table

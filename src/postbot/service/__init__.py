@@ -21,7 +21,6 @@ from postbot import importing
 from postbot.config import Settings, load_settings
 from postbot.domain import (
     Attempt,
-    DryRunReset,
     Outlook,
     Post,
     QueueSummary,
@@ -112,15 +111,6 @@ class Preview:
 class AttemptLog:
     post: Post | None  # the post asked about; None for the whole log
     attempts: tuple[Attempt, ...]
-
-
-@dataclass(frozen=True)
-class AccountCheck:
-    account: str
-    platform: str
-    identity: str | None  # who we are logged in as
-    ok: bool
-    error: str | None  # why not, with secrets masked
 
 
 @dataclass(frozen=True)
@@ -433,16 +423,6 @@ def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> Attem
     return AttemptLog(post, tuple(app.store.attempts(post_id, limit)))
 
 
-def check_accounts(config_path: str | Path | None = None) -> list[AccountCheck]:
-    """Log in to every configured account (needs the config only, not the database)."""
-    from postbot.accounts import check_accounts as check_all
-
-    return [
-        AccountCheck(r["account"], r["platform"], r["identity"], bool(r["ok"]), r["error"])
-        for r in check_all(load_settings(config_path))
-    ]
-
-
 def status(app: App) -> QueueStatus:
     record = importing.record_path(app.settings)
     last_import = importing.load_record(record) if record is not None else None
@@ -454,26 +434,3 @@ def status(app: App) -> QueueStatus:
 
     spend = month_spend(app.settings, app.store, now)
     return QueueStatus(app.store.status_summary(), last_import, outlook, now, spend)
-
-
-@dataclass(frozen=True)
-class WentLive:
-    reset: DryRunReset  # what a dry run had set, now back in the queue
-    examples: tuple[int, ...]  # example posts whose deliveries were cancelled instead
-
-
-def go_live(app: App) -> WentLive:
-    """After a demo: put back in the queue what a dry run "published" or marked missed, so a
-    live daemon sends it for real (and may start: it refuses while dry-run results remain).
-    Example posts are cancelled instead: they never go out for real."""
-    now = app.now()
-    reset = app.store.reset_dry_run(now)
-    examples = queued_examples(app)
-    for post_id in examples:
-        app.store.cancel(post_id, now)
-    return WentLive(reset, examples)
-
-
-def queued_examples(app: App) -> tuple[int, ...]:
-    """Example posts with deliveries still queued (a live daemon refuses to start over them)."""
-    return tuple(p.id for p in app.store.list_posts(Status.QUEUED) if p.example)
