@@ -90,6 +90,7 @@ class Settings:
     on_delete: str = "cancel"  # a deleted post file: cancel its unpublished deliveries, or keep
     web: WebSettings = WebSettings()
     alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
+    feeds: Mapping[str, Any] = field(default_factory=dict)  # [feeds.NAME]: feeds.FeedSettings
 
     def account(self, name: str) -> Account:
         try:
@@ -298,7 +299,7 @@ def parse_settings(
 ) -> Settings:
     """Check `raw` (the parsed TOML of `source`) against the schema and build the Settings."""
     where = where or Where(source)
-    check_keys(raw, [*TOP, *TABLES, "accounts"], (), where)
+    check_keys(raw, [*TOP, *TABLES, "accounts", "feeds"], (), where)
     project = _project_dir(raw, where)
     top = check_options(raw, TOP, (), where, project, defaults=True)
     sections: dict[str, dict[str, Any]] = {}
@@ -342,7 +343,16 @@ def parse_settings(
         on_delete=sections["posts"]["on_delete"],
         web=web,
         alerts=AlertSettings(**sections["alerts"]),
+        feeds=_feeds(raw, where, project, accounts, top["timezone"]),
     )
+
+
+def _feeds(raw: Mapping[str, Any], where: Where, project: Path, accounts: Any, zone: Any) -> Any:
+    if "feeds" not in raw:
+        return {}
+    from postbot.feeds.config import parse_feeds
+
+    return parse_feeds(table(raw, "feeds", (), where), where, project, accounts, zone, _language)
 
 
 def _project_dir(raw: Mapping[str, Any], where: Where) -> Path:

@@ -39,6 +39,7 @@ class Draft:
     where: str = "command line"  # for messages: the file and line, or "command line"
     parts: tuple[str, ...] = ()  # a thread's further parts, after the teaser (part 1)
     variants: tuple[Variant, ...] = ()  # overrides per platform or account
+    hold: bool = False  # a draft for an editor (`draft: true`, a feed with review): not queued
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""
@@ -54,6 +55,8 @@ class Draft:
             from postbot.variants import as_json
 
             payload.append({"variants": as_json(self.variants)})
+        if self.hold:
+            payload.append({"draft": True})
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 

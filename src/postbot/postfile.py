@@ -39,7 +39,7 @@ from postbot.when import localize, read_time
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
-    "parts", "variants",
+    "parts", "variants", "draft",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -189,7 +189,15 @@ def parse_markdown(
         + (_opt_str(meta.get("id"), "id", where) or source_key(path, base)),
         source=source_name(path, base),
         where=where,
+        hold=_flag(meta.get("draft"), "draft", where),
     )
+
+
+def _flag(value: Any, name: str, where: str) -> bool:
+    """A yes/no key (`draft: true`): true or false, nothing else."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise UserError(f"{where}: {name} must be true or false, not {value!r}")
 
 
 def _thread(split: Split, where: str) -> list[str]:

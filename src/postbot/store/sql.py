@@ -29,10 +29,11 @@ from postbot.store.base import Store as StoreContract
 from postbot.store.calendar import CalendarOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
+from postbot.store.review import ReviewOps
 from postbot.store.serverside import ServerSideOps
 
 
-class SQLStore(PostOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
+class SQLStore(PostOps, ReviewOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -14,10 +14,13 @@ from postbot.store.base import SCHEMA_HEAD
 from postbot.store.memory.calendar import MemoryCalendarOps
 from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
+from postbot.store.memory.review import MemoryReviewOps
 from postbot.store.memory.serverside import MemoryServerSideOps
 
 
-class MemoryStore(MemoryPostOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps):
+class MemoryStore(
+    MemoryPostOps, MemoryReviewOps, MemoryServerSideOps, MemoryCalendarOps, MemoryOps
+):
     dialect = "memory"
 
     def schema_version(self) -> str | None:

@@ -1,0 +1,113 @@
+"""The store contract for drafts and review: a draft is never claimed, approval queues it (with
+an edit, re-rendered) and rejection cancels it, each recorded. Over SQLite, PostgreSQL and the
+memory store (`store` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from postbot.domain import Status
+from postbot.drafts import Plan
+from postbot.errors import NotFound, StateError
+from postbot.reviews import Decision
+from postbot.store import Store
+
+pytestmark = pytest.mark.timeout(120)
+
+T0 = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+MakePlan = Callable[..., Plan]
+
+
+def held(plan: Plan) -> Plan:
+    return replace(plan, draft=replace(plan.draft, hold=True))
+
+
+def test_a_draft_is_stored_as_draft_and_never_claimed(store: Store, make_plan: MakePlan) -> None:
+    post_id = store.enqueue(held(make_plan("d1")), T0 - timedelta(minutes=5), T0)
+
+    assert {d.status for d in store.get_post(post_id).deliveries} == {Status.DRAFT}
+    assert store.claim_due("w1", T0 + timedelta(hours=1), 10, timedelta(minutes=1)) == []
+    assert store.next_due() is None
+    assert [p.id for p in store.list_posts(Status.DRAFT)] == [post_id]
+
+
+def test_approve_queues_at_due_and_records_who_when_what(
+    store: Store, make_plan: MakePlan
+) -> None:
+    post_id = store.enqueue(held(make_plan("d1", "Grüße aus Köln")), T0, T0)
+    due = T0 + timedelta(minutes=30)
+
+    review = store.approve(post_id, due, T0 + timedelta(seconds=1), "anna")
+
+    post = store.get_post(post_id)
+    assert {(d.status, d.due_at, d.next_attempt_at) for d in post.deliveries} == {
+        (Status.QUEUED, due, due)
+    }
+    assert review.decision == Decision.APPROVED and review.by == "anna"
+    assert review.detail["texts"] == {"x-main": "Grüße aus Köln", "masto": "Grüße aus Köln"}
+    assert review.detail["due"] == due.isoformat()
+    assert review.detail["edited"] is False
+    assert store.reviews(post_id) == [review]
+    assert store.reviews(post_id)[0].at == T0 + timedelta(seconds=1)
+    claimed = store.claim_due("w1", due, 10, timedelta(minutes=1))
+    assert {c.post_id for c in claimed} == {post_id}
+
+
+def test_approve_with_an_edit_rerenders_the_draft(store: Store, make_plan: MakePlan) -> None:
+    post_id = store.enqueue(held(make_plan("d1", "alt")), T0, T0)
+    edited = make_plan("d1", "Neu: Gipfel beginnt")
+
+    review = store.approve(post_id, T0, T0, "desk", edited)
+
+    post = store.get_post(post_id)
+    assert post.teaser == "Neu: Gipfel beginnt"
+    assert {d.text for d in post.deliveries} == {"Neu: Gipfel beginnt"}
+    assert {d.status for d in post.deliveries} == {Status.QUEUED}
+    assert review.detail["edited"] is True
+    assert review.detail["teaser"] == "Neu: Gipfel beginnt"
+
+
+def test_reject_cancels_and_is_recorded(store: Store, make_plan: MakePlan) -> None:
+    post_id = store.enqueue(held(make_plan("d1")), T0, T0)
+
+    review = store.reject(post_id, T0, "bernd")
+
+    assert {d.status for d in store.get_post(post_id).deliveries} == {Status.CANCELLED}
+    assert review.decision == Decision.REJECTED
+    assert review.detail["texts"] == {"x-main": "Hallo Welt", "masto": "Hallo Welt"}
+    assert [r.decision for r in store.reviews(post_id)] == [Decision.REJECTED]
+
+
+def test_only_a_draft_is_decided_on(store: Store, make_plan: MakePlan) -> None:
+    queued = store.enqueue(make_plan("q1"), T0, T0)
+    with pytest.raises(StateError, match="not a draft"):
+        store.approve(queued, T0, T0, "anna")
+    with pytest.raises(StateError, match="not a draft"):
+        store.reject(queued, T0, "anna")
+    with pytest.raises(NotFound):
+        store.approve(999, T0, T0, "anna")
+    draft = store.enqueue(held(make_plan("d1")), T0, T0)
+    store.approve(draft, T0, T0, "anna")
+    with pytest.raises(StateError):
+        store.approve(draft, T0, T0, "anna")  # approved once
+    assert len(store.reviews(draft)) == 1
+    assert store.reviews(queued) == []
+
+
+def test_reimport_of_a_held_file_keeps_it_a_draft(store: Store, make_plan: MakePlan) -> None:
+    plan = held(make_plan("file:posts/a.md", "eins"))
+    [first] = store.import_plans([(plan, T0)], T0)
+    changed = held(make_plan("file:posts/a.md", "zwei"))
+    [second] = store.import_plans([(changed, None)], T0)
+
+    assert (first.action, second.action) == ("created", "updated")
+    post = store.get_post(first.post_id or 0)
+    assert {(d.status, d.text) for d in post.deliveries} == {(Status.DRAFT, "zwei")}
+    # The flag removed in a reviewed commit: queued, as a merged change is an approval.
+    [third] = store.import_plans([(make_plan("file:posts/a.md", "zwei"), None)], T0)
+    assert third.action == "updated"
+    assert {d.status for d in store.get_post(first.post_id or 0).deliveries} == {Status.QUEUED}
