@@ -30,6 +30,7 @@ class FeedState:
     error: str | None
     failures: int  # polls failed in a row (the backoff counts them)
     next_poll_at: datetime | None
+    watched_since: datetime | None  # the first good poll (None: none yet: the next is first)
     items_seen: int  # articles known (each once, whatever its keys)
     posts_created: int
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
+from postbot.reviews import Review
 from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
 
@@ -126,6 +127,8 @@ class Listing:
 
     posts: tuple[Post, ...]
     waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
+    # post id -> its editors' decisions (approved, rejected), oldest first; read by `show`
+    reviews: Mapping[int, tuple[Review, ...]] = field(default_factory=dict)
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -346,8 +349,9 @@ def list_posts(app: App, status: Status | None = None, limit: int | None = None)
 
 
 def show(app: App, post_id: int) -> Listing:
-    """One post, with why each of its queued deliveries waits."""
-    return _listing(app, [app.store.get_post(post_id)])
+    """One post, with why each of its queued deliveries waits, and its review decisions."""
+    shown = _listing(app, [app.store.get_post(post_id)])
+    return replace(shown, reviews={post_id: tuple(app.store.reviews(post_id))})
 
 
 def _listing(app: App, posts: Sequence[Post]) -> Listing:

@@ -37,6 +37,7 @@ class FeedRow(SQLModel, table=True):
     error: str | None = None
     failures: int = 0
     next_poll_at: datetime | None = None
+    watched_since: datetime | None = None  # the first good poll: what it listed is backlog
     items_seen: int = 0
     posts_created: int = 0
 

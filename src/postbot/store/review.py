@@ -224,6 +224,8 @@ class ReviewOps:
         }  # fmt: skip
         if poll.result != PollResult.ERROR:  # a failed poll keeps what the last good one said
             values.update(etag=poll.etag, last_modified=poll.last_modified)
+            unwatched = (FEED.c.name == poll.feed) & FEED.c.watched_since.is_(None)
+            conn.execute(update(FEED).where(unwatched).values(watched_since=poll.polled_at))
         changed = conn.execute(
             update(FEED).where(FEED.c.name == poll.feed).values(
                 **values, items_seen=FEED.c.items_seen + seen,
@@ -232,6 +234,8 @@ class ReviewOps:
         if not changed:
             values.setdefault("etag", None)
             values.setdefault("last_modified", None)
+            good = poll.result != PollResult.ERROR
+            values["watched_since"] = poll.polled_at if good else None
             conn.execute(insert(FEED), {"name": poll.feed, **values, "items_seen": seen,
                                         "posts_created": posted})  # fmt: skip
 
@@ -245,5 +249,5 @@ def feed_record(row: Any) -> FeedState:
     return FeedState(
         row["name"], row["url"], row["etag"], row["last_modified"], row["polled_at"],
         PollResult(row["result"]) if row["result"] else None, row["error"], row["failures"],
-        row["next_poll_at"], row["items_seen"], row["posts_created"],
+        row["next_poll_at"], row["watched_since"], row["items_seen"], row["posts_created"],
     )  # fmt: skip

@@ -158,6 +158,9 @@ class MemoryReviewOps(MemoryBase):
             poll.feed, poll.url, old.etag if keep and old else poll.etag,
             old.last_modified if keep and old else poll.last_modified,
             poll.polled_at.astimezone(UTC), poll.result, poll.error, poll.failures,
-            poll.next_poll_at.astimezone(UTC), (old.items_seen if old else 0) + seen,
+            poll.next_poll_at.astimezone(UTC),
+            old.watched_since if old and old.watched_since else
+            (None if poll.result == PollResult.ERROR else poll.polled_at.astimezone(UTC)),
+            (old.items_seen if old else 0) + seen,
             (old.posts_created if old else 0) + posted,
         )  # fmt: skip

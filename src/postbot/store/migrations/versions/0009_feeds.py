@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("error", sa.String, nullable=True),
         sa.Column("failures", sa.Integer, nullable=False),
         sa.Column("next_poll_at", UTCDateTime(), nullable=True),
+        sa.Column("watched_since", UTCDateTime(), nullable=True),
         sa.Column("items_seen", sa.Integer, nullable=False),
         sa.Column("posts_created", sa.Integer, nullable=False),
     )
