@@ -8,10 +8,10 @@ importing them here registers them on the root group.
 
 from __future__ import annotations
 
-from postbot.cli import accounts, daemon, ops, posts, queue, review, web
+from postbot.cli import accounts, daemon, feeds, ops, posts, queue, review, web
 from postbot.cli.base import cli
 
-__all__ = ["accounts", "cli", "daemon", "main", "ops", "posts", "queue", "review", "web"]
+__all__ = ["accounts", "cli", "daemon", "feeds", "main", "ops", "posts", "queue", "review", "web"]
 
 
 def main() -> None:
