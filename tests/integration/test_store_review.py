@@ -35,9 +35,7 @@ def test_a_draft_is_stored_as_draft_and_never_claimed(store: Store, make_plan: M
     assert [p.id for p in store.list_posts(Status.DRAFT)] == [post_id]
 
 
-def test_approve_queues_at_due_and_records_who_when_what(
-    store: Store, make_plan: MakePlan
-) -> None:
+def test_approve_queues_at_due_and_records_who_when_what(store: Store, make_plan: MakePlan) -> None:
     post_id = store.enqueue(held(make_plan("d1", "Grüße aus Köln")), T0, T0)
     due = T0 + timedelta(minutes=30)
 
