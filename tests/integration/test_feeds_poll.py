@@ -13,9 +13,8 @@ import pytest
 from postbot.config import parse_settings
 from postbot.domain import Status
 from postbot.feeds.records import PollResult
-from postbot.service import App
+from postbot.service import App, review
 from postbot.service import feeds as service
-from postbot.service import review
 from postbot.store import Store
 from tests.fakes import images
 from tests.fakes.feed_server import MALFORMED, FeedServer, atom, german_news, item, rss
