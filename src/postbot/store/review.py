@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import Status
@@ -151,6 +152,9 @@ class ReviewOps:
         with self.write() as conn:
             known = self._known(conn, poll.feed, [k for i in poll.items for k in i.keys])
             seen = posted = 0
+            fresh: list[dict[str, Any]] = []  # key rows of new articles, written together
+            firsts: list[int] = []  # of `fresh`, where each article's rows begin
+            pending: set[str] = set()
             for item in poll.items:
                 hit = next((known[k] for k in item.keys if k in known), None)
                 settled = live = 0
@@ -169,19 +173,17 @@ class ReviewOps:
                     assert item.plan is not None and post_id is not None
                     self._update_post(conn, post_id, item.plan, None, now)
                 if hit is None:
+                    if not pending.isdisjoint(item.keys):  # listed twice in this poll
+                        outcomes.append(ItemOutcome(item.keys, "unchanged", None, item.note))
+                        continue
                     seen += 1
-                    article = None
-                    for key in item.keys:
-                        row_id = conn.execute(insert(FEED_ITEM).returning(FEED_ITEM.c.id), {
-                            "feed": poll.feed, "key": key, "article": article,
-                            "post_id": post_id, "content_hash": item.content_hash,
-                            "title": item.title, "link": item.link, "seen_at": now,
-                            "updated_at": now, "note": item.note,
-                        }).scalar_one()  # fmt: skip
-                        article = article or row_id
-                        known[key] = KnownItem(article, key, item.content_hash, post_id)
-                    conn.execute(update(FEED_ITEM).where(FEED_ITEM.c.id == article)
-                                 .values(article=article))  # fmt: skip
+                    pending.update(item.keys)
+                    firsts.append(len(fresh))
+                    fresh.extend({
+                        "feed": poll.feed, "key": key, "article": None, "post_id": post_id,
+                        "content_hash": item.content_hash, "title": item.title,
+                        "link": item.link, "seen_at": now, "updated_at": now, "note": item.note,
+                    } for key in item.keys)  # fmt: skip
                 else:
                     self._more_keys(conn, poll, item.keys, hit, known, now)
                     if action in ("updated", "noted"):
@@ -189,10 +191,27 @@ class ReviewOps:
                                      .values(content_hash=item.content_hash, title=item.title,
                                              updated_at=now, note=item.note))  # fmt: skip
                 outcomes.append(ItemOutcome(item.keys, action, post_id, item.note))
+            self._insert_keys(conn, fresh, firsts)
             self._save_feed(conn, poll, seen, posted)
             if posted or any(o.action == "updated" for o in outcomes):
                 self.notify_enqueued(conn)
         return outcomes
+
+    def _insert_keys(self, conn: Connection, rows: list[dict[str, Any]], firsts: list[int]) -> None:
+        """New articles' key rows in one statement; each row's `article` is its first row's id."""
+        if not rows:
+            return
+        ids = list(conn.execute(
+            insert(FEED_ITEM).returning(FEED_ITEM.c.id, sort_by_parameter_order=True), rows
+        ).scalars())  # fmt: skip
+        bounds = [*firsts, len(rows)]
+        links = [{"row": ids[j], "head": ids[start]}
+                 for start, end in pairwise(bounds)
+                 for j in range(start, end)]  # fmt: skip
+        conn.execute(
+            update(FEED_ITEM).where(FEED_ITEM.c.id == bindparam("row"))
+            .values(article=bindparam("head")), links,
+        )  # fmt: skip
 
     def _post_states(self, conn: Connection, post_id: int) -> tuple[int, int]:
         from postbot.store.rules import SETTLED

@@ -103,9 +103,14 @@ class MemoryReviewOps(MemoryBase):
         outcomes = []
         with self._write(undo=True) as db:
             seen = posted = 0
+            pending: set[str] = set()  # keys of articles new in this poll
             for item in poll.items:
                 hit = next((db.feed_items[(poll.feed, k)] for k in item.keys
-                            if (poll.feed, k) in db.feed_items), None)  # fmt: skip
+                            if (poll.feed, k) in db.feed_items and k not in pending),
+                           None)  # fmt: skip
+                if hit is None and not pending.isdisjoint(item.keys):  # listed twice
+                    outcomes.append(ItemOutcome(item.keys, "unchanged", None, item.note))
+                    continue
                 settled = live = 0
                 if hit is not None and hit.post_id is not None and item.plan is not None:
                     from postbot.store.rules import SETTLED
@@ -132,6 +137,7 @@ class MemoryReviewOps(MemoryBase):
                     db.notes[post_id] = item.note
                 if hit is None:
                     seen += 1
+                    pending.update(item.keys)
                     article = db.new_id("feed_item")
                     for key in item.keys:
                         db.feed_items[(poll.feed, key)] = KnownItem(

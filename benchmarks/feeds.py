@@ -1,0 +1,158 @@
+"""Benchmark item 12: feeds.
+
+(a) a feed of 10,000 items, first polled (every key stored, nothing posted) and then re-polled
+    unchanged (a server that ignores ETags: fetched and parsed again, nothing written), against
+    feedparser alone parsing the same bytes;
+(b) 50 feeds of 100 items each answered with 304: one poll of all of them (`postbot feeds
+    poll`), against the 50 conditional GETs alone.
+Served by a local HTTP server on 127.0.0.1; SQLite database in the work folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+def feed_bytes(count: int, name: str = "feed") -> bytes:
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    items = [
+        f"<item><title><![CDATA[Artikel {n}: Grüße aus Köln]]></title>"
+        f"<link>https://www.example-zeitung.de/{name}/{n}.html?utm_source=rss</link>"
+        f'<guid isPermaLink="false">urn:{name}:{n}</guid>'
+        f"<description><![CDATA[<p>Die Abgeordneten stimmten &bdquo;mit gro&szlig;er"
+        f" Mehrheit&ldquo; zu. Nummer {n}.</p>]]></description>"
+        f"<category>Politik</category><pubDate>{format_datetime(t0 - timedelta(minutes=n))}"
+        "</pubDate></item>"
+        for n in range(count)
+    ]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Bench</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+class _Server:
+    def __init__(self, feeds: dict[str, bytes], conditional: bool = True) -> None:
+        self.feeds = feeds
+        self.conditional = conditional
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                body = outer.feeds[self.path]
+                tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                if outer.conditional and self.headers.get("If-None-Match") == tag:
+                    self.send_response(304)
+                    self.send_header("ETag", tag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("ETag", tag)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _app(work: Path, feeds: dict[str, str]) -> Any:
+    from postbot.config import parse_settings
+    from postbot.service import App
+    from postbot.store import open_store
+
+    db = work / f"feeds-{len(list(work.glob('feeds-*.db')))}.db"
+    raw = {
+        "timezone": "Europe/Berlin", "language": "de", "project_dir": str(work),
+        "database": {"url": f"sqlite:///{db}"},
+        "accounts": {"mastodon": {"platform": "mastodon", "base_url": "https://m.example"}},
+        "feeds": {n: {"url": u, "to": ["mastodon"]} for n, u in feeds.items()},
+    }  # fmt: skip
+    store = open_store(raw["database"]["url"])  # type: ignore[index]
+    store.ensure_schema()
+    return App(parse_settings(raw, work / "postbot.toml", {}), store)
+
+
+def big_feed(work: Path, items: int, runs: int) -> dict[str, Any]:
+    import feedparser
+
+    from postbot.service import feeds
+
+    body = feed_bytes(items)
+    parse = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        feedparser.parse(body)
+        parse.append(time.perf_counter() - started)
+    server = _Server({"/big.xml": body}, conditional=False)
+    try:
+        app = _app(work, {"big": server.url("/big.xml")})
+        started = time.perf_counter()
+        [first] = feeds.poll_now(app, "big")
+        first_s = time.perf_counter() - started
+        again = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            [report] = feeds.poll_now(app, "big")
+            again.append(time.perf_counter() - started)
+        app.store.dispose()
+    finally:
+        server.stop()
+    return {
+        "items": items, "parse": min(parse), "first_poll": first_s, "repoll": min(again),
+        "seen": first.count("seen"), "repoll_created": report.count("created"),
+        "bytes": len(body),
+    }  # fmt: skip
+
+
+def many_304(work: Path, count: int, items: int, runs: int) -> dict[str, Any]:
+    import requests
+
+    from postbot.service import feeds
+
+    bodies = {f"/f{n}.xml": feed_bytes(items, f"f{n}") for n in range(count)}
+    server = _Server(bodies)
+    try:
+        app = _app(work, {f"f{n}": server.url(f"/f{n}.xml") for n in range(count)})
+        feeds.poll_now(app)  # the first poll of each: the ETags are stored
+        polls, gets = [], []
+        http = requests.Session()
+        tags = {p: '"' + hashlib.sha1(b).hexdigest()[:16] + '"' for p, b in bodies.items()}
+        for _ in range(runs):
+            started = time.perf_counter()
+            reports = feeds.poll_now(app, http=http)
+            polls.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            for path, tag in tags.items():
+                http.get(server.url(path), headers={"If-None-Match": tag}, timeout=5)
+            gets.append(time.perf_counter() - started)
+        app.store.dispose()
+    finally:
+        server.stop()
+    not_modified = sum(r.result.value == "not modified" for r in reports)
+    return {"feeds": count, "poll_all": statistics.median(polls),
+            "gets": statistics.median(gets), "not_modified": not_modified}  # fmt: skip
