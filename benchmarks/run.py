@@ -18,6 +18,8 @@ Every figure is measured next to its baseline in the same run and reported as a 
 9 a /metrics scrape with 1,000,000 deliveries against 1,000
 10 `postbot doctor` (offline) against `postbot status`
 11 threads: 10-part threads against as many single posts, 50 ms adapter
+12 feeds: a 10,000-item feed first polled and re-polled unchanged against feedparser alone;
+   50 feeds answered with 304, all polled, against the 50 conditional GETs alone
 13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
    twenty concurrent readers against one
 """
@@ -43,7 +45,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ class Sizes:
     threads_alone: int = 5  # item 11a: 10-part threads, concurrency 1
     threads_side: int = 80  # item 11b: 10-part threads, concurrency 8
     thread_runs: int = 2  # item 11: runs each (best is reported)
+    feed_items: int = 10_000  # item 12a: items in the big feed
+    feed_runs: int = 3  # item 12: runs each (best, or median for 12b)
+    feeds: int = 50  # item 12b: feeds answered with 304 ...
+    feed_size: int = 100  # ... of this many items each
 
 
 QUICK = Sizes(
@@ -83,7 +89,8 @@ QUICK = Sizes(
     idle_big=2_000, idle_small=100, idle_seconds=2.0, startup_runs=1, bulk=30, scale=32,
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
-    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1,
+    doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, feed_items=100, feed_runs=1,
+    feeds=5, feed_size=10,
 )  # fmt: skip
 
 
@@ -361,6 +368,29 @@ def item11(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def item12(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import feeds
+
+    big = feeds.big_feed(work, s.feed_items, s.feed_runs)
+    many = feeds.many_304(work, s.feeds, s.feed_size, s.feed_runs)
+    details["12"] = {"big": big, "many_304": many}
+    n = f"{s.feed_items:,}"
+    both = big["first_poll"] + big["repoll"]
+    return [
+        Row("12a", 12, f"feed of {n} items: first poll + re-poll unchanged (no ETag)", both, "s",
+            "feedparser alone parsing it, twice", 2 * big["parse"], "<= 1.5 x baseline",
+            both <= 3 * big["parse"] and big["repoll_created"] == 0,
+            note=f"first poll {big['first_poll']:.2f} s ({big['seen']:,} keys stored),"
+                 f" re-poll {big['repoll']:.2f} s, parse {big['parse']:.2f} s; best of"
+                 f" {s.feed_runs}; {big['bytes'] / 1e6:.1f} MB over local HTTP, SQLite"),
+        Row("12b", 12, f"{s.feeds} feeds of {s.feed_size} items answered 304: one poll of all",
+            many["poll_all"], "s", f"the {s.feeds} conditional GETs alone", many["gets"],
+            "<= 2 s", many["poll_all"] <= 2.0 and many["not_modified"] == s.feeds,
+            note=f"median of {s.feed_runs}; {many['not_modified']} answered 304;"
+                 " `postbot feeds poll` order, one after another"),
+    ]  # fmt: skip
+
+
 def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import web
 
@@ -456,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
-             (9, item9), (10, item10), (11, item11), (13, item13)]  # fmt: skip
+             (9, item9), (10, item10), (11, item11), (12, item12), (13, item13)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:
