@@ -3,7 +3,8 @@
 Two formats:
 - Markdown (`.md`, `.markdown`) with YAML front matter (`front_matter.py`): `id`, `at`, `to`,
   `hashtags`, `link`, `language`, `headline`, `media` (a list of `{path, alt}`, paths relative
-  to the file), `parts`, `variants` and `draft` (true: held for an editor). The body is the teaser; a line holding only `---`
+  to the file), `parts`, `variants` and `draft` (true: held for an editor). The body is the
+  teaser; a line holding only `---`
   in it starts the next part of a thread (`threads.py`), or `parts:` lists them; `variants:`
   overrides text, hashtags, link or parts for one platform or account (`variants.py`).
 - Plain text (`.txt`) in the newsroom teaser shape: the first paragraph is the headline, the

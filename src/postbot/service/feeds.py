@@ -241,4 +241,3 @@ def _image(app: App, feed: FeedSettings, url: str, http: Any) -> Path | str:
     except (PostbotError, OSError) as exc:
         return f"image {url} not attached: {exc}"
     return path
-

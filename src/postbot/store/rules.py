@@ -51,7 +51,8 @@ class Change:
 
 # A person's decision is live: whatever a dry run had made of a delivery is forgotten.
 def cancel(now: datetime) -> Change:
-    return Change("cancel", (Status.QUEUED,),
+    """Queued deliveries, and drafts (a deleted draft file; `reject` records a decision)."""
+    return Change("cancel", (Status.QUEUED, Status.DRAFT),
                   {"status": Status.CANCELLED, "updated_at": now, "dry_run": False})  # fmt: skip
 
 

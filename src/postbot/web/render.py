@@ -26,7 +26,8 @@ STATIC = HERE / "static"
 # Short class names keep a week of 2,000 chips small; the words are in the legend and titles.
 STATE_CLASS = {
     Status.QUEUED: "q", Status.PUBLISHING: "p", Status.PUBLISHED: "ok", Status.FAILED: "f",
-    Status.CANCELLED: "c", Status.UNKNOWN: "u", Status.MISSED: "m",
+    Status.CANCELLED: "c", Status.UNKNOWN: "u", Status.MISSED: "m", Status.SCHEDULED: "s",
+    Status.DRAFT: "d",
 }  # fmt: skip
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 
