@@ -82,6 +82,9 @@ class Sizes:
     feed_runs: int = 3  # item 12: runs each (best, or median for 12b)
     feeds: int = 50  # item 12b: feeds answered with 304 ...
     feed_size: int = 100  # ... of this many items each
+    feed_idle: float = 60.0  # item 12c: seconds of CPU measured between polls
+    feed_articles: int = 20  # item 12d: new articles appearing ...
+    feed_every: float = 10.0  # ... in a feed polled this often (seconds)
 
 
 QUICK = Sizes(
@@ -90,7 +93,7 @@ QUICK = Sizes(
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
     doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, feed_items=100, feed_runs=1,
-    feeds=5, feed_size=10,
+    feeds=5, feed_size=10, feed_idle=2.0, feed_articles=2, feed_every=1.0,
 )  # fmt: skip
 
 
@@ -373,7 +376,9 @@ def item12(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
 
     big = feeds.big_feed(work, s.feed_items, s.feed_runs)
     many = feeds.many_304(work, s.feeds, s.feed_size, s.feed_runs)
-    details["12"] = {"big": big, "many_304": many}
+    idle = feeds.idle_cpu(work, s.feeds, s.feed_size, s.feed_idle)
+    late = feeds.latency(work, s.feed_articles, s.feed_every)
+    details["12"] = {"big": big, "many_304": many, "idle": idle, "latency": late}
     n = f"{s.feed_items:,}"
     both = big["first_poll"] + big["repoll"]
     return [
@@ -388,6 +393,18 @@ def item12(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
             "<= 2 s", many["poll_all"] <= 2.0 and many["not_modified"] == s.feeds,
             note=f"median of {s.feed_runs}; {many['not_modified']} answered 304;"
                  " `postbot feeds poll` order, one after another"),
+        Row("12c", 12, f"idle CPU of `postbot run` polling {s.feeds} feeds (every 5 min)",
+            idle["feeds"], "% of a core", "the same daemon without feeds", idle["plain"],
+            "< 1% and <= 1.2 x baseline",
+            idle["feeds"] < 1 and idle["feeds"] <= 1.2 * max(idle["plain"], 0.05),
+            note=f"over {idle['seconds']:.0f} s between polls, side by side"),
+        Row("12d", 12, f"new article -> post queued, p99 of {late['queued']}, polled every"
+            f" {s.feed_every:g} s", late["p99"], "s", "the poll interval", s.feed_every,
+            "<= interval + 1 s",
+            late["p99"] is not None and late["p99"] <= s.feed_every + 1
+            and late["queued"] == s.feed_articles,
+            note=f"p50 {late['p50'] or 0:.2f} s, max {late['max'] or 0:.2f} s; a running"
+                 " daemon, articles appearing at random moments"),
     ]  # fmt: skip
 
 
