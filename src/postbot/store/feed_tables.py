@@ -55,7 +55,7 @@ class FeedItemRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     feed: str = Field(max_length=200)
     key: str = Field(max_length=1000)
-    article: int | None = None
+    article: int | None = None  # the first key row's id; NULL on that row itself
     post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
     content_hash: str = Field(max_length=64)
     title: str = ""

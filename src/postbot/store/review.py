@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import Status
@@ -128,12 +128,13 @@ class ReviewOps:
 
     def _known(self, conn: Connection, feed: str, keys: Sequence[str]) -> dict[str, KnownItem]:
         found: dict[str, KnownItem] = {}
-        columns = (FEED_ITEM.c.article, FEED_ITEM.c.key, FEED_ITEM.c.content_hash,
+        columns = (FEED_ITEM.c.id, FEED_ITEM.c.article, FEED_ITEM.c.key, FEED_ITEM.c.content_hash,
                    FEED_ITEM.c.post_id)  # fmt: skip
         for chunk in _chunks(list(dict.fromkeys(keys)), 500):
             query = select(*columns).where(FEED_ITEM.c.feed == feed, FEED_ITEM.c.key.in_(chunk))
             for r in conn.execute(query):
-                found[r.key] = KnownItem(r.article, r.key, r.content_hash, r.post_id)
+                # An article's first key row has `article` NULL: its own id is the article's.
+                found[r.key] = KnownItem(r.article or r.id, r.key, r.content_hash, r.post_id)
         return found
 
     def feed_notes(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -142,7 +143,7 @@ class ReviewOps:
             for chunk in _chunks(list(post_ids), 500):
                 query = (select(FEED_ITEM.c.post_id, FEED_ITEM.c.note)
                          .where(FEED_ITEM.c.post_id.in_(chunk), FEED_ITEM.c.note.is_not(None),
-                                FEED_ITEM.c.id == FEED_ITEM.c.article))  # fmt: skip
+                                FEED_ITEM.c.article.is_(None)))  # fmt: skip
                 for r in conn.execute(query):
                     notes.setdefault(r.post_id, []).append(r.note)
         return notes
@@ -187,7 +188,9 @@ class ReviewOps:
                 else:
                     self._more_keys(conn, poll, item.keys, hit, known, now)
                     if action in ("updated", "noted"):
-                        conn.execute(update(FEED_ITEM).where(FEED_ITEM.c.article == hit.article)
+                        of_article = ((FEED_ITEM.c.id == hit.article)
+                                      | (FEED_ITEM.c.article == hit.article))  # fmt: skip
+                        conn.execute(update(FEED_ITEM).where(of_article)
                                      .values(content_hash=item.content_hash, title=item.title,
                                              updated_at=now, note=item.note))  # fmt: skip
                 outcomes.append(ItemOutcome(item.keys, action, post_id, item.note))
@@ -198,20 +201,26 @@ class ReviewOps:
         return outcomes
 
     def _insert_keys(self, conn: Connection, rows: list[dict[str, Any]], firsts: list[int]) -> None:
-        """New articles' key rows in one statement; each row's `article` is its first row's id."""
+        """New articles' key rows in two statements: each article's first key (`article` NULL:
+        the row's own id is the article's), then its other keys pointing at that row."""
         if not rows:
             return
-        ids = list(conn.execute(
-            insert(FEED_ITEM).returning(FEED_ITEM.c.id, sort_by_parameter_order=True), rows
-        ).scalars())  # fmt: skip
+        heads = [rows[i] for i in firsts]
+        conn.execute(insert(FEED_ITEM), heads)  # a plain executemany: no RETURNING per row
+        feed = heads[0]["feed"]
+        found: dict[str, int] = {}
+        for chunk in _chunks([h["key"] for h in heads], 500):
+            query = select(FEED_ITEM.c.id, FEED_ITEM.c.key).where(
+                FEED_ITEM.c.feed == feed, FEED_ITEM.c.key.in_(chunk)
+            )
+            found.update({r.key: r.id for r in conn.execute(query)})  # fmt: skip
+        ids = [found[h["key"]] for h in heads]
         bounds = [*firsts, len(rows)]
-        links = [{"row": ids[j], "head": ids[start]}
-                 for start, end in pairwise(bounds)
-                 for j in range(start, end)]  # fmt: skip
-        conn.execute(
-            update(FEED_ITEM).where(FEED_ITEM.c.id == bindparam("row"))
-            .values(article=bindparam("head")), links,
-        )  # fmt: skip
+        others = [{**rows[j], "article": head}
+                  for (start, end), head in zip(pairwise(bounds), ids, strict=True)
+                  for j in range(start + 1, end)]  # fmt: skip
+        if others:
+            conn.execute(insert(FEED_ITEM), others)
 
     def _post_states(self, conn: Connection, post_id: int) -> tuple[int, int]:
         from postbot.store.rules import SETTLED
