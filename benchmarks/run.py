@@ -374,38 +374,7 @@ def item11(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
 def item12(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import feeds
 
-    big = feeds.big_feed(work, s.feed_items, s.feed_runs)
-    many = feeds.many_304(work, s.feeds, s.feed_size, s.feed_runs)
-    idle = feeds.idle_cpu(work, s.feeds, s.feed_size, s.feed_idle)
-    late = feeds.latency(work, s.feed_articles, s.feed_every)
-    details["12"] = {"big": big, "many_304": many, "idle": idle, "latency": late}
-    n = f"{s.feed_items:,}"
-    both = big["first_poll"] + big["repoll"]
-    return [
-        Row("12a", 12, f"feed of {n} items: first poll + re-poll unchanged (no ETag)", both, "s",
-            "feedparser alone parsing it, twice", 2 * big["parse"], "<= 1.5 x baseline",
-            both <= 3 * big["parse"] and big["repoll_created"] == 0,
-            note=f"first poll {big['first_poll']:.2f} s ({big['seen']:,} keys stored),"
-                 f" re-poll {big['repoll']:.2f} s, parse {big['parse']:.2f} s; best of"
-                 f" {s.feed_runs}; {big['bytes'] / 1e6:.1f} MB over local HTTP, SQLite"),
-        Row("12b", 12, f"{s.feeds} feeds of {s.feed_size} items answered 304: one poll of all",
-            many["poll_all"], "s", f"the {s.feeds} conditional GETs alone", many["gets"],
-            "<= 2 s", many["poll_all"] <= 2.0 and many["not_modified"] == s.feeds,
-            note=f"median of {s.feed_runs}; {many['not_modified']} answered 304;"
-                 " `postbot feeds poll` order, one after another"),
-        Row("12c", 12, f"idle CPU of `postbot run` polling {s.feeds} feeds (every 5 min)",
-            idle["feeds"], "% of a core", "the same daemon without feeds", idle["plain"],
-            "< 1% and <= 1.2 x baseline",
-            idle["feeds"] < 1 and idle["feeds"] <= 1.2 * max(idle["plain"], 0.05),
-            note=f"over {idle['seconds']:.0f} s between polls, side by side"),
-        Row("12d", 12, f"new article -> post queued, p99 of {late['queued']}, polled every"
-            f" {s.feed_every:g} s", late["p99"], "s", "the poll interval", s.feed_every,
-            "<= interval + 1 s",
-            late["p99"] is not None and late["p99"] <= s.feed_every + 1
-            and late["queued"] == s.feed_articles,
-            note=f"p50 {late['p50'] or 0:.2f} s, max {late['max'] or 0:.2f} s; a running"
-                 " daemon, articles appearing at random moments"),
-    ]  # fmt: skip
+    return feeds.rows(work, s, details, Row)
 
 
 def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
