@@ -183,3 +183,12 @@ def test_a_failed_poll_keeps_the_etag_and_a_failing_write_keeps_nothing(
         store.record_poll(_poll(ItemWrite(("i:y",), "h", "Y", None), clash), T0)
     assert store.known_feed_items("politik", ["i:y", "i:z"]) == {}
     assert store.feed_states()[0].items_seen == 0
+
+
+def test_a_draft_can_be_cancelled_as_a_deleted_draft_file_does(
+    store: Store, make_plan: MakePlan
+) -> None:
+    post_id = store.enqueue(held(make_plan("file:posts/weg.md")), T0, T0)
+    assert store.cancel(post_id, T0) == 2
+    assert {d.status for d in store.get_post(post_id).deliveries} == {Status.CANCELLED}
+    assert store.reviews(post_id) == []  # a cancel is no editor's decision
