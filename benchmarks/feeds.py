@@ -189,7 +189,8 @@ def idle_cpu(work: Path, count: int, items: int, seconds: float) -> dict[str, An
     try:
         for d in daemons.values():
             d.wait_started()
-        time.sleep(5)  # the first polls, then quiet until the next in 5 minutes
+        _wait_polled(projects["feeds"], count)  # the first polls (each parses its feed) ...
+        time.sleep(2)  # ... then quiet until the next, in 5 minutes
         start = {n: cpu_seconds(d.pid) for n, d in daemons.items()}
         began = time.monotonic()
         time.sleep(seconds)
@@ -200,6 +201,24 @@ def idle_cpu(work: Path, count: int, items: int, seconds: float) -> dict[str, An
             d.stop()
         server.stop()
     return {n: 100 * used[n] / elapsed for n in used} | {"seconds": elapsed}
+
+
+def _wait_polled(project: Path, count: int, timeout: float = 600) -> None:
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(project / "var" / "postbot.db")
+        try:
+            done = conn.execute("SELECT count(*) FROM feed WHERE polled_at IS NOT NULL")
+            if done.fetchone()[0] >= count:
+                return
+        except sqlite3.OperationalError:  # the schema is being made
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.5)
+    raise RuntimeError(f"the daemon did not poll its {count} feeds within {timeout:g} s")
 
 
 def latency(work: Path, articles: int, every: float) -> dict[str, Any]:

@@ -7,8 +7,8 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
   (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
 - `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
   `import` of the posts folder when one is configured;
-- `feeds`, every second when feeds are configured: the feeds that are due are polled in a pool
-  of their own (feeds/poller.py), each on its own schedule and backoff;
+- `feed:NAME`, one date job per configured feed at its next poll: the poll runs in a pool of
+  its own (feeds/poller.py), each feed on its own schedule and backoff;
 - `server_side`, when an account hands its posts to its server (`server_side = true`): every
   `server_side_check`, posts due within the lead are handed over and what the server did with
   the ones it holds is recorded (dispatch/serverside.py).
@@ -139,11 +139,10 @@ class Daemon:
             self.scheduler.add_job(self.import_posts, "interval", seconds=10, id="import",
                                    next_run_time=now)  # fmt: skip
         if self.app.settings.feeds:
-            from postbot.feeds.poller import TICK, FeedPoller
+            from postbot.feeds.poller import FeedPoller
 
             self.feeds = FeedPoller(self.app, on_posts=self._posts_added)
-            self.scheduler.add_job(self.feeds.tick, "interval", seconds=TICK, id="feeds",
-                                   next_run_time=now)  # fmt: skip
+            self.feeds.start(self.scheduler)
         job = self.dispatcher.server_side
         if job is not None:
             every = min(s.check for s in job.accounts.values()).total_seconds()

@@ -1,6 +1,7 @@
-"""The daemon's feed job: every second it looks which feeds are due and polls them in a small
-pool of their own, so a slow or failing feed (it backs off: `schedule.next_poll`) never holds
-up another feed, nor the dispatch of deliveries, which runs on the scheduler's threads."""
+"""The daemon's feed jobs: one date job per feed, at its next poll, which hands the poll to a
+small pool of their own and, when it is done, arms itself for the poll after. So a slow or
+failing feed (it backs off: `schedule.next_poll`) never holds up another feed, nor the
+dispatch of deliveries (on the scheduler's threads), and between polls nothing runs at all."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from postbot.service.feeds import PollReport
 
 log = logging.getLogger("postbot.feeds")
-TICK = 1.0  # seconds between looks at which feeds are due
 
 
 class FeedPoller:
@@ -37,6 +37,8 @@ class FeedPoller:
         self._running: dict[str, Future[None]] = {}
         self._next: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self._scheduler: Any = None
+        self._closed = False
         self.session = session
         try:
             for state in app.store.feed_states():
@@ -44,6 +46,26 @@ class FeedPoller:
                     self._next[state.name] = state.next_poll_at
         except PostbotError as exc:
             log.warning("feeds: cannot read their state (%s): polling all now", exc)
+
+    def start(self, scheduler: Any) -> None:
+        """Arm one date job per feed on `scheduler` (APScheduler), at its next poll."""
+        self._scheduler = scheduler
+        for name in self.feeds:
+            self._arm(name)
+
+    def _arm(self, name: str) -> None:
+        if self._scheduler is None or self._closed:
+            return
+        when = max(self._next.get(name, datetime.now(UTC)), datetime.now(UTC))
+        with contextlib.suppress(Exception):  # the scheduler is shutting down
+            self._scheduler.add_job(self._due, "date", run_date=when, args=[name],
+                                    id=f"feed:{name}", replace_existing=True)  # fmt: skip
+
+    def _due(self, name: str) -> None:
+        with self._lock:
+            running = self._running.get(name)
+            if (running is None or running.done()) and not self._closed:
+                self._running[name] = self._pool.submit(self._poll, name)
 
     def tick(self, now: datetime | None = None) -> int:
         """Start the polls that are due and not running; returns how many started."""
@@ -79,8 +101,11 @@ class FeedPoller:
         except Exception:  # never let one feed's surprise stop the job
             log.exception("feed %s: poll failed", name)
             self._next[name] = datetime.now(UTC) + feed.every
+        finally:
+            self._arm(name)
 
     def close(self, timeout: float = 10.0) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         for future in list(self._running.values()):
             # Stopping: what a poll did is committed or not, never half.
