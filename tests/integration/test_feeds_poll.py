@@ -201,6 +201,10 @@ def test_review_makes_drafts_an_edit_updates_the_draft(
     local = (done.due or app.now()).astimezone(app.zone).time()
     assert not (local.hour >= 23 or local.hour < 6)  # never in the quiet hours
     assert {d.status for d in app.store.get_post(post_id).deliveries} == {Status.QUEUED}
+    # Edited after the approval, before it went out: a draft again, reviewed anew.
+    server.publish(FEED, rss([item("r1", "Entwurf, zweite Korrektur")]))
+    assert poll(app).count("updated") == 1
+    assert {d.status for d in app.store.get_post(post_id).deliveries} == {Status.DRAFT}
 
 
 def test_atom_xhtml_umlauts_entities_and_a_hashtag_map(
