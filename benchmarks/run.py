@@ -18,6 +18,8 @@ Every figure is measured next to its baseline in the same run and reported as a 
 9 a /metrics scrape with 1,000,000 deliveries against 1,000
 10 `postbot doctor` (offline) against `postbot status`
 11 threads: 10-part threads against as many single posts, 50 ms adapter
+12 feeds: a 10,000-item feed first polled and re-polled unchanged against feedparser alone;
+   50 feeds answered with 304, all polled, against the 50 conditional GETs alone
 13 the web calendar's week view with 2,000 deliveries: against the same rows as JSON; its size;
    twenty concurrent readers against one
 14 `enqueue --next-slot` with 10,000 deliveries queued against a plain `enqueue --at`
@@ -44,7 +46,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.common import machine, pg_available  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14)
+ITEMS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ class Sizes:
     slot_queue: int = 10_000  # item 14: deliveries queued
     slot_runs: int = 100  # item 14a: service calls each
     slot_cli_runs: int = 10  # item 14b: commands each
+    feed_items: int = 10_000  # item 12a: items in the big feed
+    feed_runs: int = 3  # item 12: runs each (best, or median for 12b)
+    feeds: int = 50  # item 12b: feeds answered with 304 ...
+    feed_size: int = 100  # ... of this many items each
+    feed_idle: float = 60.0  # item 12c: seconds of CPU measured between polls
+    feed_articles: int = 20  # item 12d: new articles appearing ...
+    feed_every: float = 10.0  # ... in a feed polled this often (seconds)
 
 
 QUICK = Sizes(
@@ -88,7 +97,8 @@ QUICK = Sizes(
     dry_posts=100, dry_runs=1, lead=2.0, week=100, week_around=100, week_runs=3,
     week_readers=4, week_per_reader=2, scrape_big=3_000, scrape_small=300, scrape_runs=3,
     doctor_runs=1, threads_alone=1, threads_side=8, thread_runs=1, slot_queue=300, slot_runs=3,
-    slot_cli_runs=1,
+    slot_cli_runs=1, feed_items=100, feed_runs=1, feeds=5, feed_size=10, feed_idle=2.0,
+    feed_articles=2, feed_every=1.0,
 )  # fmt: skip
 
 
@@ -366,6 +376,12 @@ def item11(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def item12(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
+    from benchmarks import feeds
+
+    return feeds.rows(work, s, details, Row)
+
+
 def item13(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
     from benchmarks import web
 
@@ -467,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     steps = [(5, item5), (1, item1), (2, item2), (6, item6), (7, item7), (8, item8),
-             (9, item9), (10, item10), (11, item11), (13, item13), (14, item14)]  # fmt: skip
+             (9, item9), (10, item10), (11, item11), (12, item12), (13, item13),
+             (14, item14)]  # fmt: skip
     try:
         for number, step in steps:
             if number in items:

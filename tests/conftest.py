@@ -41,6 +41,9 @@ TABLES = (
     "heartbeat",
     "incident",
     "alert_message",
+    "review",
+    "feed",
+    "feed_item",
 )
 BACKENDS = ("sqlite", "postgresql", "memory")
 

@@ -94,6 +94,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)  # [alerts] (postbot.ops)
     queues: Mapping[str, Queue] = field(default_factory=dict)  # [queues.NAME]: shared slots
     x_prices: Prices = field(default_factory=Prices)  # [x_prices]: X per post (postbot.costs)
+    feeds: Mapping[str, Any] = field(default_factory=dict)  # [feeds.NAME]: feeds.FeedSettings
 
     def account(self, name: str) -> Account:
         try:
@@ -312,7 +313,7 @@ def parse_settings(
 ) -> Settings:
     """Check `raw` (the parsed TOML of `source`) against the schema and build the Settings."""
     where = where or Where(source)
-    check_keys(raw, [*TOP, *TABLES, "accounts", "queues"], (), where)
+    check_keys(raw, [*TOP, *TABLES, "accounts", "queues", "feeds"], (), where)
     project = _project_dir(raw, where)
     top = check_options(raw, TOP, (), where, project, defaults=True)
     sections: dict[str, dict[str, Any]] = {}
@@ -359,7 +360,16 @@ def parse_settings(
         alerts=AlertSettings(**sections["alerts"]),
         queues=queues,
         x_prices=Prices(**sections["x_prices"]),
+        feeds=_feeds(raw, where, project, accounts, top["timezone"]),
     )
+
+
+def _feeds(raw: Mapping[str, Any], where: Where, project: Path, accounts: Any, zone: Any) -> Any:
+    if "feeds" not in raw:
+        return {}
+    from postbot.feeds.config import parse_feeds
+
+    return parse_feeds(table(raw, "feeds", (), where), where, project, accounts, zone, language_tag)
 
 
 def _project_dir(raw: Mapping[str, Any], where: Where) -> Path:

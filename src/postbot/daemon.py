@@ -7,6 +7,8 @@ process adds to a shared store). The scheduler holds a few in-memory jobs:
   (SQLite `PRAGMA data_version`, PostgreSQL LISTEN/NOTIFY) that re-arms `dispatch` earlier;
 - `heartbeat`, `recover` (leases of dead workers) and `renew` (our own leases), and
   `import` of the posts folder when one is configured;
+- `feed:NAME`, one date job per configured feed at its next poll: the poll runs in a pool of
+  its own (feeds/poller.py), each feed on its own schedule and backoff;
 - `server_side`, when an account hands its posts to its server (`server_side = true`): every
   `server_side_check`, posts due within the lead are handed over and what the server did with
   the ones it holds is recorded (dispatch/serverside.py);
@@ -54,6 +56,7 @@ class Daemon:
         self.scheduler: Any = None
         self._watcher: Any = None
         self.ops: Any = None  # postbot.ops.runtime.OpsRuntime: alerts, metrics, health
+        self.feeds: Any = None  # postbot.feeds.poller.FeedPoller, when feeds are configured
 
     # -- entry points --------------------------------------------------------------------
     def check_can_start(self) -> None:
@@ -142,6 +145,11 @@ class Daemon:
                                    next_run_time=now)  # fmt: skip
         self.scheduler.add_job(self._recur, "interval", seconds=RECUR_SECONDS, id="recurring",
                                next_run_time=now)  # fmt: skip
+        if self.app.settings.feeds:
+            from postbot.feeds.poller import FeedPoller
+
+            self.feeds = FeedPoller(self.app, on_posts=self._posts_added)
+            self.feeds.start(self.scheduler)
         job = self.dispatcher.server_side
         if job is not None:
             every = min(s.check for s in job.accounts.values()).total_seconds()
@@ -196,6 +204,13 @@ class Daemon:
                 self.arm(self.dispatcher.next_wake())
         except PostbotError as exc:
             log.warning("watch: %s", exc)
+
+    def _posts_added(self) -> None:
+        """A feed queued posts: the dispatch looks at once (the watcher sees other processes)."""
+        try:
+            self.arm(self.dispatcher.next_wake())
+        except PostbotError as exc:
+            log.warning("feeds: %s", exc)
 
     def _hand_over(self) -> None:
         try:
@@ -255,6 +270,8 @@ class Daemon:
         """Let publishes in flight finish and be recorded (bounded), then say goodbye."""
         if self._watcher is not None:
             self._watcher.close()
+        if self.feeds is not None:
+            self.feeds.close()
         grace = self.app.settings.daemon.shutdown_grace
         deadline = time.monotonic() + grace
         if self._pass_lock.acquire(timeout=grace):

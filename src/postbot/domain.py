@@ -46,6 +46,7 @@ class Status(StrEnum):
     # Handed to the instance's own scheduled statuses (Mastodon `server_side`): the instance
     # publishes it at its time; postbot records the outcome when it sees the published status.
     SCHEDULED = "scheduled"
+    DRAFT = "draft"  # held for an editor's approval (`postbot approve`); never claimed
 
 
 class Outcome(StrEnum):

@@ -45,6 +45,7 @@ class Draft:
     # Sent even if the same text went to an account within a day (the duplicate guard,
     # `postbot.duplicates`): not part of what the post says, so not in `content_hash`.
     allow_duplicate: bool = False
+    hold: bool = False  # a draft for an editor (`draft: true`, a feed with review): not queued
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""
@@ -63,6 +64,8 @@ class Draft:
         if self.slot or self.every:
             until = self.until.isoformat() if self.until else None
             payload.append({"slot": self.slot, "every": self.every, "until": until})
+        if self.hold:
+            payload.append({"draft": True})
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 

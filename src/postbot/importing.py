@@ -223,7 +223,8 @@ def withdraw_missing(
     withdrawn: list[Withdrawn] = []
     # Every queued post is read (and every one a server holds, `scheduled`): the store has no
     # query by source folder (yet).
-    posts = {p.id: p for s in (Status.QUEUED, Status.SCHEDULED) for p in store.list_posts(s)}
+    posts = {p.id: p for s in (Status.QUEUED, Status.SCHEDULED, Status.DRAFT)
+             for p in store.list_posts(s)}  # fmt: skip
     for post in posts.values():
         if not post.source.lower().endswith(SUFFIXES):
             continue  # typed at the command line (source "cli"), not from a file

@@ -3,7 +3,8 @@
 Two formats:
 - Markdown (`.md`, `.markdown`) with YAML front matter (`front_matter.py`): `id`, `at`, `to`,
   `hashtags`, `link`, `language`, `headline`, `media` (a list of `{path, alt}`, paths relative
-  to the file), `parts` and `variants`. The body is the teaser; a line holding only `---`
+  to the file), `parts`, `variants` and `draft` (true: held for an editor). The body is the
+  teaser; a line holding only `---`
   in it starts the next part of a thread (`threads.py`), or `parts:` lists them; `variants:`
   overrides text, hashtags, link or parts for one platform or account (`variants.py`);
   `slot: next` takes every target's first free posting slot (`slots.py`), `every:` (and
@@ -41,7 +42,7 @@ from postbot.when import localize, read_time
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER_KEYS = {
     "id", "at", "to", "hashtags", "link", "language", "lang", "media", "headline", "example",
-    "parts", "variants", "slot", "every", "until", "allow_duplicate",
+    "parts", "variants", "slot", "every", "until", "allow_duplicate", "draft",
 }  # fmt: skip
 _TRAILING_TAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
 
@@ -203,6 +204,7 @@ def parse_markdown(
         every=every,
         until=until,
         allow_duplicate=_flag(split, "allow_duplicate", where),
+        hold=_flag(split, "draft", where),
     )
 
 

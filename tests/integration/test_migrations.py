@@ -21,6 +21,7 @@ from sqlalchemy import JSON, MetaData, Table, inspect, select
 from postbot.domain import MediaItem
 from postbot.store import SCHEMA_HEAD, migrate, open_store
 from postbot.store.base import REVISIONS
+from postbot.store.feed_tables import FeedItemRow, FeedRow, ReviewRow
 from postbot.store.sql import SQLStore
 from postbot.store.tables import (
     AlertMessageRow,
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.timeout(120)
 
 TABLES = ("post", "delivery", "attempt", "heartbeat")  # the tables of the first revision
 OPS_TABLES = ("incident", "alert_message")  # 0006: no rows before it
-HEAD_TABLES = (*TABLES, "delivery_part", *OPS_TABLES)
+FEED_TABLES = ("review", "feed", "feed_item")  # 0009
+HEAD_TABLES = (*TABLES, "delivery_part", *OPS_TABLES, *FEED_TABLES)
 MODELS = {
     "post": PostRow,
     "delivery": DeliveryRow,
@@ -45,6 +47,9 @@ MODELS = {
     "incident": IncidentRow,
     "alert_message": AlertMessageRow,
     "delivery_part": PartRow,
+    "review": ReviewRow,
+    "feed": FeedRow,
+    "feed_item": FeedItemRow,
 }
 EXPECTED_COLUMNS = {
     "post": {
@@ -72,6 +77,15 @@ EXPECTED_COLUMNS = {
         "opened_at", "last_seen_at", "seen", "message_id", "resolved_at",
     },
     "alert_message": {"id", "sent_at"},
+    "review": {"id", "post_id", "decision", "by", "at", "detail"},
+    "feed": {
+        "name", "url", "etag", "last_modified", "polled_at", "result", "error", "failures",
+        "next_poll_at", "watched_since", "items_seen", "posts_created",
+    },
+    "feed_item": {
+        "id", "feed", "key", "article", "post_id", "content_hash", "title", "link", "seen_at",
+        "updated_at", "note",
+    },
 }  # fmt: skip
 T0 = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -185,6 +199,10 @@ def test_upgrade_from_empty_builds_the_tables(bare_store: SQLStore) -> None:
     post_indexes = {i["name"]: i for i in insp.get_indexes("post")}
     assert post_indexes["uq_post_occurrence"]["column_names"] == ["series_id", "occurrence_at"]
     assert post_indexes["uq_post_occurrence"]["unique"]
+    # 0009: an article key once per feed, for good.
+    item_uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("feed_item")}
+    assert ("feed", "key") in item_uniques
+    assert insp.get_pk_constraint("feed")["constrained_columns"] == ["name"]
 
     # A second ensure_schema is a no-op; the store works at head.
     bare_store.ensure_schema()

@@ -41,9 +41,10 @@ D = Decimal
         ("https://example.org/a?id=3&fbclid=abc#top", "https://example.org/a?id=3"),
         (
             "https://Example.ORG/a?gclid=1&mc_cid=2&mc_eid=3&b=2&a=1",
-            "https://example.org/a?b=2&a=1",
+            "https://example.org/a?a=1&b=2",  # what is left, sorted
         ),
-        ("HTTPS://example.org/", "https://example.org"),
+        ("HTTPS://example.org", "https://example.org/"),
+        ("https://example.org:443/a/", "https://example.org/a/"),  # a trailing slash is kept
         ("https://example.org/Path/Case", "https://example.org/Path/Case"),  # paths keep case
         ("https://example.org/a?UTM_Campaign=z&q=", "https://example.org/a?q="),
         ("not a url", "not a url"),

@@ -8,10 +8,22 @@ importing them here registers them on the root group.
 
 from __future__ import annotations
 
-from postbot.cli import accounts, daemon, ops, posts, queue, slots, web
+from postbot.cli import accounts, daemon, feeds, ops, posts, queue, review, slots, web
 from postbot.cli.base import cli
 
-__all__ = ["accounts", "cli", "daemon", "main", "ops", "posts", "queue", "slots", "web"]
+__all__ = [
+    "accounts",
+    "cli",
+    "daemon",
+    "feeds",
+    "main",
+    "ops",
+    "posts",
+    "queue",
+    "review",
+    "slots",
+    "web",
+]
 
 
 def main() -> None:

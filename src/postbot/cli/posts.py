@@ -186,14 +186,16 @@ def show(app: App, post_id: int, as_json: bool) -> None:
         postbot show 12 --json
     """
     from postbot import service
-    from postbot.output import json, print_json, text
+    from postbot.output import json, print_json, review, text
 
     shown = service.show(app, post_id)
+    reviews = shown.reviews.get(post_id, ())
     if as_json:
-        print_json(json.listing(shown)[0])
+        print_json({**json.listing(shown)[0], "reviews": [review.review_json(r) for r in reviews]})
     else:
         post = shown.posts[0]
         text.post_detail(post, shown.waits, app.zone, shown.recurring.get(post.id))
+        review.review_lines(reviews, app.zone)
 
 
 @cli.command()

@@ -48,6 +48,7 @@ STATUS_STYLE: Mapping[Status, str] = {
     Status.CANCELLED: "dim",
     Status.UNKNOWN: "bold magenta",
     Status.MISSED: "red",
+    Status.DRAFT: "italic",
 }
 
 

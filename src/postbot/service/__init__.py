@@ -33,6 +33,7 @@ from postbot.errors import StateError, UserError
 from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
 from postbot.recurring import Recurrence
+from postbot.reviews import Review
 from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
 
@@ -131,6 +132,8 @@ class Listing:
     posts: tuple[Post, ...]
     waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
     recurring: Mapping[int, Recurrence] = field(default_factory=dict)  # post id -> its series
+    # post id -> its editors' decisions (approved, rejected), oldest first; read by `show`
+    reviews: Mapping[int, tuple[Review, ...]] = field(default_factory=dict)
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -395,8 +398,9 @@ def list_posts(app: App, status: Status | None = None, limit: int | None = None)
 
 
 def show(app: App, post_id: int) -> Listing:
-    """One post, with why each of its queued deliveries waits."""
-    return _listing(app, [app.store.get_post(post_id)])
+    """One post, with why each of its queued deliveries waits, and its review decisions."""
+    shown = _listing(app, [app.store.get_post(post_id)])
+    return replace(shown, reviews={post_id: tuple(app.store.reviews(post_id))})
 
 
 def _listing(app: App, posts: Sequence[Post]) -> Listing:

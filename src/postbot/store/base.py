@@ -46,12 +46,14 @@ if TYPE_CHECKING:
     from postbot.costs import Budget, BudgetClaim, SpendTexts
     from postbot.drafts import Plan
     from postbot.duplicates import Earlier
+    from postbot.feeds.records import FeedState, ItemOutcome, KnownItem, PollWrite
     from postbot.pacing import Pace
     from postbot.recurring import SeriesState
+    from postbot.reviews import Review
     from postbot.slots import Schedule
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
-REVISIONS = ("0001", "0002", "0004", "0006", "0007", "0008")
+REVISIONS = ("0001", "0002", "0004", "0006", "0007", "0008", "0009")
 SCHEMA_HEAD = REVISIONS[-1]
 
 
@@ -370,6 +372,43 @@ class Store(ABC):
         """Set `values` (`rules.scheduled_published`, `unscheduled`, ...) on a delivery while it
         is `scheduled` under `scheduled_id`; False if it no longer is (another worker, or a
         person, changed it first)."""
+
+    # -- review: drafts (status `draft`, never claimed) and the editors' decisions ---------
+    @abstractmethod
+    def approve(
+        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None
+    ) -> Review:
+        """Queue a draft's deliveries at `due` (with `plan`: its content and texts first, as an
+        import's update), and record the approval with what was approved, in one transaction.
+        NotFound; StateError when none of its deliveries is a draft."""
+
+    @abstractmethod
+    def reject(self, post_id: int, now: datetime, by: str) -> Review:
+        """Cancel a draft's deliveries and record the rejection. NotFound, StateError."""
+
+    @abstractmethod
+    def reviews(self, post_id: int) -> list[Review]:
+        """The decisions on a post, oldest first."""
+
+    # -- feeds: every article key kept for good, a post created with its key -----------------
+    @abstractmethod
+    def feed_states(self) -> list[FeedState]:
+        """Every feed polled so far, by name."""
+
+    @abstractmethod
+    def known_feed_items(self, feed: str, keys: Sequence[str]) -> dict[str, KnownItem]:
+        """Of `keys`, those the feed listed before (key -> what is known of its article)."""
+
+    @abstractmethod
+    def record_poll(self, poll: PollWrite, now: datetime) -> list[ItemOutcome]:
+        """A poll in one transaction: the feed's state, and each article (`rules.feed_item_action`):
+        a new one's keys with its post (if it has a plan), a known one's new keys, a changed
+        one's post updated while nothing of it went out (a draft stays a draft). An article key
+        is never stored twice for a feed (unique), so no article is posted twice."""
+
+    @abstractmethod
+    def feed_notes(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
+        """What a poll noted for the editor on these posts' articles (post id -> notes)."""
 
     # -- workers and status --------------------------------------------------------------------
     @abstractmethod

@@ -139,7 +139,10 @@ class PostOps(ThreadOps):
     def _insert_deliveries(
         self, conn: Connection, post_id: int, plan: Plan, due: datetime, now: datetime
     ) -> None:
-        conn.execute(insert(DELIVERY), rules.new_deliveries(post_id, plan.targets, due, now))
+        conn.execute(
+            insert(DELIVERY),
+            rules.new_deliveries(post_id, plan.targets, due, now, rules.initial_status(plan)),
+        )
         self._insert_parts(conn, [(post_id, plan.targets)])
 
     def _insert_many(
@@ -157,7 +160,9 @@ class PostOps(ThreadOps):
         rows = [
             row
             for post_id, (plan, due) in zip(ids, items, strict=True)
-            for row in rules.new_deliveries(post_id, plan.targets, due, now)
+            for row in rules.new_deliveries(
+                post_id, plan.targets, due, now, rules.initial_status(plan)
+            )
         ]
         if rows:
             conn.execute(insert(DELIVERY), rows)
@@ -188,7 +193,10 @@ class PostOps(ThreadOps):
             conn.execute(update(DELIVERY).where(DELIVERY.c.id == delivery_id).values(values))
         if change.added:
             conn.execute(
-                insert(DELIVERY), rules.new_deliveries(post_id, change.added, due or now, now)
+                insert(DELIVERY),
+                rules.new_deliveries(
+                    post_id, change.added, due or now, now, rules.initial_status(plan)
+                ),
             )
         for delivery_id in change.cancelled:
             conn.execute(

@@ -52,7 +52,8 @@ class Change:
 
 # A person's decision is live: whatever a dry run had made of a delivery is forgotten.
 def cancel(now: datetime) -> Change:
-    return Change("cancel", (Status.QUEUED,),
+    """Queued deliveries, and drafts (a deleted draft file; `reject` records a decision)."""
+    return Change("cancel", (Status.QUEUED, Status.DRAFT),
                   {"status": Status.CANCELLED, "updated_at": now, "dry_run": False})  # fmt: skip
 
 
@@ -197,12 +198,19 @@ class Update:
     cancelled: tuple[int, ...]  # queued deliveries to accounts it no longer goes to
 
 
+def initial_status(plan: Plan) -> Status:
+    """A post held for review (`draft: true`, a feed with `review = true`) waits as a draft."""
+    return Status.DRAFT if plan.draft.hold else Status.QUEUED
+
+
 def update_of(
     existing: Mapping[str, Existing], plan: Plan, due: datetime | None, now: datetime
 ) -> Update:
-    """Re-render every target (queued again, at `due` or its stored due time), add new targets,
-    cancel queued deliveries to targets that were removed. None of them was published for real
+    """Re-render every target (queued again, at `due` or its stored due time; a draft again
+    when the plan is held for review: an edit is reviewed anew), add new targets, cancel
+    queued deliveries to targets that were removed. None of them was published for real
     (`SETTLED` ones refuse the update), so none keeps a remote id."""
+    status = initial_status(plan)
     wanted = {t.account: t for t in plan.targets}
     rerendered = []
     for account, target in wanted.items():
@@ -210,7 +218,7 @@ def update_of(
         if row is not None:
             new_due = due or row.due_at
             values = {
-                "text": target.text, "status": Status.QUEUED, "due_at": new_due,
+                "text": target.text, "status": status, "due_at": new_due,
                 "next_attempt_at": new_due, "last_error": None, "remote_id": None,
                 "remote_url": None, "updated_at": now, "dry_run": False,
                 "part_count": len(target.texts), "scheduled_id": None,
@@ -224,7 +232,11 @@ def update_of(
     return Update(
         tuple(rerendered),
         tuple(t for a, t in wanted.items() if a not in existing),
-        tuple(r.id for a, r in existing.items() if a not in wanted and r.status == Status.QUEUED),
+        tuple(
+            r.id
+            for a, r in existing.items()
+            if a not in wanted and r.status in (Status.QUEUED, Status.DRAFT)
+        ),
     )
 
 
@@ -255,13 +267,17 @@ def new_post(plan: Plan, now: datetime) -> dict[str, Any]:
 
 
 def new_deliveries(
-    post_id: int, targets: Iterable[Target], due: datetime, now: datetime
+    post_id: int,
+    targets: Iterable[Target],
+    due: datetime,
+    now: datetime,
+    status: Status = Status.QUEUED,
 ) -> list[dict[str, Any]]:
-    """One queued delivery row per target; each gets its own idempotency key."""
+    """One queued (or draft) delivery row per target; each gets its own idempotency key."""
     return [
         {
             "post_id": post_id, "account": t.account, "platform": t.platform,
-            "key": uuid.uuid4().hex, "text": t.text, "status": Status.QUEUED, "due_at": due,
+            "key": uuid.uuid4().hex, "text": t.text, "status": status, "due_at": due,
             "next_attempt_at": due, "attempts": 0, "dry_run": False, "created_at": now,
             "updated_at": now, "part_count": len(t.texts), "text_hash": text_hash(t.text),
         }

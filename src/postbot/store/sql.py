@@ -30,6 +30,7 @@ from postbot.store.calendar import CalendarOps
 from postbot.store.guards import GuardOps
 from postbot.store.ops import OpsSQL
 from postbot.store.posts import PostOps
+from postbot.store.review import ReviewOps
 from postbot.store.serverside import ServerSideOps
 from postbot.store.slots import SlotOps
 
@@ -41,7 +42,9 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 WRITE_TRIES = 3
 
 
-class SQLStore(PostOps, SlotOps, GuardOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract):
+class SQLStore(
+    PostOps, SlotOps, GuardOps, ReviewOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract
+):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
         self.engine: Engine = self._create_engine(url, **engine_options)

@@ -32,6 +32,8 @@ STATE_CLASS = {
     Status.CANCELLED: "c",
     Status.UNKNOWN: "u",
     Status.MISSED: "m",
+    Status.SCHEDULED: "s",
+    Status.DRAFT: "d",
 }
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 

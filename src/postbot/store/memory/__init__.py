@@ -15,6 +15,7 @@ from postbot.store.memory.calendar import MemoryCalendarOps
 from postbot.store.memory.guards import MemoryGuardOps
 from postbot.store.memory.ops import MemoryOps
 from postbot.store.memory.posts import MemoryPostOps
+from postbot.store.memory.review import MemoryReviewOps
 from postbot.store.memory.serverside import MemoryServerSideOps
 from postbot.store.memory.slots import MemorySlotOps
 
@@ -23,6 +24,7 @@ class MemoryStore(
     MemoryPostOps,
     MemorySlotOps,
     MemoryGuardOps,
+    MemoryReviewOps,
     MemoryServerSideOps,
     MemoryCalendarOps,
     MemoryOps,

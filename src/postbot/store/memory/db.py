@@ -46,7 +46,11 @@ class Database:
         self.messages: dict[int, datetime] = {}  # alert message id -> sent at
         self.alerted: dict[int, int | None] = {}  # incident -> its message (None: not told)
         self.last_id = {"post": 0, "delivery": 0, "attempt": 0, "incident": 0,
-                        "alert_message": 0}  # fmt: skip
+                        "alert_message": 0, "review": 0, "feed_item": 0}  # fmt: skip
+        self.reviews: list[Any] = []  # postbot.reviews.Review, oldest first
+        self.feeds: dict[str, Any] = {}  # name -> postbot.feeds.records.FeedState
+        self.feed_items: dict[tuple[str, str], Any] = {}  # (feed, key) -> KnownItem
+        self.notes: dict[int, str | None] = {}  # post id -> what its feed item's poll noted
         self.commits = 0  # writes committed, by every store on this database
         self.users = 0
 
@@ -92,13 +96,16 @@ class MemoryBase(Store):
         db = self.db
         with db.lock:
             saved = (dict(db.posts), dict(db.keys), dict(db.deliveries), len(db.attempts),
-                     dict(db.last_id), dict(db.parts)) if undo else None  # fmt: skip
+                     dict(db.last_id), dict(db.parts), len(db.reviews), dict(db.feeds),
+                     dict(db.feed_items), dict(db.notes)) if undo else None  # fmt: skip
             try:
                 yield db
             except BaseException:
                 if saved is not None:
-                    db.posts, db.keys, db.deliveries, n, db.last_id, db.parts = saved
+                    (db.posts, db.keys, db.deliveries, n, db.last_id, db.parts, r, db.feeds,
+                     db.feed_items, db.notes) = saved  # fmt: skip
                     del db.attempts[n:]
+                    del db.reviews[r:]
                 raise
             db.commits += 1
             self.own_commits += 1

@@ -31,7 +31,7 @@ class MemoryPostOps(MemoryThreadOps):
     def enqueue(self, plan: Plan, due: datetime, now: datetime) -> int:
         with self._write(undo=True) as db:
             post_id = self._insert_post(db, plan, now)
-            self._insert_deliveries(db, post_id, plan.targets, due, now)
+            self._insert_deliveries(db, post_id, plan.targets, due, now, rules.initial_status(plan))
             return post_id
 
     def enqueue_many(self, items: Sequence[tuple[Plan, datetime]], now: datetime) -> list[int]:
@@ -39,7 +39,9 @@ class MemoryPostOps(MemoryThreadOps):
             ids = []
             for plan, due in items:
                 ids.append(self._insert_post(db, plan, now))
-                self._insert_deliveries(db, ids[-1], plan.targets, due, now)
+                self._insert_deliveries(
+                    db, ids[-1], plan.targets, due, now, rules.initial_status(plan)
+                )
             return ids
 
     def import_plans(
@@ -59,7 +61,9 @@ class MemoryPostOps(MemoryThreadOps):
                 action = rules.import_action(stored, new_hash, settled)
                 if action == "created":
                     post_id = self._insert_post(db, plan, now)
-                    self._insert_deliveries(db, post_id, plan.targets, due or now, now)
+                    self._insert_deliveries(
+                        db, post_id, plan.targets, due or now, now, rules.initial_status(plan)
+                    )
                 elif action == "conflict":
                     assert post_id is not None
                     results.append(
@@ -82,11 +86,17 @@ class MemoryPostOps(MemoryThreadOps):
         return post_id
 
     def _insert_deliveries(
-        self, db: Database, post_id: int, targets: Iterable[Target], due: datetime, now: datetime
+        self,
+        db: Database,
+        post_id: int,
+        targets: Iterable[Target],
+        due: datetime,
+        now: datetime,
+        status: Status = Status.QUEUED,
     ) -> None:
         targets = tuple(targets)
         accounts = {d.account for d in db.of_post(post_id)}
-        for row in rules.new_deliveries(post_id, targets, due, now):
+        for row in rules.new_deliveries(post_id, targets, due, now, status):
             if row["account"] in accounts:
                 raise ConstraintError(
                     f"database refused the change: post {post_id} goes to {row['account']} twice"
@@ -115,7 +125,9 @@ class MemoryPostOps(MemoryThreadOps):
         change = rules.update_of(existing, plan, due, now)
         for delivery_id, values in change.rerendered:
             self._set(db, delivery_id, values)
-        self._insert_deliveries(db, post_id, change.added, due or now, now)
+        self._insert_deliveries(
+            db, post_id, change.added, due or now, now, rules.initial_status(plan)
+        )
         for delivery_id in change.cancelled:
             self._set(db, delivery_id, {"status": Status.CANCELLED, "updated_at": now})
         self._replace_parts(db, post_id, plan.targets)
