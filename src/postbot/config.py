@@ -22,9 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from postbot import config_values as values
 from postbot import dotenv_files
+from postbot.config_values import language_tag
 from postbot.costs import DEFAULT_POST, DEFAULT_POST_WITH_LINK, Prices, parse_money
 from postbot.domain import Account
 from postbot.errors import ConfigError
@@ -104,119 +106,20 @@ class Settings:
             raise ConfigError(f"unknown account '{name}' (known: {known})") from None
 
 
-# -- value checks (ValueError: the message follows the key's name) -----------------------------
-def _zone(value: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        from zoneinfo import available_timezones
-
-        raise ValueError(
-            f"unknown time zone '{value}'{suggest(value, available_timezones())}"
-            " (an IANA name such as Europe/Berlin)"
-        ) from None
-
-
-def language_tag(value: str) -> str:
-    """The one rule for a language (the config's, and each post's): a BCP 47-shaped tag."""
-    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value):
-        raise ValueError("must be a language tag such as de, en-US or en-GB")
-    return value
-
-
-def _existing_folder(value: str) -> str:
-    if not os.path.isdir(value):
-        raise ValueError(
-            f"there is no folder {value} (a relative path is read from the project folder:"
-            " the config file's folder, or project_dir)"
-        )
-    return value
-
-
-def _database_url(value: str) -> str:
-    if "://" not in value:
-        raise ValueError(
-            "must be a database URL, e.g. sqlite:///var/postbot.db or"
-            " postgresql+psycopg://user@host/postbot"
-        )
-    return value
-
-
-def _http_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        raise ValueError("must be an http:// or https:// address, e.g. https://mastodon.social")
-    return value
-
-
-def _web_user(value: str) -> str:
-    if not re.fullmatch(r"[^\s\x00-\x1f\x7f]{1,100}", value):
-        raise ValueError('must be a user name of 1 to 100 characters without spaces, e.g. "desk"')
-    return value
-
-
-def _password_hash(value: str) -> str:
-    # The hash is not a token, but it is never shown either: not even in this refusal.
-    if not re.fullmatch(
-        r"\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", value
-    ):
-        raise ValueError(
-            "must be an argon2id hash as `postbot passwd` prints it (the value is not shown)"
-        )
-    return value
-
-
-def _addresses(value: list[object]) -> tuple[str, ...]:
-    import ipaddress
-
-    for item in value:
-        try:
-            ipaddress.ip_address(str(item))
-        except ValueError:
-            raise ValueError(
-                f"'{item}' is not an IP address; list the proxies' addresses, e.g. [\"127.0.0.1\"]"
-            ) from None
-    return tuple(str(item) for item in value)
-
-
-def _at_least_one(value: int) -> int:
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _pace(value: str) -> str:
-    from postbot.pacing import Pace
-
-    try:
-        Pace.parse(value, "pace")
-    except ConfigError as exc:  # pacing's own words, without its "pace: " prefix
-        raise ValueError(str(exc).removeprefix("pace: ")) from None
-    return value  # stored as written: pacing reads it where it is used
-
-
-def _lateness(value: str | int | float) -> str | int | float:
-    from postbot.pacing import parse_duration
-
-    if str(value).strip().lower() != "off":
-        try:
-            parse_duration(str(value), "max_lateness")
-        except ConfigError as exc:
-            raise ValueError(str(exc).removeprefix("max_lateness: ")) from None
-    return value
-
-
 # -- the schema: every key postbot reads ---------------------------------------------------------
 _USD = "a number of US dollars, e.g. 0.015"
 TOP: Mapping[str, Option] = {
     "project_dir": Option(str, ".", help='a folder, relative to this file, e.g. ".."'),
-    "timezone": Option(str, "UTC", parse=_zone, help='a zone name, e.g. "Europe/Berlin"'),
+    "timezone": Option(str, "UTC", parse=values.zone, help='a zone name, e.g. "Europe/Berlin"'),
     "language": Option(str, None, parse=language_tag, help='a language tag, e.g. "de"'),
     "date_order": Option(str, None, choices=DATE_ORDERS),
 }
 TABLES: Mapping[str, Mapping[str, Option]] = {
-    "database": {"url": Option(str, DEFAULT_DATABASE_URL, parse=_database_url)},
+    "database": {"url": Option(str, DEFAULT_DATABASE_URL, parse=values.database_url)},
     "posts": {
-        "dir": Option(str, None, path=True, parse=_existing_folder, help='a folder, e.g. "posts"'),
+        "dir": Option(
+            str, None, path=True, parse=values.existing_folder, help='a folder, e.g. "posts"'
+        ),
         "on_delete": Option(str, ON_DELETE[0], choices=ON_DELETE),
     },
     "daemon": {
@@ -234,7 +137,7 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
     },
     "alerts": ALERTS,
     "retry": {
-        "max_attempts": Option(int, RetrySettings.max_attempts, parse=_at_least_one),
+        "max_attempts": Option(int, RetrySettings.max_attempts, parse=values.at_least_one),
         "base_delay": Option((int, float), RetrySettings.base_delay, parse=non_negative_seconds),
         "max_delay": Option((int, float), RetrySettings.max_delay, parse=non_negative_seconds),
     },
@@ -246,19 +149,21 @@ TABLES: Mapping[str, Mapping[str, Option]] = {
         ),
     },
     "web": {
-        "user": Option(str, parse=_web_user),
-        "password_hash": Option(str, parse=_password_hash),
-        "trusted_proxies": Option(list, parse=_addresses, help='addresses, e.g. ["127.0.0.1"]'),
+        "user": Option(str, parse=values.web_user),
+        "password_hash": Option(str, parse=values.password_hash),
+        "trusted_proxies": Option(
+            list, parse=values.addresses, help='addresses, e.g. ["127.0.0.1"]'
+        ),
     },
 }
 # Keys every account takes, beside `credentials` and the options its platform declares.
 ACCOUNT: Mapping[str, Option] = {
     "platform": Option(str),
-    "base_url": Option(str, parse=_http_url),
+    "base_url": Option(str, parse=values.http_url),
     "char_limit": Option(int, parse=positive_int),
-    "pace": Option(str, parse=_pace, help='a count per period, e.g. "300/3h", or "off"'),
+    "pace": Option(str, parse=values.pace, help='a count per period, e.g. "300/3h", or "off"'),
     # Without it: pacing.DEFAULT_MAX_LATENESS (2 h).
-    "max_lateness": Option((str, int, float), parse=_lateness, help='e.g. "2h" or "off"'),
+    "max_lateness": Option((str, int, float), parse=values.lateness, help='e.g. "2h" or "off"'),
     "slots": SLOTS,  # weekly posting slots (slot_config.py)
 }
 _ACCOUNT_FIELDS = ("platform", "base_url", "credentials", "char_limit")  # the rest: options
