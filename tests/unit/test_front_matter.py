@@ -21,6 +21,7 @@ ACCEPTED = [
     "id: 2026\nlink: ~\nlanguage: no\nheadline: yes\n",  # YAML 1.1 as ever: 2026, None, False
     "at: 2026-12-01\n# a comment\nid: 'x' # another\n",
     "headline: &h Gipfel\nid: *h\n",
+    "headline: Was nun? Endlich!\nid: !\n",  # `!` alone: None (libyaml would say "")
 ]
 
 REFUSED = [
@@ -34,6 +35,7 @@ REFUSED = [
     ("link: https://example.org/a\t\n", 2, "found character '\\t' that cannot start any token"),
     ("hashtags: [Foo,\tBar]\n", 2, "found character '\\t' that cannot start any token"),
     ("headline: |#\n  Text\n", 2, "expected chomping or indentation indicators, but found '#'"),
+    ("hashtags: [Was?, Nichts]\n", 2, "expected ',' or ']', but got '?'"),
 ]
 
 
