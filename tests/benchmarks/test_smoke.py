@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ROW_IDS = {
-    "1a", "1b", "2", "3a-p50", "3a-p99", "3a-max", "3b", "4a", "4b", "5", "6a", "6b", "6c",
+    "1a", "1b", "2", "3a-p50", "3a-p99", "3a-max", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d",
     "7-1", "7-2", "7-4", "8", "9a", "9b", "10", "11a", "11b", "13a", "13b", "13c",
 }  # fmt: skip
 ROW_KEYS = {"id", "item", "what", "value", "unit", "baseline_what", "baseline", "ratio",
