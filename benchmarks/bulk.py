@@ -8,6 +8,13 @@
 against the floor: the same post and delivery rows, pre-built, written with `sqlite3`
 `executemany` in one transaction. For the loop, a second floor: the same rows with `sqlite3`,
 one transaction per post, which is what a loop of committed enqueues has to pay at least.
+
+For the files, a second baseline, the irreducible work (`irreducible`): the same folder of
+files read, their front matter parsed with PyYAML (libyaml's `CSafeLoader` where PyYAML has
+it, as postbot does), each target's text rendered and counted with the same counting
+functions (`compose`: twitter-text for X, the `regex` grapheme clusters for Mastodon and
+Bluesky), and the rows written with one `executemany` in one transaction. Nothing is
+validated: no closed key set, no time zone rules, no limits, no idempotency check.
 """
 
 from __future__ import annotations
@@ -113,9 +120,7 @@ def raw_per_transaction(workdir: Path, posts: int) -> float:
     return elapsed
 
 
-def from_files(workdir: Path, posts: int) -> dict[str, Any]:
-    config, db = _project(workdir, "bulk-files")
-    folder = config.parent.parent / "posts"
+def _write_posts(folder: Path, posts: int) -> None:
     folder.mkdir(exist_ok=True)
     at = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
     for i in range(posts):
@@ -124,9 +129,58 @@ def from_files(workdir: Path, posts: int) -> dict[str, Any]:
             f"{_teaser(i)}\n",
             encoding="utf-8",
         )
+
+
+def irreducible(workdir: Path, posts: int) -> float:
+    """The work no import of these files can skip, with the same libraries, done bare."""
+    import yaml
+
+    from postbot.compose import count_graphemes, count_with_url_weight, count_x
+
+    config, db = _project(workdir, "bulk-irreducible")
+    folder = config.parent.parent / "posts"
+    _write_posts(folder, posts)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    counters = {"mastodon": count_with_url_weight, "x": count_x, "bluesky": count_graphemes}
+    count_x("warm-up https://example.org")  # twitter-text's import is start-up, not import
+    conn = _connect(db)
+    started = time.perf_counter()
+    now = sql_time(datetime.now(UTC))
+    post_rows, delivery_rows = [], []
+    for post_id, path in enumerate(sorted(folder.iterdir()), 1):
+        _, block, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        meta = yaml.load(block, Loader=loader)
+        teaser, link, tags = body.strip(), meta["link"], meta["hashtags"]
+        text = f"{teaser} {link} " + " ".join(f"#{tag}" for tag in tags)
+        for platform in ACCOUNTS.values():
+            counters[platform](text)
+        due = sql_time(meta["at"])
+        source = f"posts/{path.name}"
+        digest = hashlib.sha256(teaser.encode()).hexdigest()
+        post_rows.append((f"file:{source}", None, teaser, json.dumps(tags), link,
+                          meta["language"], "[]", source, digest, now, now))  # fmt: skip
+        for account, platform in ACCOUNTS.items():
+            delivery_rows.append(
+                (post_id, account, platform, uuid.uuid4().hex, text, due, due, now, now)
+            )
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(POST_SQL, post_rows)
+    conn.executemany(DELIVERY_SQL, delivery_rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def from_files(workdir: Path, posts: int) -> dict[str, Any]:
+    config, db = _project(workdir, "bulk-files")
+    folder = config.parent.parent / "posts"
+    _write_posts(folder, posts)
     from postbot import service
+    from postbot.compose import count_x
 
     app = open_app(config)
+    count_x("warm-up https://example.org")  # as for `irreducible`: library imports are start-up
     started = time.perf_counter()
     results = service.import_paths(app, [folder]).results
     elapsed = time.perf_counter() - started

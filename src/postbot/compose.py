@@ -13,7 +13,7 @@ import importlib.util
 import re
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -134,6 +134,15 @@ def _twitter_text(submodule: str, *, whole: bool = False) -> ModuleType:
     return importlib.import_module(f"twitter_text.{submodule}")
 
 
+@cache
+def _extract_urls() -> Callable[[str], list[dict[str, Any]]]:
+    """twitter-text's URL finder, looked up once (an import per text costs more than a
+    short text's count)."""
+    found: Callable[[str], list[dict[str, Any]]]
+    found = _twitter_text("extract_urls").extract_urls_with_indices
+    return found
+
+
 # Characters that X weighs 1 each and that can never start an emoji sequence: ASCII, Latin,
 # Greek, Cyrillic ... up to U+10FF, and general punctuation (dashes, quotes). Not (c) and (R)
 # (U+00A9, U+00AE), which are emoji.
@@ -150,7 +159,7 @@ def count_x(text: str, config: dict[str, Any] | None = None) -> int:
         # URL 23, so only twitter-text's URL finder is needed (30 us instead of 1 ms a text).
         normal = _LINE_ENDINGS.sub("\n", unicodedata.normalize("NFC", text))
         if _WEIGHT_ONE.fullmatch(normal):
-            urls = _twitter_text("extract_urls").extract_urls_with_indices(normal)
+            urls = _extract_urls()(normal)
             url_weight = int(_x_config()["transformed_url_length"])
             return len(normal) - sum(len(u["url"]) for u in urls) + url_weight * len(urls)
     parse_tweet = _twitter_text("parse_tweet", whole=True).parse_tweet

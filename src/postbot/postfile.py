@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -113,20 +114,42 @@ def read_post_file(
     raise UserError(f"{path}: unknown post file type (use .md or .txt)")
 
 
-def source_key(path: Path, base: Path | None = None) -> str:
+def source_key(path: Path, base: Path | None = None, *, source: str | None = None) -> str:
     """A file without an `id` is known by its path: relative to `base` (default: the working
-    folder) when inside it, so the key does not depend on where postbot runs from."""
-    return "file:" + source_name(path, base)
+    folder) when inside it, so the key does not depend on where postbot runs from. `source`:
+    `source_name(path, base)`, when the caller has it already."""
+    return "file:" + (source if source is not None else source_name(path, base))
 
 
 def source_name(path: Path, base: Path | None = None) -> str:
     """A post file's path as the post records it (`source`): relative to `base` (the project
     folder; default the working folder) when inside it, else absolute."""
     absolute = os.path.abspath(path)  # not resolve(): no symlink walk for every file
-    relative = os.path.relpath(absolute, base if base is not None else None)
+    inside = _base_prefix(os.fspath(base) if base is not None else None, os.getcwd())
+    # What relpath gives, sooner: the rest of the path inside the folder; a path elsewhere
+    # (relpath would start it with "..") stays absolute.
+    if absolute.startswith(inside):
+        relative = absolute[len(inside) :]
+    elif os.sep == "/" and "//" not in (absolute[:2], inside[:2]) and absolute != inside[:-1]:
+        return absolute
+    else:
+        relative = ""
+    if not relative or relative.startswith(os.sep):
+        relative = os.path.relpath(absolute, base if base is not None else None)
     if relative.startswith(".."):
-        return Path(absolute).as_posix()
-    return Path(relative).as_posix()
+        return _posix(absolute)
+    return _posix(relative)
+
+
+@cache
+def _base_prefix(base: str | None, cwd: str) -> str:
+    """The absolute `base` (the working folder `cwd` if None) with a trailing separator."""
+    absolute = os.path.abspath(base) if base is not None else cwd
+    return absolute if absolute.endswith(os.sep) else absolute + os.sep
+
+
+def _posix(path: str) -> str:
+    return path if os.sep == "/" else Path(path).as_posix()
 
 
 def parse_plain(text: str, path: Path, *, base: Path | None = None) -> Draft:
@@ -144,12 +167,13 @@ def parse_plain(text: str, path: Path, *, base: Path | None = None) -> Draft:
     trailing = _TRAILING_TAGS.search(teaser_paragraph)
     teaser = teaser_paragraph[: trailing.start()] if trailing else teaser_paragraph
     tags = hashtags_in(trailing.group(0)) if trailing else hashtags_in(teaser_paragraph)
+    source = source_name(path, base)
     return Draft(
         teaser=teaser.strip(),
         hashtags=tags,
         headline=headline,
-        key=source_key(path, base),
-        source=source_name(path, base),
+        key=source_key(path, source=source),
+        source=source,
         where=str(path),
     )
 
@@ -185,6 +209,7 @@ def parse_markdown(
         )
     parts = _thread(split, where)
     slot, every, until = _when_rules(split, zone, where, now, order)
+    source = source_name(path, base)
     return Draft(
         teaser=parts[0],
         parts=tuple(parts[1:]),
@@ -197,8 +222,8 @@ def parse_markdown(
         to=tuple(_str_list(meta.get("to"), "to", where)),
         at=_at(meta.get("at"), zone, where, now, order),
         key=_example(meta.get("example"), where)
-        + (_opt_str(meta.get("id"), "id", where) or source_key(path, base)),
-        source=source_name(path, base),
+        + (_opt_str(meta.get("id"), "id", where) or source_key(path, source=source)),
+        source=source,
         where=where,
         slot=slot,
         every=every,

@@ -151,12 +151,12 @@ class PostOps(ThreadOps):
         """Posts and their deliveries in two statements; the post ids in the items' order."""
         if not items:
             return []
-        ids: list[int] = list(
-            conn.execute(
-                insert(POST).returning(POST.c.id, sort_by_parameter_order=True),
-                [rules.new_post(plan, now) for plan, _ in items],
-            ).scalars()
-        )
+        posts = [rules.new_post(plan, now) for plan, _ in items]
+        # Each id found by its post's key (unique): asking for the ids in the rows' order
+        # (`sort_by_parameter_order`) makes SQLAlchemy insert one row per statement on SQLite.
+        returned = conn.execute(insert(POST).returning(POST.c.key, POST.c.id), posts)
+        by_key = {key: post_id for key, post_id in returned}
+        ids: list[int] = [by_key[post["key"]] for post in posts]
         rows = [
             row
             for post_id, (plan, due) in zip(ids, items, strict=True)
