@@ -10,19 +10,18 @@ A post whose file has left the posts folder is *withdrawn*: `[posts] on_delete` 
 its queued deliveries are kept (the default: a branch switch or a moved folder must not cancel
 a morning's posts) or cancelled. Either way it is reported.
 
-The daemon records what its last import found (`save_record`) beside the SQLite database,
-where `postbot status`, another process, reads it (`load_record`).
+The daemon records what its last import found beside the SQLite database, where `postbot
+status`, another process, reads it (`import_record.py`).
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -341,55 +340,6 @@ def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:
             )
         lines.append((logging.WARNING, f"import: {w.source} is gone; {done}"))
     return lines
-
-
-# -- the record `postbot status` reads --------------------------------------------------------
-@dataclass(frozen=True)
-class ImportRecord:
-    """What the daemon's last import of the posts folder found."""
-
-    at: datetime
-    folder: str
-    summary: dict[str, int]
-    broken: tuple[BrokenFile, ...]
-
-
-def record_path(settings: Settings) -> Path | None:
-    """Where the record lives: beside the SQLite database; None for other databases."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.database_url)
-    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
-        return None
-    return Path(url.database).parent / "import-report.json"
-
-
-def save_record(path: Path, folder: Path, report: ImportReport, now: datetime) -> None:
-    payload = {
-        "at": now.astimezone(UTC).isoformat(),
-        "folder": str(folder),
-        "summary": report.summary(),
-        "broken": [{"path": b.path, "message": b.message} for b in report.broken],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(partial, path)  # readers see the old record or the new one, never half of one
-
-
-def load_record(path: Path) -> ImportRecord | None:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        return ImportRecord(
-            at=datetime.fromisoformat(payload["at"]),
-            folder=str(payload["folder"]),
-            summary={str(k): int(v) for k, v in payload["summary"].items()},
-            broken=tuple(BrokenFile(str(b["path"]), str(b["message"])) for b in payload["broken"]),
-        )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(f"{path}: unreadable import record ({exc}); delete it") from None
 
 
 # -- checks ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from postbot import importing, service
+from postbot import import_record, service
 from postbot.config import parse_settings
 from postbot.domain import Outcome, Post, Status
 from postbot.errors import NotFound, StateError, UserError
@@ -232,7 +232,7 @@ def test_status_shows_what_the_last_folder_import_found(app: App, folder: Path) 
 def test_an_import_that_cannot_be_recorded_still_imports_and_says_so(
     app: App, folder: Path
 ) -> None:
-    record = importing.record_path(app.settings)
+    record = import_record.record_path(app.settings)
     if record is None:
         assert not app.store.url.startswith("sqlite")  # recorded beside SQLite databases only
         return

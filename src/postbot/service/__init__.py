@@ -30,7 +30,8 @@ from postbot.domain import (
 )
 from postbot.drafts import Draft, Target, plan
 from postbot.errors import StateError, UserError
-from postbot.importing import ImportRecord, ImportReport, OnDelete, Progress
+from postbot.import_record import ImportRecord, load_record, record_path, save_record
+from postbot.importing import ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
 from postbot.recurring import Recurrence
 from postbot.reviews import Review
@@ -265,10 +266,10 @@ def import_folder(
         app.store, folder, report, on_delete, now, app.settings.project_dir,
         settings=app.settings, live=live,
     )  # fmt: skip
-    record = importing.record_path(app.settings)
+    record = record_path(app.settings)
     if record is not None:
         try:
-            importing.save_record(record, folder, report, now)
+            save_record(record, folder, report, now)
         except OSError as exc:  # the import itself went through: say so, and why status won't
             note = f"cannot record this import for `postbot status` in {record}: {exc.strerror}"
             report = replace(report, warnings=(*report.warnings, note))
@@ -428,8 +429,8 @@ def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> Attem
 
 
 def status(app: App) -> QueueStatus:
-    record = importing.record_path(app.settings)
-    last_import = importing.load_record(record) if record is not None else None
+    record = record_path(app.settings)
+    last_import = load_record(record) if record is not None else None
     from postbot.dispatch.outlook import read_outlook
 
     now = app.now()

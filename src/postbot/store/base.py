@@ -15,7 +15,6 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from postbot.recurring import SeriesState
     from postbot.reviews import Review
     from postbot.slots import Schedule
+    from postbot.store.watch import ChangeWatcher
 
 # postbot's schema versions (the Alembic revisions), oldest first; the last is the newest.
 REVISIONS = ("0001", "0002", "0004", "0006", "0007", "0008", "0009")
@@ -458,22 +458,3 @@ class Store(ABC):
     @abstractmethod
     def release_alerts(self, incident_ids: Sequence[int]) -> None:
         """Their message could not be sent: they are pending again, and it does not count."""
-
-
-class ChangeWatcher:
-    """Tells a sleeping daemon that something in the database changed."""
-
-    def changed(self) -> bool:
-        return True
-
-    def wait(self, timeout: float) -> bool:
-        """Block up to `timeout` seconds for a change; True if there was one."""
-        time.sleep(timeout)
-        return self.changed()
-
-    def close(self) -> None:
-        pass
-
-
-class PollingWatcher(ChangeWatcher):
-    """Fallback: assume a change every time (the daemon then re-reads the next due time)."""

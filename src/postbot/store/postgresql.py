@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection
 
-from postbot.store.base import SCHEMA_HEAD, ChangeWatcher
+from postbot.store.base import SCHEMA_HEAD
 from postbot.store.sql import SQLStore
+from postbot.store.watch import ChangeWatcher
 
 CHANNEL = "postbot_enqueued"
 # pg_advisory_xact_lock key held while the schema is created or upgraded ("postbot").

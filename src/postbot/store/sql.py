@@ -20,9 +20,7 @@ from postbot.store import rules
 from postbot.store.base import (
     REVISIONS,
     SCHEMA_HEAD,
-    ChangeWatcher,
     ConstraintError,
-    PollingWatcher,
     StoreError,
 )
 from postbot.store.base import Store as StoreContract
@@ -33,6 +31,7 @@ from postbot.store.posts import PostOps
 from postbot.store.review import ReviewOps
 from postbot.store.serverside import ServerSideOps
 from postbot.store.slots import SlotOps
+from postbot.store.watch import ChangeWatcher, PollingWatcher
 
 T = TypeVar("T")
 # PostgreSQL's deadlock_detected and serialization_failure: the database rolled the whole

@@ -23,8 +23,9 @@ from sqlalchemy.engine.url import make_url
 
 from postbot.errors import ConfigError
 from postbot.store import rules
-from postbot.store.base import REVISIONS, ChangeWatcher, StoreError
+from postbot.store.base import REVISIONS, StoreError
 from postbot.store.sql import SQLStore
+from postbot.store.watch import ChangeWatcher
 
 BUSY_TIMEOUT_MS = 30_000
 PROBE_TIMEOUT = 5.0  # seconds a write probe waits for another writer: longer is "not ready"

@@ -27,7 +27,8 @@ from postbot.domain import (
     Result,
     Worker,
 )
-from postbot.store.base import ChangeWatcher, Store
+from postbot.store.base import Store
+from postbot.store.watch import ChangeWatcher
 from postbot.variants import from_json as variants_from_json
 
 
