@@ -414,6 +414,17 @@ class QueueGauges:
     stale_since: datetime | None  # the oldest such lease's expiry
     unknown: int  # deliveries in state unknown (a person checks them)
     workers: tuple[Worker, ...]  # most recently seen first
+    # (state, account) -> deliveries, for every state but the final published and cancelled
+    # (those grow for ever: counted as they happen, by postbot_deliveries_total).
+    by_state: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+
+# The states `QueueGauges.by_state` counts: read through the status index, so a scrape's cost
+# follows the live part of the queue and what waits for a person, never the table's size.
+GAUGED_STATES = (
+    Status.DRAFT, Status.QUEUED, Status.PUBLISHING, Status.SCHEDULED, Status.UNKNOWN,
+    Status.FAILED, Status.MISSED,
+)  # fmt: skip
 
 
 class IncidentKind(StrEnum):

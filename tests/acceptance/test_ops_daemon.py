@@ -131,6 +131,16 @@ def test_metrics_scraped_from_a_publishing_daemon_match_the_database(
     }
     assert moved == {f"{s}/{a}": float(n) for (s, a), n in by_state.items() if s != "queued"}
     assert by_state[("failed", "mastodon")] == 1 and by_state[("published", "x")] == 2
+    # What the database holds now, but for the final states the counter above follows.
+    held = {
+        dict(labels)["state"] + "/" + dict(labels)["account"]: v
+        for labels, v in of(found, "postbot_deliveries").items()
+    }
+    assert held == {
+        f"{s}/{a}": float(n)
+        for (s, a), n in by_state.items()
+        if s not in ("published", "cancelled")
+    }
     attempts = {
         (r["platform"], r["outcome"]): r["n"]
         for r in query(

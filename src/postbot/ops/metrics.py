@@ -149,6 +149,15 @@ class QueueCollector:
         if gauges.next_due is not None:
             next_due.add_metric([], gauges.next_due.timestamp())
         yield next_due
+        states = G(
+            "postbot_deliveries",
+            "Deliveries in the database now, by state and account (every state but published"
+            " and cancelled, which postbot_deliveries_total counts as they happen).",
+            labels=["state", "account"],
+        )
+        for (state_name, account_name), n in sorted(gauges.by_state.items()):
+            states.add_metric([state_name, account_name], n)
+        yield states
         for name, what, value in (
             ("postbot_deliveries_publishing", "Deliveries claimed by a worker.", gauges.publishing),
             (

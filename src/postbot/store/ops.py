@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 
-from postbot.domain import Incident, IncidentKind, NewIncident, QueueGauges, Status
+from postbot.domain import GAUGED_STATES, Incident, IncidentKind, NewIncident, QueueGauges, Status
 from postbot.store.base import StoreError
 from postbot.store.posts import DELIVERY
 from postbot.store.queue import read_workers
@@ -130,6 +130,11 @@ class OpsSQL:
                 select(func.count()).where(DELIVERY.c.status == Status.UNKNOWN)
             ).scalar_one()
             workers = read_workers(conn)
+            by_state = conn.execute(
+                select(DELIVERY.c.status, DELIVERY.c.account, func.count())
+                .where(DELIVERY.c.status.in_(GAUGED_STATES))
+                .group_by(DELIVERY.c.status, DELIVERY.c.account)
+            ).all()
         return QueueGauges(
             {a: int(n) for a, n in due.items()},
             next_due_at,
@@ -138,6 +143,7 @@ class OpsSQL:
             flight[2],
             int(unknown),
             workers,
+            {(str(state), account): int(n) for state, account, n in by_state},
         )
 
     # -- incidents -------------------------------------------------------------------------

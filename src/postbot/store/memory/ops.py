@@ -3,12 +3,13 @@ messages, as the SQL stores' `ops.py` (one lock per database stands for their lo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from postbot.domain import Incident, NewIncident, QueueGauges, Status
+from postbot.domain import GAUGED_STATES, Incident, NewIncident, QueueGauges, Status
 from postbot.store.memory.db import MemoryBase
 
 if TYPE_CHECKING:
@@ -35,9 +36,15 @@ class MemoryOps(MemoryBase):
                 elif d.status == Status.UNKNOWN:
                     unknown += 1
             workers = tuple(sorted(db.workers.values(), key=lambda w: w.seen_at, reverse=True))
+            by_state = Counter(
+                (str(d.status), d.account)
+                for d in db.deliveries.values()
+                if d.status in GAUGED_STATES
+            )
         return QueueGauges(
-            due, self.next_due(), publishing, len(stale), min(stale, default=None), unknown, workers
-        )
+            due, self.next_due(), publishing, len(stale), min(stale, default=None), unknown,
+            workers, dict(by_state),
+        )  # fmt: skip
 
     def open_incident(self, new: NewIncident, now: datetime) -> Incident | None:
         now = now.astimezone(UTC)
