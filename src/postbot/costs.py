@@ -22,7 +22,7 @@ from postbot.domain import Claimed, PaceState
 from postbot.links import has_url
 
 if TYPE_CHECKING:
-    from postbot.config import Settings
+    from postbot.domain import Account
 
 # X's published pay-per-use prices (docs.x.com/x-api/getting-started/pricing, "Content:
 # Create" and "Content: Create (with URL)", per request; the rates since April 2026).
@@ -157,15 +157,16 @@ class BudgetClaim:
     pace: PaceState | None = None
 
 
-def budgets_of(settings: Settings) -> dict[str, Budget]:
-    """The accounts with a `monthly_budget` (X accounts: the only ones billed per post)."""
+def budgets_of(accounts: Iterable[Account], prices: Prices, zone: tzinfo) -> dict[str, Budget]:
+    """The accounts with a `monthly_budget` (X accounts: the only ones billed per post), each
+    counted at `prices` (the config's [x_prices]) over a month in `zone`."""
     return {
-        a.name: Budget(a.options["monthly_budget"], settings.x_prices, settings.timezone)
-        for a in settings.accounts.values()
+        a.name: Budget(a.options["monthly_budget"], prices, zone)
+        for a in accounts
         if a.platform in PRICED_PLATFORMS and a.options.get("monthly_budget") is not None
     }
 
 
-def prices_for(settings: Settings, platform: str) -> Prices | None:
-    """The price table of a platform that bills per post; None for the others."""
-    return settings.x_prices if platform in PRICED_PLATFORMS else None
+def prices_for(prices: Prices, platform: str) -> Prices | None:
+    """`prices` (the config's [x_prices]) for a platform that bills per post; None else."""
+    return prices if platform in PRICED_PLATFORMS else None

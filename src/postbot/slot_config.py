@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from postbot.errors import UserError
 from postbot.options import Option
@@ -18,7 +18,8 @@ from postbot.schema import Where, check_keys, label, suggest
 from postbot.slots import SLOT_HELP, Schedule, Slot, parse_slots
 
 if TYPE_CHECKING:
-    from postbot.config import Settings
+    from zoneinfo import ZoneInfo
+
     from postbot.domain import Account
 
 SLOTS = Option(list, parse=parse_slots, help='a list of slots, e.g. ["mon-fri 07:30", "sat 10:00"]')
@@ -85,7 +86,19 @@ def parse_queues(
     return queues
 
 
-def schedule_of(settings: Settings, account: str) -> Schedule | None:
+class SlotSettings(Protocol):
+    """What the slots read of the settings (config.Settings is one)."""
+
+    @property
+    def timezone(self) -> ZoneInfo: ...
+
+    @property
+    def queues(self) -> Mapping[str, Queue]: ...
+
+    def account(self, name: str) -> Account: ...
+
+
+def schedule_of(settings: SlotSettings, account: str) -> Schedule | None:
     """The account's slots (its own, or its queue's) in the configured zone; None: none."""
     own = settings.account(account).options.get("slots")
     if own:
@@ -96,7 +109,7 @@ def schedule_of(settings: Settings, account: str) -> Schedule | None:
     return None
 
 
-def schedules_for(settings: Settings, accounts: tuple[str, ...]) -> dict[str, Schedule]:
+def schedules_for(settings: SlotSettings, accounts: tuple[str, ...]) -> dict[str, Schedule]:
     """Every target's schedule; a target without slots is refused in one line."""
     found: dict[str, Schedule] = {}
     for account in accounts:

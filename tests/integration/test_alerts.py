@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from postbot.config import parse_settings
-from postbot.domain import IncidentKind, NewIncident, Worker
+from postbot.domain import Worker
+from postbot.operations import IncidentKind, NewIncident
 from postbot.ops.alerts import Alerts
 from postbot.store import Store, open_store
 from tests.fakes.alert_receiver import TOKEN, AlertReceiver

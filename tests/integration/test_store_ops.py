@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from postbot.domain import IncidentKind, NewIncident, Status
+from postbot.domain import Status
 from postbot.drafts import Plan
+from postbot.operations import IncidentKind, NewIncident
 from postbot.pacing import Pace
 from postbot.store import Store
 from tests.stores import force_delivery

@@ -182,13 +182,13 @@ X_ACCOUNT = '[accounts.x]\nplatform = "x"\ncredentials = { user_token = "X_USER_
 def test_prices_and_budgets_come_from_the_config(tmp_path: Path) -> None:
     default = _settings(tmp_path, X_ACCOUNT)
     assert default.x_prices == Prices(D("0.015"), D("0.200"))
-    assert budgets_of(default) == {}
+    assert budgets_of(default.accounts.values(), default.x_prices, default.timezone) == {}
     given = _settings(
         tmp_path, '[x_prices]\npost = 0.01\npost_with_link = 0.25\n' + X_ACCOUNT
         + "monthly_budget = 25\n",
     )  # fmt: skip
     assert given.x_prices == Prices(D("0.01"), D("0.25"))
-    assert budgets_of(given)["x"].amount == D(25)
+    assert budgets_of(given.accounts.values(), given.x_prices, given.timezone)["x"].amount == D(25)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from postbot.dispatch.events import Recorded
-from postbot.domain import Claimed, Incident, IncidentKind, Outcome, Result, Status, Worker
+from postbot.domain import Claimed, Outcome, Result, Status, Worker
+from postbot.operations import Incident, IncidentKind
 from postbot.ops import incidents
 from postbot.ops.alerts import url_secrets
 

@@ -44,7 +44,12 @@ class AccountRules:
             )
         )
         lateness = {a.name: max_lateness_of(a) for a in accounts}
-        return cls(paces_of(accounts), unsafe, lateness, budgets_of(settings))
+        return cls(
+            paces_of(accounts),
+            unsafe,
+            lateness,
+            budgets_of(settings.accounts.values(), settings.x_prices, settings.timezone),
+        )
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 from postbot.config import Settings
 from postbot.dispatch.events import Observer, Recorded
-from postbot.domain import Incident, IncidentKind, NewIncident
 from postbot.errors import ConfigError, PostbotError
+from postbot.operations import Incident, IncidentKind, NewIncident
 from postbot.ops import incidents
 from postbot.redact import MIN_LENGTH, Redactor
 from postbot.store import Store

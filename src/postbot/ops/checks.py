@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from postbot.domain import Incident, QueueGauges, Worker
+from postbot.domain import Worker
 from postbot.errors import PostbotError
+from postbot.operations import Incident, QueueGauges
 from postbot.store import SCHEMA_HEAD, Store
 from postbot.when import local_text
 

@@ -21,8 +21,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from postbot.config import Settings, load_settings
-from postbot.domain import IncidentKind, NewIncident
 from postbot.errors import PostbotError
+from postbot.operations import IncidentKind, NewIncident
 from postbot.ops import checks, incidents
 from postbot.ops.checks import Check
 from postbot.store import Store, open_store

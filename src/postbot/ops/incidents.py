@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
 from postbot.dispatch.events import Recorded
-from postbot.domain import Incident, IncidentKind, NewIncident, Outcome, Result, Status, Worker
+from postbot.domain import Outcome, Result, Status, Worker
+from postbot.operations import Incident, IncidentKind, NewIncident
 from postbot.when import local_text
 
 HEARTBEAT_KEY = "heartbeat"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json as _json
 import sys
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from postbot.when import local_text
@@ -33,3 +33,10 @@ def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, soft_wrap=False, highlight=False, markup=False, emoji=False)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time for scripts (`--json`): UTC, ISO 8601, to the second, with a Z."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

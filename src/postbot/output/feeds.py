@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def feeds_json(views: Sequence[FeedView]) -> list[dict[str, Any]]:
-    from postbot.output.json import iso
+    from postbot.output import iso
 
     out = []
     for v in views:
@@ -61,7 +61,7 @@ def _every(v: FeedView) -> str:
 
 
 def polls_json(reports: Sequence[PollReport]) -> list[dict[str, Any]]:
-    from postbot.output.json import iso
+    from postbot.output import iso
 
     return [
         {

@@ -6,13 +6,14 @@ All times are ISO 8601 in UTC, to the second, with a `Z`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from postbot.costs import usd
 from postbot.domain import Attempt, Delivery, PaceState, Part, Post, Wait
 from postbot.drafts import Target
+from postbot.output import iso
 from postbot.pacing import describe_period
 from postbot.platforms.limits import LimitCheck
 from postbot.service import Listing, QueueStatus
@@ -21,12 +22,6 @@ from postbot.service.costs import Spend
 from postbot.service.golive import WentLive
 from postbot.store import ImportResult
 from postbot.variants import as_json as variants_json
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def listing(shown: Listing) -> list[dict[str, Any]]:

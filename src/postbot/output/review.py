@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def review_json(r: Review) -> dict[str, Any]:
-    from postbot.output.json import iso
+    from postbot.output import iso
 
     return {"id": r.id, "decision": r.decision.value, "by": r.by, "at": iso(r.at),
             "detail": dict(r.detail)}  # fmt: skip

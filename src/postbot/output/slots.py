@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from postbot.output import console, local
-from postbot.output.json import iso
+from postbot.output import console, iso, local
 from postbot.recurring import Recurrence
 from postbot.service.slots import SlotWeek
 

@@ -39,7 +39,7 @@ def target_costs(settings: Settings, targets: Sequence[Target]) -> dict[str, Dec
     """account -> what its delivery costs, for accounts whose platform bills per post."""
     costs = {}
     for t in targets:
-        prices = prices_for(settings, t.platform)
+        prices = prices_for(settings.x_prices, t.platform)
         if prices is not None:
             costs[t.account] = cost_of(t.texts, prices)
     return costs
@@ -50,10 +50,10 @@ def month_spend(settings: Settings, store: Store, now: datetime) -> tuple[Spend,
     from datetime import timedelta
 
     start, end = month_bounds(now, settings.timezone)
-    budgets = budgets_of(settings)
+    budgets = budgets_of(settings.accounts.values(), settings.x_prices, settings.timezone)
     found = []
     for account in settings.accounts.values():
-        prices = prices_for(settings, account.platform)
+        prices = prices_for(settings.x_prices, account.platform)
         if prices is None:
             continue
         texts = store.month_texts(account.name, start, end)
@@ -78,7 +78,7 @@ def budget_waits(
 ) -> Mapping[int, Wait]:
     """The due queued deliveries a monthly budget holds: id -> why, and until when at least
     (the month's end)."""
-    budgets = budgets_of(settings)
+    budgets = budgets_of(settings.accounts.values(), settings.x_prices, settings.timezone)
     due = [
         d for d in deliveries
         if d.account in budgets and d.status == Status.QUEUED and d.next_attempt_at <= now

@@ -27,18 +27,16 @@ from postbot.domain import (
     DryRunReset,
     Handover,
     ImportResult,
-    Incident,
-    NewIncident,
     PacedClaim,
     PaceState,
     Part,
     Post,
-    QueueGauges,
     QueueSummary,
     Result,
     Status,
 )
 from postbot.errors import PostbotError
+from postbot.operations import Incident, NewIncident, QueueGauges
 from postbot.store import rules
 
 if TYPE_CHECKING:

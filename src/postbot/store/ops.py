@@ -21,7 +21,8 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 
-from postbot.domain import GAUGED_STATES, Incident, IncidentKind, NewIncident, QueueGauges, Status
+from postbot.domain import Status
+from postbot.operations import GAUGED_STATES, Incident, IncidentKind, NewIncident, QueueGauges
 from postbot.store.base import StoreError
 from postbot.store.posts import DELIVERY
 from postbot.store.queue import read_workers

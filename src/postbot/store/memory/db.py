@@ -16,17 +16,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from postbot.domain import (
-    Attempt,
-    Delivery,
-    Incident,
-    MediaItem,
-    Outcome,
-    Part,
-    Post,
-    Result,
-    Worker,
-)
+from postbot.domain import Attempt, Delivery, MediaItem, Outcome, Part, Post, Result, Worker
+from postbot.operations import Incident
 from postbot.store.base import Store
 from postbot.store.watch import ChangeWatcher
 from postbot.variants import from_json as variants_from_json

@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from postbot.domain import GAUGED_STATES, Incident, NewIncident, QueueGauges, Status
+from postbot.domain import Status
+from postbot.operations import GAUGED_STATES, Incident, NewIncident, QueueGauges
 from postbot.store.memory.db import MemoryBase
 
 if TYPE_CHECKING:
