@@ -87,6 +87,23 @@ def test_first_poll_posts_nothing_then_each_new_article_once(
     assert (state.items_seen, state.posts_created, state.failures) == (5, 2, 0)
 
 
+def test_the_same_body_again_is_not_read_again_and_a_changed_one_is(
+    store: Store, server: FeedServer, tmp_path: Path
+) -> None:
+    app = make_app(store, server, tmp_path)
+    server.conditional = False  # a server that ignores If-None-Match: 200 every time
+    old = german_news(2)
+    server.publish(FEED, rss(old))
+    assert poll(app).result == PollResult.OK
+    again = poll(app)  # the same bytes: the same items, nothing parsed or written
+    assert (again.result, again.listed, again.outcomes) == (PollResult.NOT_MODIFIED, 0, ())
+    server.publish(FEED, rss([*german_news(1, start=2), *old]))
+    changed = poll(app)
+    assert (changed.result, changed.listed, changed.count("created")) == (PollResult.OK, 3, 1)
+    [state] = app.store.feed_states()
+    assert (state.items_seen, state.posts_created) == (3, 1)
+
+
 def test_since_posts_the_articles_after_it_on_the_first_poll(
     store: Store, server: FeedServer, tmp_path: Path
 ) -> None:

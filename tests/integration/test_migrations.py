@@ -80,7 +80,7 @@ EXPECTED_COLUMNS = {
     "review": {"id", "post_id", "decision", "by", "at", "detail"},
     "feed": {
         "name", "url", "etag", "last_modified", "polled_at", "result", "error", "failures",
-        "next_poll_at", "watched_since", "items_seen", "posts_created",
+        "next_poll_at", "watched_since", "items_seen", "posts_created", "body_hash",
     },
     "feed_item": {
         "id", "feed", "key", "article", "post_id", "content_hash", "title", "link", "seen_at",

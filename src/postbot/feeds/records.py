@@ -33,6 +33,7 @@ class FeedState:
     watched_since: datetime | None  # the first good poll (None: none yet: the next is first)
     items_seen: int  # articles known (each once, whatever its keys)
     posts_created: int
+    body_hash: str | None = None  # sha256 of the last good poll's body (an answer of 200)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PollWrite:
     etag: str | None = None
     last_modified: str | None = None
     items: tuple[ItemWrite, ...] = ()
+    body_hash: str | None = None  # of a 200's body; None (a 304, an error): the last one stays
 
 
 @dataclass(frozen=True)

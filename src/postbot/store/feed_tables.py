@@ -40,6 +40,8 @@ class FeedRow(SQLModel, table=True):
     watched_since: datetime | None = None  # the first good poll: what it listed is backlog
     items_seen: int = 0
     posts_created: int = 0
+    # The sha256 of the last good poll's body: the same bytes again are the same items.
+    body_hash: str | None = Field(default=None, max_length=64)
 
 
 class FeedItemRow(SQLModel, table=True):

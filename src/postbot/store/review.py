@@ -252,6 +252,8 @@ class ReviewOps:
         }  # fmt: skip
         if poll.result != PollResult.ERROR:  # a failed poll keeps what the last good one said
             values.update(etag=poll.etag, last_modified=poll.last_modified)
+            if poll.body_hash is not None:
+                values["body_hash"] = poll.body_hash
             unwatched = (FEED.c.name == poll.feed) & FEED.c.watched_since.is_(None)
             conn.execute(update(FEED).where(unwatched).values(watched_since=poll.polled_at))
         changed = conn.execute(
@@ -278,4 +280,5 @@ def feed_record(row: Any) -> FeedState:
         row["name"], row["url"], row["etag"], row["last_modified"], row["polled_at"],
         PollResult(row["result"]) if row["result"] else None, row["error"], row["failures"],
         row["next_poll_at"], row["watched_since"], row["items_seen"], row["posts_created"],
+        row["body_hash"],
     )  # fmt: skip

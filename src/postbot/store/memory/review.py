@@ -169,4 +169,6 @@ class MemoryReviewOps(MemoryBase):
             (None if poll.result == PollResult.ERROR else poll.polled_at.astimezone(UTC)),
             (old.items_seen if old else 0) + seen,
             (old.posts_created if old else 0) + posted,
+            poll.body_hash if poll.body_hash is not None and not keep
+            else (old.body_hash if old else None),
         )  # fmt: skip

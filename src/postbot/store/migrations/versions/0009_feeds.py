@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("watched_since", UTCDateTime(), nullable=True),
         sa.Column("items_seen", sa.Integer, nullable=False),
         sa.Column("posts_created", sa.Integer, nullable=False),
+        sa.Column("body_hash", sa.String(64), nullable=True),
     )
     op.create_table(
         "feed_item",
