@@ -138,6 +138,13 @@ def test_approving_a_draft_into_slots_never_shares_one(
     assert slots == {"masto": (Status.QUEUED, at(2, 12, 0), at(2, 12, 0)),
                      "x-main": (Status.QUEUED, at(2, 7, 30), at(2, 7, 30))}  # fmt: skip
     assert review.detail["due"] == at(2, 7, 30).isoformat()
+    # With a changed text: the new text, and the slot after.
+    edited = make_plan("edited", targets=[("masto", "mastodon")])
+    again = store.enqueue(replace(edited, draft=replace(edited.draft, hold=True)), T0, T0)
+    store.approve(again, T0, T0, "anna", make_plan("edited", "Neu: Grüße",
+                  targets=[("masto", "mastodon")]), {"masto": SCHEDULE})  # fmt: skip
+    [d] = store.get_post(again).deliveries
+    assert (d.status, d.slot_at, d.text) == (Status.QUEUED, at(3, 7, 30), "Neu: Grüße")
     # Drafts approved while others enqueue, from other connections: every slot held once.
     drafts = []
     for i in range(4):
@@ -154,7 +161,7 @@ def test_approving_a_draft_into_slots_never_shares_one(
 
     in_threads(2, work)
     held = [d.slot_at for p in store.list_posts() for d in p.deliveries if d.account == "masto"]
-    assert len(held) == 10 and None not in held
+    assert len(held) == 11 and None not in held
     assert [s for s, k in Counter(held).items() if k > 1] == []
 
 

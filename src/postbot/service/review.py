@@ -133,8 +133,13 @@ def _default_due(app: App, post: Post, now: datetime) -> datetime:
     return due
 
 
+def editable(post: Post) -> bool:
+    """A draft's text can be changed at approval: a feed's or a typed one, not a post file's."""
+    return post.key.startswith(("cli:", "feed:"))
+
+
 def _edited(app: App, post: Post, edit: Edit) -> Draft:
-    if not post.key.startswith(("cli:", "feed:")):
+    if not editable(post):
         raise UserError(
             f"post {post.id} comes from the post file {post.source}: change its text in the file"
             " (git is its review path), then approve it here or remove `draft: true`"

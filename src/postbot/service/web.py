@@ -17,6 +17,7 @@ from postbot.errors import UserError
 from postbot.platforms import platform_for
 from postbot.platforms.facets import Facet
 from postbot.platforms.limits import LimitCheck
+from postbot.reviews import Review
 from postbot.service import App, Listing, Preview, attempt_log, preview, show
 
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
@@ -53,6 +54,17 @@ class PostPage:
     waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
     targets: tuple[TargetView, ...]  # one per delivery, in delivery order
     attempts: tuple[Attempt, ...]
+    reviews: tuple[Review, ...] = ()  # who approved or rejected it as a draft, and when
+
+
+@dataclass(frozen=True)
+class DraftCard:
+    """A draft on the Drafts page: what each account would be sent, and what to check."""
+
+    post: Post
+    targets: tuple[TargetView, ...]
+    notes: tuple[str, ...]
+    editable: bool  # its text can be changed here (a post file's is changed in its file)
 
 
 def due_between(app: App, start: datetime, end: datetime) -> list[Post]:
@@ -87,7 +99,23 @@ def post_page(app: App, post_id: int) -> PostPage:
         if delivery.text != target.text:
             view = replace(view, stored_text=delivery.text)
         targets.append(view)
-    return PostPage(post, shown.waits, tuple(targets), attempt_log(app, post_id).attempts)
+    attempts = attempt_log(app, post_id).attempts
+    return PostPage(post, shown.waits, tuple(targets), attempts, shown.reviews.get(post_id, ()))
+
+
+def drafts_page(app: App) -> list[DraftCard]:
+    """The drafts waiting for an editor (`postbot drafts`), each previewed per target."""
+    from postbot.service import review
+
+    return [
+        DraftCard(
+            v.post,
+            tuple(target_view(app, t) for t in v.preview.targets),
+            v.notes,
+            review.editable(v.post),
+        )
+        for v in review.drafts(app)
+    ]
 
 
 def target_view(app: App, target: Target) -> TargetView:

@@ -81,6 +81,11 @@ class ReviewOps:
         plan: Plan | None, schedules: Mapping[str, Schedule] | None,
     ) -> Review:  # fmt: skip
         self._drafts_of(conn, "approve", post_id)
+        rows = conn.execute(
+            select(DELIVERY.c.id, DELIVERY.c.account)
+            .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.DRAFT)
+            .order_by(DELIVERY.c.id)
+        ).all()  # before an edit re-renders (and queues) them
         if plan is not None:
             self._update_post(conn, post_id, plan, due, now)
         if schedules is None:
@@ -90,11 +95,6 @@ class ReviewOps:
                 .values(review_rules.approved(due, now))
             )
         else:  # each draft delivery to its account's first free slot, held by it
-            rows = conn.execute(
-                select(DELIVERY.c.id, DELIVERY.c.account)
-                .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.DRAFT)
-                .order_by(DELIVERY.c.id)
-            ).all()
             skip = [r.id for r in rows]
             slots = []
             for r in rows:

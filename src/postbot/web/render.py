@@ -50,6 +50,9 @@ def environment(zone: tzinfo) -> Environment:
     def local(value: datetime | None) -> str:
         return local_text(value, zone) if value is not None else "–"
 
+    def local_iso(value: str) -> str:  # a time as a record keeps it (ISO 8601)
+        return local(datetime.fromisoformat(value))
+
     def clock(value: datetime) -> str:
         return value.astimezone(zone).strftime("%H:%M")
 
@@ -58,6 +61,7 @@ def environment(zone: tzinfo) -> Environment:
 
     env.filters.update(
         local=local,
+        local_iso=local_iso,
         clock=clock,
         iso=iso,
         state=state_class,

@@ -55,9 +55,9 @@ class MemoryReviewOps(MemoryBase):
 
         with self._write(undo=True) as db:
             self._drafts_of(db, "approve", post_id)
-            if plan is not None:
-                self._update_post(db, post_id, plan, due, now)
             drafts = [d for d in db.of_post(post_id) if d.status == Status.DRAFT]
+            if plan is not None:  # re-renders (and queues) them
+                self._update_post(db, post_id, plan, due, now)
             skip = [d.id for d in drafts]
             slots = []
             for d in drafts:
