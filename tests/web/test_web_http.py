@@ -158,7 +158,9 @@ def test_a_text_too_long_for_x_is_refused_by_the_server(serve_project: ServeProj
     ("change", "message"),
     [
         ({"when": "", "now": ""}, "compose: give a time (e.g. 2027-03-29 08:00"),
-        ({"now": "1"}, "compose: give a time or tick 'now', not both"),
+        ({"now": "1"}, "compose: give a time, or tick 'now' or 'next free slot': only one"),
+        ({"next_slot": "1"}, "compose: give a time, or tick 'now' or 'next free slot': only one"),
+        ({"when": "", "next_slot": "1"}, "account 'x' has no posting slots"),
         ({"to": []}, "compose: tick at least one account"),
         ({"when": "gestern 8 Uhr"}, "cannot understand the time 'gestern 8 Uhr'"),
         ({"hashtags": "#zwei wörter#"}, "invalid hashtag 'wörter#'"),
