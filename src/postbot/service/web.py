@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from postbot.domain import Attempt, Post, Status, Wait
 from postbot.drafts import Draft, Target, plan
@@ -19,6 +20,9 @@ from postbot.platforms.facets import Facet
 from postbot.platforms.limits import LimitCheck
 from postbot.reviews import Review
 from postbot.service import App, Listing, Preview, attempt_log, preview, show
+
+if TYPE_CHECKING:
+    from postbot.service.feeds import FeedView
 
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 
@@ -131,3 +135,10 @@ def preview_draft(app: App, draft: Draft) -> Preview:
     account, counted the same way, without refusing a text that is too long (each target says
     whether it fits)."""
     return Preview(plan(draft, app.settings, check_length=False).targets)
+
+
+def feeds_page(app: App) -> list[FeedView]:
+    """Every configured feed with what its polls did (`postbot feeds`)."""
+    from postbot.service.feeds import feeds
+
+    return feeds(app)

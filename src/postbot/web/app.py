@@ -55,6 +55,7 @@ def create_app(app: App, key: bytes) -> Starlette:
         Route("/compose", forms.compose),
         Route("/compose", forms.compose_post, methods=["POST"]),
         Route("/compose/counts", forms.counts, methods=["POST"]),
+        Route("/feeds", pages.feeds),
         Route("/workers", pages.workers),
         Route("/login", auth.login_form),
         Route("/login", auth.login, methods=["POST"]),

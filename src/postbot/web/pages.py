@@ -124,6 +124,12 @@ async def attention(request: Request) -> Response:
     return page(request, "attention.html", posts=shown.posts, can=can)
 
 
+async def feeds(request: Request) -> Response:
+    web = web_of(request)
+    shown = await call(web_service.feeds_page, web.app)
+    return page(request, "feeds.html", feeds=shown)
+
+
 async def workers(request: Request) -> Response:
     web = web_of(request)
     status = await call(service.status, web.app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +66,32 @@ def environment(zone: tzinfo) -> Environment:
         iso=iso,
         state=state_class,
         snippet=snippet,
+        public_url=public_url,
+        period=period,
         facet_pieces=facet_pieces,
     )
     env.globals.update(STATES=STATE_CLASS, NEEDS_ATTENTION=NEEDS_ATTENTION, Status=Status)
     return env
 
 
+def period(value: timedelta) -> str:
+    from postbot.pacing import describe_period
+
+    return describe_period(value)
+
+
 def state_class(status: Status) -> str:
     return STATE_CLASS[status]
+
+
+def public_url(url: str) -> str:
+    """An address as a page may show it: without a user and password in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def snippet(text: str, length: int = 48) -> str:
