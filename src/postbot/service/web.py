@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from postbot.domain import Attempt, Post, Status, Wait
@@ -50,6 +51,7 @@ class TargetView:
     # The text stored with the delivery, when it is not what the preview renders now.
     stored_text: str | None = None
     variant: str | None = None  # the variant this account is sent, if any
+    cost: Decimal | None = None  # what X bills for it, every part counted (None: not billed)
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,12 @@ def post_page(app: App, post_id: int) -> PostPage:
     targets = []
     for delivery in post.deliveries:
         try:
-            [target] = preview(app, str(post.id), [delivery.account]).targets
+            shown_preview = preview(app, str(post.id), [delivery.account])
         except UserError as exc:
             targets.append(TargetView(delivery.account, delivery.platform, error=str(exc)))
             continue
-        view = target_view(app, target)
+        [target] = shown_preview.targets
+        view = target_view(app, target, shown_preview.costs.get(target.account))
         if delivery.text != target.text:
             view = replace(view, stored_text=delivery.text)
         targets.append(view)
@@ -114,7 +117,7 @@ def drafts_page(app: App) -> list[DraftCard]:
     return [
         DraftCard(
             v.post,
-            tuple(target_view(app, t) for t in v.preview.targets),
+            tuple(target_view(app, t, v.preview.costs.get(t.account)) for t in v.preview.targets),
             v.notes,
             review.editable(v.post),
         )
@@ -122,12 +125,13 @@ def drafts_page(app: App) -> list[DraftCard]:
     ]
 
 
-def target_view(app: App, target: Target) -> TargetView:
-    """Every part `target` is sent (one for a single post), with its checks and facets."""
+def target_view(app: App, target: Target, cost: Decimal | None = None) -> TargetView:
+    """Every part `target` is sent (one for a single post), with its checks and facets, and
+    what X bills for it (`cost`, from the preview)."""
     platform = platform_for(app.settings.account(target.account))
     checked = [(p.text, p.checks) for p in target.parts] or [(target.text, target.checks)]
     parts = tuple(Part(text, checks, platform.facets(text)) for text, checks in checked)
-    return TargetView(target.account, target.platform, parts, variant=target.variant)
+    return TargetView(target.account, target.platform, parts, variant=target.variant, cost=cost)
 
 
 def preview_draft(app: App, draft: Draft) -> Preview:

@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from postbot.costs import money
 from postbot.domain import Status
 from postbot.platforms.facets import Facet
 from postbot.when import local_text
@@ -53,6 +54,9 @@ def environment(zone: tzinfo) -> Environment:
     def local_iso(value: str) -> str:  # a time as a record keeps it (ISO 8601)
         return local(datetime.fromisoformat(value))
 
+    def month(value: datetime) -> str:  # "December 2026", in the zone
+        return value.astimezone(zone).strftime("%B %Y")
+
     def clock(value: datetime) -> str:
         return value.astimezone(zone).strftime("%H:%M")
 
@@ -62,11 +66,13 @@ def environment(zone: tzinfo) -> Environment:
     env.filters.update(
         local=local,
         local_iso=local_iso,
+        month=month,
         clock=clock,
         iso=iso,
         state=state_class,
         snippet=snippet,
         public_url=public_url,
+        money=money,
         period=period,
         facet_pieces=facet_pieces,
     )
