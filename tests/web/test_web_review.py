@@ -122,6 +122,8 @@ def test_approve_into_the_next_free_slot(serve_project: ServeProject) -> None:
         ({"when": "gestern um 9"}, "gestern"),
         ({"text": "Ä" * 290}, "too long"),
         ({"next_slot": "1"}, "has no posting slots"),
+        ({"text": ""}, "the text is empty"),
+        ({"text": " \r\n "}, "the text is empty"),
     ],
 )
 def test_a_refused_approval_changes_nothing_and_keeps_what_was_typed(
@@ -136,7 +138,7 @@ def test_a_refused_approval_changes_nothing_and_keeps_what_was_typed(
     assert message in text_of(refused)
     assert served.statuses(post_id) == {"mastodon": "draft", "x": "draft"}
     assert served.app.store.reviews(post_id) == []
-    if "text" in fields:
+    if fields.get("text", "").strip():
         assert fields["text"] in refused.text  # kept in the form
 
 

@@ -25,13 +25,14 @@ async def drafts(request: Request) -> Response:
 
 
 def _approve(
-    app: App, post_id: int, text: str, when: str, next_slot: bool, by: str | None
+    app: App, post_id: int, text: str | None, when: str, next_slot: bool, by: str | None
 ) -> review_service.Decided:
+    """`text`: the text box as sent (None: the draft has none, a post file's)."""
     if when and next_slot:
         raise UserError(f"approve {post_id}: give a time or tick 'next free slot', not both")
     post = app.store.get_post(post_id)
     edit = None
-    if text and text != post.teaser:
+    if text is not None and text != post.teaser:
         if not text.strip():
             raise UserError(f"approve {post_id}: the text is empty; type the post's text")
         edit = review_service.Edit(text=text)
@@ -45,7 +46,8 @@ async def approve(request: Request) -> Response:
     form = await checked_form(request)
     post_id = int(request.path_params["post_id"])
     # Browsers send a textarea's line breaks as CRLF: the post's are LF.
-    text = field(form, "text").replace("\r\n", "\n")
+    box = form.get("text")
+    text = box.replace("\r\n", "\n") if isinstance(box, str) else None
     when = field(form, "when").strip()
     next_slot = field(form, "next_slot") == "1"
     user = session_of(request).user
@@ -56,7 +58,7 @@ async def approve(request: Request) -> Response:
     except UserError as exc:  # what was typed: the drafts page again, with the one line
         cards = await call(web_service.drafts_page, web.app)
         typed: dict[int, dict[str, Any]] = {
-            post_id: {"text": text, "when": when, "next_slot": next_slot}
+            post_id: {"text": text or "", "when": when, "next_slot": next_slot}
         }
         return page(request, "drafts.html", 400, drafts=cards, typed=typed, error=str(exc),
                     error_id=post_id)  # fmt: skip
