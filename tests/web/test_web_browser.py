@@ -232,6 +232,26 @@ def test_approve_a_draft_and_see_it_queued_in_the_next_slot(
             assert "queued" in target.locator("h2").inner_text()
             assert local in target.inner_text()
             assert "approved by" in page.locator(".reviews").inner_text()
+
+            # The week: the two taken slots are posts, the third is a free place to compose in.
+            third = Schedule(parse_slots(SLOTS), BERLIN).between(
+                now, datetime(2100, 1, 1, tzinfo=UTC)
+            )[2]
+            page.goto(f"{url}/week?of={third.astimezone(BERLIN).date().isoformat()}")
+            iso = third.strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert (
+                page.locator(
+                    f'li.free time[datetime="{second.strftime("%Y-%m-%dT%H:%M:%SZ")}"]'
+                ).count()
+                == 0
+            )
+            page.locator(f'li.free:has(time[datetime="{iso}"]) a').click()
+            page.wait_for_url(re.compile(r"/compose\?at="))
+            assert page.locator("#when").input_value() == third.astimezone(BERLIN).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+            assert page.locator('input[name="to"][value="mastodon"]').is_checked()
+            assert not page.locator('input[name="to"][value="x"]').is_checked()
     finally:
         page.close()
         app.store.dispose()

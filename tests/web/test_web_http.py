@@ -29,7 +29,9 @@ def test_every_page_renders_in_utf8_with_german_text_unharmed(serve_project: Ser
                               "graphemes", "UTF-8 bytes", "No attempts yet"],
         "/attention": ["Nothing needs attention"],
         "/compose": ["Compose a post", "mastodon", "bluesky"],
-        "/workers": ["No daemon is running", "queued 3"],
+        "/workers": ["No daemon is running", "queued 3", "x: $0.00 spent in"],
+        "/drafts": ["Drafts", "No drafts waiting"],
+        "/feeds": ["Feeds", "No feeds configured"],
         "/login": ["Log in"],
         "/logout": ["Log out"],
     }  # fmt: skip
