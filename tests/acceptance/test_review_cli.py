@@ -4,12 +4,15 @@ it, `reject` discards one; `show` tells who decided what, and when."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from postbot.slots import Schedule, parse_slots
 from tests.acceptance.cli_helpers import refused
-from tests.support import make_project, postbot_json, run_postbot
+from tests.support import DRY_CONFIG, make_project, postbot_json, run_postbot
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -78,3 +81,47 @@ def test_reject_discards_a_draft_for_good(project: Path) -> None:
     assert {d["status"] for d in shown["deliveries"]} == {"cancelled"}
     assert [r["decision"] for r in shown["reviews"]] == ["rejected"]
     assert "not a draft" in refused(project, "approve", str(draft["id"]))
+
+
+SLOTTED = (
+    DRY_CONFIG.replace(
+        'credentials = { access_token = "MASTODON_ACCESS_TOKEN" }',
+        'credentials = { access_token = "MASTODON_ACCESS_TOKEN" }\nslots = ["daily 07:30"]',
+    )
+    + '\n[queues.desk]\nslots = ["daily 09:00"]\naccounts = ["bluesky"]\n'
+)
+
+
+def test_approve_next_slot_puts_each_account_in_its_first_free_slot(tmp_path: Path) -> None:
+    root = make_project(tmp_path, SLOTTED)
+    (root / "posts" / "gipfel.md").write_text(DRAFT_FILE, encoding="utf-8")
+    assert run_postbot(root, "enqueue", "--file", "posts/gipfel.md").returncode == 0
+    # The first mastodon slot is taken already: the draft gets the one after.
+    taken = postbot_json(root, "enqueue", "Vorher", "--next-slot", "--to", "mastodon")
+    [first] = postbot_json(root, "show", str(taken["id"]))["deliveries"]
+    [draft] = postbot_json(root, "drafts")
+    message = refused(root, "approve", str(draft["id"]), "--next-slot", "--at", "+1h")
+    assert "--at or --next-slot" in message
+    assert postbot_json(root, "drafts") != []  # refused: nothing changed
+
+    done = postbot_json(root, "approve", str(draft["id"]), "--next-slot", "--by", "anna")
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime.now(UTC)
+    second = Schedule(parse_slots(["daily 07:30"]), berlin).after(now)
+    expected_m = [t for t, _ in zip(second, range(2), strict=False)][1]
+    expected_b = next(Schedule(parse_slots(["daily 09:00"]), berlin).after(now))
+    shown = postbot_json(root, "show", str(draft["id"]))
+    slots = {d["account"]: (d["status"], d["slot_at"]) for d in shown["deliveries"]}
+    assert slots == {
+        "mastodon": ("queued", iso(expected_m)),
+        "bluesky": ("queued", iso(expected_b)),
+    }
+    assert first["slot_at"] == iso(next(Schedule(parse_slots(["daily 07:30"]), berlin).after(now)))
+    assert done["slots"] == {"mastodon": iso(expected_m), "bluesky": iso(expected_b)}
+    assert shown["reviews"][0]["by"] == "anna"
+    text = run_postbot(root, "show", str(draft["id"])).stdout
+    assert "approved by anna" in text
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")

@@ -124,6 +124,47 @@ def test_concurrent_enqueues_never_take_one_slot(
     assert sorted(slots) == SCHEDULE.between(T0, at(31, 0, 0))[: n * each]  # type: ignore[type-var]
 
 
+def test_approving_a_draft_into_slots_never_shares_one(
+    store: Store, store_factory: Callable[[], Store], make_plan: MakePlan
+) -> None:
+    # 07:30 taken for masto by an enqueue: the approved draft's masto takes 12:00, x-main 07:30.
+    store.enqueue_slotted(
+        make_plan("first", targets=[("masto", "mastodon")]), both(make_plan("a")), T0
+    )
+    draft = make_plan("draft")
+    post_id = store.enqueue(replace(draft, draft=replace(draft.draft, hold=True)), T0, T0)
+    review = store.approve(post_id, T0, T0, "anna", schedules=both(draft))
+    slots = {d.account: (d.status, d.due_at, d.slot_at) for d in store.get_post(post_id).deliveries}
+    assert slots == {"masto": (Status.QUEUED, at(2, 12, 0), at(2, 12, 0)),
+                     "x-main": (Status.QUEUED, at(2, 7, 30), at(2, 7, 30))}  # fmt: skip
+    assert review.detail["due"] == at(2, 7, 30).isoformat()
+    # With a changed text: the new text, and the slot after.
+    edited = make_plan("edited", targets=[("masto", "mastodon")])
+    again = store.enqueue(replace(edited, draft=replace(edited.draft, hold=True)), T0, T0)
+    store.approve(again, T0, T0, "anna", make_plan("edited", "Neu: Grüße",
+                  targets=[("masto", "mastodon")]), {"masto": SCHEDULE})  # fmt: skip
+    [d] = store.get_post(again).deliveries
+    assert (d.status, d.slot_at, d.text) == (Status.QUEUED, at(3, 7, 30), "Neu: Grüße")
+    # Drafts approved while others enqueue, from other connections: every slot held once.
+    drafts = []
+    for i in range(4):
+        plan = make_plan(f"d{i}", targets=[("masto", "mastodon")])
+        drafts.append(store.enqueue(replace(plan, draft=replace(plan.draft, hold=True)), T0, T0))
+    stores = [store_factory() for _ in range(2)]
+    one = {"masto": SCHEDULE}
+
+    def work(i: int) -> list[int]:
+        if i == 0:
+            return [stores[0].approve(d, T0, T0, "anna", schedules=one).post_id for d in drafts]
+        return [stores[1].enqueue_slotted(make_plan(f"e{j}", targets=[("masto", "mastodon")]),
+                                          one, T0)[0] for j in range(4)]  # fmt: skip
+
+    in_threads(2, work)
+    held = [d.slot_at for p in store.list_posts() for d in p.deliveries if d.account == "masto"]
+    assert len(held) == 11 and None not in held
+    assert [s for s, k in Counter(held).items() if k > 1] == []
+
+
 def test_no_free_slot_is_refused(store: Store, make_plan: MakePlan) -> None:
     tiny = replace(SCHEDULE, slots=parse_slots(["mon 07:30"]))
     # Fill the next 4096 Monday slots directly (plain enqueues at those times).

@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from postbot.domain import Delivery, Post, Status
-from postbot.web.calendar import Place, lay_out, monday_of, post_places, week_span
+from postbot.web.calendar import (
+    Place,
+    free_places,
+    lay_out,
+    monday_of,
+    post_places,
+    week_span,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
@@ -82,3 +89,26 @@ def test_a_free_slot_is_a_place_before_a_post_at_the_same_moment() -> None:
     tuesday = week.days[1].places
     assert [p.free for p in tuesday] == [True, False]
     assert not any(d.is_today for d in week.days)
+
+
+def test_free_places_are_the_slots_still_free_for_some_account_after_now() -> None:
+    from dataclasses import replace
+
+    morning, noon, evening = utc(2027, 3, 23, 6, 30), utc(2027, 3, 23, 11), utc(2027, 3, 23, 17)
+    slots = [
+        (utc(2027, 3, 22, 6, 30), ("mastodon",)),  # before now: not offered
+        (morning, ("mastodon",)),
+        (noon, ("mastodon",)),
+        (morning, ("x", "bluesky")),  # a queue's slot at the same instant: one place
+        (evening, ("x",)),
+    ]
+    cancelled = replace(delivery(3, 8, evening, "x"), status=Status.CANCELLED)
+    posts = [post(9, delivery(1, 9, noon, "mastodon"), delivery(2, 9, morning, "x")),
+             post(8, cancelled)]  # fmt: skip
+    places = free_places(slots, posts, utc(2027, 3, 23, 0), BERLIN)
+    assert [(p.at, p.accounts) for p in places] == [
+        (morning, ("mastodon", "bluesky")),  # x has a post then
+        (evening, ("x",)),  # a cancelled delivery holds no slot
+    ]  # noon: mastodon's is filled
+    assert all(p.free for p in places)
+    assert places[0].local.strftime("%H:%M %Z") == "07:30 CET"

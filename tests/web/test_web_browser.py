@@ -192,3 +192,66 @@ def test_a_teaser_too_long_for_x_is_refused_by_the_counter(served: Served, page:
     page.locator("#text").fill("Ä" * 274)  # 280 with the hashtag: fits
     page.locator('tr.fits[data-account="x"]').wait_for()
     assert submit.is_enabled()
+
+
+def test_approve_a_draft_and_see_it_queued_in_the_next_slot(
+    browser: BrowserContext, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from datetime import UTC
+
+    from postbot.slots import Schedule, parse_slots
+    from tests.web.test_web_review import SLOTS, SLOTTED, typed_draft
+
+    root = make_project(tmp_path_factory.mktemp("slotted"), SLOTTED)
+    app = open_app(root / "config" / "postbot.toml")
+    page = browser.new_page()
+    try:
+        with serving(app) as url:
+            served = Served(url, app, root)
+            service.enqueue_text(app, "Vorher", next_slot=True, to=["mastodon"])  # the 1st slot
+            post_id = typed_draft(served, "Gipfel in Tianjin: Grüße", to=("mastodon",))
+            page.goto(url + "/drafts")
+            card = page.locator(f"#p{post_id}")
+            assert "Gipfel in Tianjin: Grüße" in card.locator("pre.text").inner_text()
+            card.locator("textarea").fill("Gipfel in Tianjin: Grüße aus Köln")
+            card.get_by_label("next free slot").check()
+            card.get_by_role("button", name="Approve").click()
+            page.wait_for_url(f"{url}/posts/{post_id}")
+
+            now = datetime.now(UTC)
+            second = Schedule(parse_slots(SLOTS), BERLIN).between(
+                now, datetime(2100, 1, 1, tzinfo=UTC)
+            )[1]
+            assert served.statuses(post_id) == {"mastodon": "queued"}
+            [d] = app.store.get_post(post_id).deliveries
+            assert (d.due_at, d.slot_at) == (second, second)
+            assert d.text.startswith("Gipfel in Tianjin: Grüße aus Köln")
+            local = second.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S %Z")
+            assert f"mastodon in the slot {local}" in page.locator(".flash").inner_text()
+            target = page.locator(f"#d{d.id}")
+            assert "queued" in target.locator("h2").inner_text()
+            assert local in target.inner_text()
+            assert "approved by" in page.locator(".reviews").inner_text()
+
+            # The week: the two taken slots are posts, the third is a free place to compose in.
+            third = Schedule(parse_slots(SLOTS), BERLIN).between(
+                now, datetime(2100, 1, 1, tzinfo=UTC)
+            )[2]
+            page.goto(f"{url}/week?of={third.astimezone(BERLIN).date().isoformat()}")
+            iso = third.strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert (
+                page.locator(
+                    f'li.free time[datetime="{second.strftime("%Y-%m-%dT%H:%M:%SZ")}"]'
+                ).count()
+                == 0
+            )
+            page.locator(f'li.free:has(time[datetime="{iso}"]) a').click()
+            page.wait_for_url(re.compile(r"/compose\?at="))
+            assert page.locator("#when").input_value() == third.astimezone(BERLIN).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+            assert page.locator('input[name="to"][value="mastodon"]').is_checked()
+            assert not page.locator('input[name="to"][value="x"]').is_checked()
+    finally:
+        page.close()
+        app.store.dispose()

@@ -29,7 +29,9 @@ def test_every_page_renders_in_utf8_with_german_text_unharmed(serve_project: Ser
                               "graphemes", "UTF-8 bytes", "No attempts yet"],
         "/attention": ["Nothing needs attention"],
         "/compose": ["Compose a post", "mastodon", "bluesky"],
-        "/workers": ["No daemon is running", "queued 3"],
+        "/workers": ["No daemon is running", "queued 3", "x: $0.00 spent in"],
+        "/drafts": ["Drafts", "No drafts waiting"],
+        "/feeds": ["Feeds", "No feeds configured"],
         "/login": ["Log in"],
         "/logout": ["Log out"],
     }  # fmt: skip
@@ -158,7 +160,9 @@ def test_a_text_too_long_for_x_is_refused_by_the_server(serve_project: ServeProj
     ("change", "message"),
     [
         ({"when": "", "now": ""}, "compose: give a time (e.g. 2027-03-29 08:00"),
-        ({"now": "1"}, "compose: give a time or tick 'now', not both"),
+        ({"now": "1"}, "compose: give a time, or tick 'now' or 'next free slot': only one"),
+        ({"next_slot": "1"}, "compose: give a time, or tick 'now' or 'next free slot': only one"),
+        ({"when": "", "next_slot": "1"}, "account 'x' has no posting slots"),
         ({"to": []}, "compose: tick at least one account"),
         ({"when": "gestern 8 Uhr"}, "cannot understand the time 'gestern 8 Uhr'"),
         ({"hashtags": "#zwei wörter#"}, "invalid hashtag 'wörter#'"),

@@ -44,6 +44,9 @@ def drafts(app: App, as_json: bool) -> None:
 @cli.command()
 @post_id_argument
 @click.option("--at", "at", help=at_help + " Default: its own due time, or now.")
+@click.option(
+    "--next-slot", "next_slot", is_flag=True, help="Each account's first free posting slot."
+)
 @by_option
 @click.option("--text", "text", help="A new text for the teaser (checked again).")
 @click.option("--part", "-p", "parts", multiple=True, help="A new thread part. Repeatable.")
@@ -56,6 +59,7 @@ def approve(
     app: App,
     post_id: int,
     at: str | None,
+    next_slot: bool,
     by: str | None,
     text: str | None,
     parts: tuple[str, ...],
@@ -64,7 +68,8 @@ def approve(
     lang: str | None,
     as_json: bool,
 ) -> None:
-    """Approve a draft: queue it, at its time or --at; recorded with who, when and what.
+    """Approve a draft: queue it, at its time, --at, or --next-slot (each account in its first
+    free posting slot, as enqueue's); recorded with who, when and what.
 
     The text options are enqueue's; a changed text is checked against every account's
     limits again, and refused as a whole if it does not fit. A post file's text is changed
@@ -74,6 +79,7 @@ def approve(
     Examples:
         postbot approve 12
         postbot approve 12 --at "2026-12-01 09:30" --by anna
+        postbot approve 12 --next-slot
         postbot approve 12 --text "Gipfel in Tianjin: was auf dem Spiel steht" --tag SOZ
     """
     from postbot.output import print_json
@@ -83,9 +89,9 @@ def approve(
     edit = review.Edit(
         text=text, hashtags=tags or None, link=link, language=lang, parts=parts or None
     )
-    done = review.approve(app, post_id, at=at, by=by, edit=edit)
+    done = review.approve(app, post_id, at=at, by=by, edit=edit, next_slot=next_slot)
     if as_json:
-        print_json(out.review_json(done.review))
+        print_json(out.review_json(done.review, done.slots))
     else:
         out.decided_text(done, app.zone)
 

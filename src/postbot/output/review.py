@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     from postbot.service.review import Decided, DraftView
 
 
-def review_json(r: Review) -> dict[str, Any]:
+def review_json(r: Review, slots: Mapping[str, datetime] | None = None) -> dict[str, Any]:
     from postbot.output import iso
 
-    return {"id": r.id, "decision": r.decision.value, "by": r.by, "at": iso(r.at),
-            "detail": dict(r.detail)}  # fmt: skip
+    found = {"id": r.id, "decision": r.decision.value, "by": r.by, "at": iso(r.at),
+             "detail": dict(r.detail)}  # fmt: skip
+    if slots:
+        found["slots"] = {account: iso(at) for account, at in slots.items()}
+    return found
 
 
 def drafts_json(views: Sequence[DraftView]) -> list[dict[str, Any]]:
@@ -53,6 +56,8 @@ def decided_text(d: Decided, zone: tzinfo) -> None:
             f"post {d.post_id} approved by {r.by} at {local(r.at, zone)}: due {local(d.due, zone)}"
             f" on {', '.join(r.detail.get('texts', {})) or '-'}"
         )
+        for account, at in d.slots.items():
+            click.echo(f"  {account}: slot {local(at, zone)}")
     else:
         click.echo(f"post {d.post_id} rejected by {r.by} at {local(r.at, zone)}")
 

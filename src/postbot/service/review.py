@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from postbot.domain import Post, Status
@@ -34,6 +34,7 @@ class Decided:
     review: Review
     due: datetime | None
     warnings: tuple[str, ...] = ()
+    slots: Mapping[str, datetime] = field(default_factory=dict)  # next slot: per account
 
 
 @dataclass(frozen=True)
@@ -79,22 +80,40 @@ def approve(
     due: datetime | None = None,
     by: str | None = None,
     edit: Edit | None = None,
+    next_slot: bool = False,
 ) -> Decided:
-    """Queue a draft at `due` (a caller's decision, e.g. the next posting slot), at `at` (a time
-    typed by the editor), or else at its own due time (now, if that passed), quiet hours of its
-    feed respected."""
-    if at is not None and due is not None:
+    """Queue a draft at `due` (a caller's decision), at `at` (a time typed by the editor), each
+    account in its first free posting slot (`next_slot`, as `enqueue --next-slot`: taken in the
+    approving transaction, never shared), or else at its own due time (now, if that passed),
+    quiet hours of its feed respected."""
+    if next_slot and at is not None:
+        raise UserError("give either --at or --next-slot, not both")
+    if sum(x is not None for x in (at, due)) + next_slot > 1:
         raise UserError("give either a time or a slot, not both")
     now = app.now()
     post = app.store.get_post(post_id)
     editor = who(by)
+    schedules = None
+    if next_slot:
+        from postbot.slot_config import schedules_for
+
+        accounts = tuple(d.account for d in post.deliveries if d.status == Status.DRAFT)
+        schedules = schedules_for(app.settings, accounts)
     if due is None:
         due = parse_due(app, at, now) if at is not None else _default_due(app, post, now)
     checked = None
     if edit is not None and edit.given:
         checked = plan(_edited(app, post, edit), app.settings)
-    review = app.store.approve(post_id, due, now, editor, checked)
-    return Decided(post_id, review, due)
+    review = app.store.approve(post_id, due, now, editor, checked, schedules)
+    if schedules is None:
+        return Decided(post_id, review, due)
+    held = app.store.get_post(post_id).deliveries
+    slots = {
+        d.account: d.due_at
+        for d in held
+        if d.account in schedules and d.slot_at is not None and d.status == Status.QUEUED
+    }
+    return Decided(post_id, review, min(slots.values(), default=due), slots=slots)
 
 
 def reject(app: App, post_id: int, *, by: str | None = None) -> Decided:
@@ -114,8 +133,13 @@ def _default_due(app: App, post: Post, now: datetime) -> datetime:
     return due
 
 
+def editable(post: Post) -> bool:
+    """A draft's text can be changed at approval: a feed's or a typed one, not a post file's."""
+    return post.key.startswith(("cli:", "feed:"))
+
+
 def _edited(app: App, post: Post, edit: Edit) -> Draft:
-    if not post.key.startswith(("cli:", "feed:")):
+    if not editable(post):
         raise UserError(
             f"post {post.id} comes from the post file {post.source}: change its text in the file"
             " (git is its review path), then approve it here or remove `draft: true`"

@@ -87,7 +87,7 @@ def week(app: App, weeks_ahead: int = 0) -> SlotWeek:
     start = start_local.astimezone(now.tzinfo) if weeks_ahead else now
     end = (start_local.replace(tzinfo=None) + timedelta(days=7)).replace(tzinfo=zone)
     end = end.astimezone(now.tzinfo)
-    places = _places(app)
+    places = slot_places(app)
     fills: dict[tuple[str, datetime], Fill] = {}
     for post in app.store.posts_due_between(start, end):
         title = (post.headline or post.teaser).replace("\n", " ")
@@ -113,7 +113,7 @@ def _slot_text(schedule: Schedule, at: datetime) -> str:
     return slot.text if slot is not None else ""
 
 
-def _places(app: App) -> list[tuple[str, tuple[str, ...]]]:
+def slot_places(app: App) -> list[tuple[str, tuple[str, ...]]]:
     """Every place slots are configured, with the accounts they serve, in config order."""
     found: list[tuple[str, tuple[str, ...]]] = [
         (f"accounts.{name}", (name,))
@@ -121,4 +121,14 @@ def _places(app: App) -> list[tuple[str, tuple[str, ...]]]:
         if account.options.get("slots")
     ]
     found += [(f"queues.{q.name}", q.accounts) for q in app.settings.queues.values()]
+    return found
+
+
+def slot_times(app: App, start: datetime, end: datetime) -> list[tuple[datetime, tuple[str, ...]]]:
+    """Every configured slot in [start, end), with the accounts it serves (filled or not)."""
+    found = []
+    for _name, accounts in slot_places(app):
+        schedule = schedule_of(app.settings, accounts[0])
+        assert schedule is not None
+        found += [(at, accounts) for at in schedule.between(start, end)]
     return found

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from postbot.domain import Attempt, Post, Status, Wait
 from postbot.drafts import Draft, Target, plan
@@ -17,7 +19,11 @@ from postbot.errors import UserError
 from postbot.platforms import platform_for
 from postbot.platforms.facets import Facet
 from postbot.platforms.limits import LimitCheck
+from postbot.reviews import Review
 from postbot.service import App, Listing, Preview, attempt_log, preview, show
+
+if TYPE_CHECKING:
+    from postbot.service.feeds import FeedView
 
 NEEDS_ATTENTION = (Status.FAILED, Status.UNKNOWN, Status.MISSED)
 
@@ -45,6 +51,7 @@ class TargetView:
     # The text stored with the delivery, when it is not what the preview renders now.
     stored_text: str | None = None
     variant: str | None = None  # the variant this account is sent, if any
+    cost: Decimal | None = None  # what X bills for it, every part counted (None: not billed)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,17 @@ class PostPage:
     waits: Mapping[int, Wait]  # delivery id -> why it has not gone out yet
     targets: tuple[TargetView, ...]  # one per delivery, in delivery order
     attempts: tuple[Attempt, ...]
+    reviews: tuple[Review, ...] = ()  # who approved or rejected it as a draft, and when
+
+
+@dataclass(frozen=True)
+class DraftCard:
+    """A draft on the Drafts page: what each account would be sent, and what to check."""
+
+    post: Post
+    targets: tuple[TargetView, ...]
+    notes: tuple[str, ...]
+    editable: bool  # its text can be changed here (a post file's is changed in its file)
 
 
 def due_between(app: App, start: datetime, end: datetime) -> list[Post]:
@@ -79,23 +97,41 @@ def post_page(app: App, post_id: int) -> PostPage:
     targets = []
     for delivery in post.deliveries:
         try:
-            [target] = preview(app, str(post.id), [delivery.account]).targets
+            shown_preview = preview(app, str(post.id), [delivery.account])
         except UserError as exc:
             targets.append(TargetView(delivery.account, delivery.platform, error=str(exc)))
             continue
-        view = target_view(app, target)
+        [target] = shown_preview.targets
+        view = target_view(app, target, shown_preview.costs.get(target.account))
         if delivery.text != target.text:
             view = replace(view, stored_text=delivery.text)
         targets.append(view)
-    return PostPage(post, shown.waits, tuple(targets), attempt_log(app, post_id).attempts)
+    attempts = attempt_log(app, post_id).attempts
+    return PostPage(post, shown.waits, tuple(targets), attempts, shown.reviews.get(post_id, ()))
 
 
-def target_view(app: App, target: Target) -> TargetView:
-    """Every part `target` is sent (one for a single post), with its checks and facets."""
+def drafts_page(app: App) -> list[DraftCard]:
+    """The drafts waiting for an editor (`postbot drafts`), each previewed per target."""
+    from postbot.service import review
+
+    return [
+        DraftCard(
+            v.post,
+            tuple(target_view(app, t, v.preview.costs.get(t.account)) for t in v.preview.targets),
+            v.notes,
+            review.editable(v.post),
+        )
+        for v in review.drafts(app)
+    ]
+
+
+def target_view(app: App, target: Target, cost: Decimal | None = None) -> TargetView:
+    """Every part `target` is sent (one for a single post), with its checks and facets, and
+    what X bills for it (`cost`, from the preview)."""
     platform = platform_for(app.settings.account(target.account))
     checked = [(p.text, p.checks) for p in target.parts] or [(target.text, target.checks)]
     parts = tuple(Part(text, checks, platform.facets(text)) for text, checks in checked)
-    return TargetView(target.account, target.platform, parts, variant=target.variant)
+    return TargetView(target.account, target.platform, parts, variant=target.variant, cost=cost)
 
 
 def preview_draft(app: App, draft: Draft) -> Preview:
@@ -103,3 +139,10 @@ def preview_draft(app: App, draft: Draft) -> Preview:
     account, counted the same way, without refusing a text that is too long (each target says
     whether it fits)."""
     return Preview(plan(draft, app.settings, check_length=False).targets)
+
+
+def feeds_page(app: App) -> list[FeedView]:
+    """Every configured feed with what its polls did (`postbot feeds`)."""
+    from postbot.service.feeds import feeds
+
+    return feeds(app)

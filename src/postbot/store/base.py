@@ -374,10 +374,13 @@ class Store(ABC):
     # -- review: drafts (status `draft`, never claimed) and the editors' decisions ---------
     @abstractmethod
     def approve(
-        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None
-    ) -> Review:
+        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
+    ) -> Review:  # fmt: skip
         """Queue a draft's deliveries at `due` (with `plan`: its content and texts first, as an
         import's update), and record the approval with what was approved, in one transaction.
+        With `schedules`: each delivery instead at its account's first free slot after `now`,
+        which it holds (as `enqueue_slotted`); the review's due time is the earliest slot.
         NotFound; StateError when none of its deliveries is a draft."""
 
     @abstractmethod

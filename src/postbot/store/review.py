@@ -3,9 +3,10 @@ poll recorded in one transaction (the feed's state, every article key, each new 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,12 @@ from postbot.domain import Status
 from postbot.errors import NotFound
 from postbot.feeds.records import FeedState, ItemOutcome, KnownItem, PollResult, PollWrite
 from postbot.reviews import Decision, Review, review_detail
-from postbot.store import review_rules
+from postbot.slots import Schedule, first_free
+from postbot.store import review_rules, rules
+from postbot.store.base import ConstraintError
 from postbot.store.feed_tables import FeedItemRow, FeedRow, ReviewRow
 from postbot.store.posts import DELIVERY, POST, _chunks
+from postbot.store.slots import _taken_lookup
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan
@@ -58,20 +62,51 @@ class ReviewOps:
 
     # -- review --------------------------------------------------------------------------
     def approve(
-        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None
-    ) -> Review:
-        with self.write() as conn:
-            self._drafts_of(conn, "approve", post_id)
-            if plan is not None:
-                self._update_post(conn, post_id, plan, due, now)
+        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
+    ) -> Review:  # fmt: skip
+        for attempt in range(rules.SLOT_RETRIES):
+            try:
+                with self.write() as conn:
+                    return self._approve(conn, post_id, due, now, by, plan, schedules)
+            except ConstraintError as exc:
+                if schedules is None or not rules.slot_clash(exc):
+                    raise
+                if attempt == rules.SLOT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _approve(
+        self, conn: Connection, post_id: int, due: datetime, now: datetime, by: str,
+        plan: Plan | None, schedules: Mapping[str, Schedule] | None,
+    ) -> Review:  # fmt: skip
+        self._drafts_of(conn, "approve", post_id)
+        rows = conn.execute(
+            select(DELIVERY.c.id, DELIVERY.c.account)
+            .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.DRAFT)
+            .order_by(DELIVERY.c.id)
+        ).all()  # before an edit re-renders (and queues) them
+        if plan is not None:
+            self._update_post(conn, post_id, plan, due, now)
+        if schedules is None:
             conn.execute(
                 update(DELIVERY)
                 .where(DELIVERY.c.post_id == post_id, DELIVERY.c.status == Status.DRAFT)
                 .values(review_rules.approved(due, now))
             )
-            review = self._record(conn, post_id, Decision.APPROVED, by, now, due, plan is not None)
-            self.notify_enqueued(conn)
-            return review
+        else:  # each draft delivery to its account's first free slot, held by it
+            skip = [r.id for r in rows]
+            slots = []
+            for r in rows:
+                taken = partial(_taken_lookup, conn, r.account, skip)
+                slot = first_free(schedules[r.account], now, taken)
+                values = {**review_rules.approved(slot, now), "slot_at": slot}
+                conn.execute(update(DELIVERY).where(DELIVERY.c.id == r.id).values(values))
+                slots.append(slot)
+            due = min(slots)
+        review = self._record(conn, post_id, Decision.APPROVED, by, now, due, plan is not None)
+        self.notify_enqueued(conn)
+        return review
 
     def reject(self, post_id: int, now: datetime, by: str) -> Review:
         with self.write() as conn:

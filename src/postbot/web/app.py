@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postbot.errors import NotFound, PostbotError, StateError, UserError
 from postbot.service import App
-from postbot.web import auth, forms, pages
+from postbot.web import auth, forms, pages, review
 from postbot.web.context import Forbidden, Web, page
 from postbot.web.render import STATIC, environment
 from postbot.web.security import ProxyHeaders, SessionCookie, host_is_loopback
@@ -49,9 +49,13 @@ def create_app(app: App, key: bytes) -> Starlette:
         Route("/posts/{post_id:int}/reschedule", forms.reschedule, methods=["POST"]),
         Route("/posts/{post_id:int}/resolve", forms.resolve, methods=["POST"]),
         Route("/attention", pages.attention),
+        Route("/drafts", review.drafts),
+        Route("/drafts/{post_id:int}/approve", review.approve, methods=["POST"]),
+        Route("/drafts/{post_id:int}/reject", review.reject, methods=["POST"]),
         Route("/compose", forms.compose),
         Route("/compose", forms.compose_post, methods=["POST"]),
         Route("/compose/counts", forms.counts, methods=["POST"]),
+        Route("/feeds", pages.feeds),
         Route("/workers", pages.workers),
         Route("/login", auth.login_form),
         Route("/login", auth.login, methods=["POST"]),

@@ -3,10 +3,9 @@
 A week runs from Monday 00:00 to the next Monday 00:00 local time, so a week with a daylight
 saving change is 167 or 169 hours long, and every time on it is read in the zone.
 
-What a day shows is a list of places, in time order. Today a place is a post's deliveries
-due at one moment (one chip per delivery); a free posting slot will be a place without a post,
-one can click to compose into, when slots exist. Both are `Place`s, so the page lays them out
-alike.
+What a day shows is a list of places, in time order: a post's deliveries due at one moment
+(one chip per delivery), or a free posting slot, a place without a post one can click to
+compose into. Both are `Place`s, so the page lays them out alike.
 """
 
 from __future__ import annotations
@@ -15,14 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from postbot.domain import Delivery, Post
+from postbot.domain import Delivery, Post, Status
 
 DAYS = 7
 
 
 @dataclass(frozen=True)
 class Place:
-    """Something at one moment of a day: a post's deliveries due then, or (later) a free slot."""
+    """Something at one moment of a day: a post's deliveries due then, or a free slot."""
 
     at: datetime  # UTC
     local: datetime  # the same moment in the configured zone
@@ -85,6 +84,35 @@ def post_places(posts: Iterable[Post], zone: tzinfo) -> list[Place]:
         for at, chips in by_time.items():
             places.append(Place(at, at.astimezone(zone), post, tuple(chips)))
     return places
+
+
+def free_places(
+    slots: Iterable[tuple[datetime, Sequence[str]]],
+    posts: Iterable[Post],
+    after: datetime,
+    zone: tzinfo,
+) -> list[Place]:
+    """One place per slot instant after `after` with the accounts it is still free for: a slot
+    is free for an account when no delivery of the account that is not cancelled is due then
+    (the rule of `enqueue --next-slot`). Slots of several places at one instant are one place."""
+    taken = {
+        (d.account, d.due_at)
+        for post in posts
+        for d in post.deliveries
+        if d.status != Status.CANCELLED
+    }
+    free: dict[datetime, list[str]] = {}
+    for at, accounts in slots:
+        if at <= after:
+            continue
+        for account in accounts:
+            if (account, at) not in taken and account not in free.setdefault(at, []):
+                free[at].append(account)
+    return [
+        Place(at, at.astimezone(zone), accounts=tuple(accounts))
+        for at, accounts in sorted(free.items())
+        if accounts
+    ]
 
 
 def lay_out(day: date, zone: tzinfo, places: Sequence[Place], today: date) -> Week:

@@ -33,6 +33,7 @@ class Composed:
     language: str | None = None
     when: str = ""
     now: bool = False
+    next_slot: bool = False  # each account's first free posting slot (--next-slot)
     to: tuple[str, ...] = ()
     allow_duplicate: bool = False  # the duplicate guard's --allow-duplicate
 
@@ -49,6 +50,7 @@ class Composed:
             language=field(form, "language").strip() or None,
             when=field(form, "when").strip(),
             now=field(form, "now") == "1",
+            next_slot=field(form, "next_slot") == "1",
             to=tuple(a for a in form.getlist("to") if isinstance(a, str)),
             allow_duplicate=field(form, "allow_duplicate") == "1",
         )
@@ -82,19 +84,25 @@ async def compose_post(request: Request) -> Response:
         done = await call(_enqueue, web.app, typed)
     except UserError as exc:
         return page(request, "compose.html", 400, error=str(exc), **shown)
-    due = local_text(done.due, web.app.zone)
-    session_of(request).flash(f"post {done.post_id}: due {due} to {', '.join(done.accounts)}")
+    zone = web.app.zone
+    if done.slots:
+        where = "; ".join(f"{a} in the slot {local_text(t, zone)}" for a, t in done.slots.items())
+        session_of(request).flash(f"post {done.post_id}: {where}")
+    else:
+        due = local_text(done.due, zone)
+        session_of(request).flash(f"post {done.post_id}: due {due} to {', '.join(done.accounts)}")
     return RedirectResponse(f"/posts/{done.post_id}", status_code=303)
 
 
 def _enqueue(app: service.App, typed: Composed) -> service.Enqueued:
     if not typed.to:
         raise UserError("compose: tick at least one account")
-    if typed.now and typed.when:
-        raise UserError("compose: give a time or tick 'now', not both")
-    if not typed.now and not typed.when:
+    if typed.now + typed.next_slot + bool(typed.when) > 1:
+        raise UserError("compose: give a time, or tick 'now' or 'next free slot': only one")
+    if not typed.now and not typed.when and not typed.next_slot:
         raise UserError(
-            "compose: give a time (e.g. 2027-03-29 08:00, +2h, morgen 8:00) or tick 'now'"
+            "compose: give a time (e.g. 2027-03-29 08:00, +2h, morgen 8:00)"
+            " or tick 'now' or 'next free slot'"
         )
     return service.enqueue_text(
         app,
@@ -103,6 +111,7 @@ def _enqueue(app: service.App, typed: Composed) -> service.Enqueued:
         link=typed.link,
         at=typed.when or None,
         now_flag=typed.now,
+        next_slot=typed.next_slot,
         to=typed.to,
         language=typed.language,
         allow_duplicate=typed.allow_duplicate,

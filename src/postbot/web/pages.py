@@ -20,6 +20,7 @@ from postbot.domain import Post, Status
 from postbot.errors import NotFound, UserError
 from postbot.output import json as json_shapes
 from postbot.service import web as web_service
+from postbot.service.slots import slot_times
 from postbot.web import calendar
 from postbot.web.context import Web, call, page, session_of, web_of
 
@@ -62,7 +63,9 @@ def _week_page(web: Web, monday: date, today: date, user: str | None) -> bytes:
     zone = web.app.zone
     start, end = calendar.week_span(monday, zone)
     posts = web_service.due_between(web.app, start, end)
-    laid_out = calendar.lay_out(monday, zone, calendar.post_places(posts, zone), today)
+    slots = slot_times(web.app, start, end)
+    free = calendar.free_places(slots, posts, web.app.now(), zone)
+    laid_out = calendar.lay_out(monday, zone, [*calendar.post_places(posts, zone), *free], today)
     counts: dict[str, int] = {}
     for post in posts:
         for delivery in post.deliveries:
@@ -119,6 +122,12 @@ async def attention(request: Request) -> Response:
     shown = await call(web_service.needs_attention, web.app)
     can = {p.id: _actions(p) for p in shown.posts}
     return page(request, "attention.html", posts=shown.posts, can=can)
+
+
+async def feeds(request: Request) -> Response:
+    web = web_of(request)
+    shown = await call(web_service.feeds_page, web.app)
+    return page(request, "feeds.html", feeds=shown)
 
 
 async def workers(request: Request) -> Response:

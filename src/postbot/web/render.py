@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from postbot.costs import money
 from postbot.domain import Status
 from postbot.platforms.facets import Facet
 from postbot.when import local_text
@@ -50,6 +51,12 @@ def environment(zone: tzinfo) -> Environment:
     def local(value: datetime | None) -> str:
         return local_text(value, zone) if value is not None else "–"
 
+    def local_iso(value: str) -> str:  # a time as a record keeps it (ISO 8601)
+        return local(datetime.fromisoformat(value))
+
+    def month(value: datetime) -> str:  # "December 2026", in the zone
+        return value.astimezone(zone).strftime("%B %Y")
+
     def clock(value: datetime) -> str:
         return value.astimezone(zone).strftime("%H:%M")
 
@@ -58,18 +65,39 @@ def environment(zone: tzinfo) -> Environment:
 
     env.filters.update(
         local=local,
+        local_iso=local_iso,
+        month=month,
         clock=clock,
         iso=iso,
         state=state_class,
         snippet=snippet,
+        public_url=public_url,
+        money=money,
+        period=period,
         facet_pieces=facet_pieces,
     )
     env.globals.update(STATES=STATE_CLASS, NEEDS_ATTENTION=NEEDS_ATTENTION, Status=Status)
     return env
 
 
+def period(value: timedelta) -> str:
+    from postbot.pacing import describe_period
+
+    return describe_period(value)
+
+
 def state_class(status: Status) -> str:
     return STATE_CLASS[status]
+
+
+def public_url(url: str) -> str:
+    """An address as a page may show it: without a user and password in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def snippet(text: str, length: int = 48) -> str:

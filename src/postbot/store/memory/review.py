@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -12,10 +12,12 @@ from postbot.errors import NotFound
 from postbot.feeds.records import FeedState, ItemOutcome, KnownItem, PollResult, PollWrite
 from postbot.reviews import Decision, Review, review_detail
 from postbot.store import review_rules
+from postbot.store.base import ConstraintError
 from postbot.store.memory.db import Database, MemoryBase
 
 if TYPE_CHECKING:
     from postbot.drafts import Plan, Target
+    from postbot.slots import Schedule
 
 
 class MemoryReviewOps(MemoryBase):
@@ -43,16 +45,32 @@ class MemoryReviewOps(MemoryBase):
 
     # -- review --------------------------------------------------------------------------
     def approve(
-        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None
-    ) -> Review:
+        self, post_id: int, due: datetime, now: datetime, by: str, plan: Plan | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
+    ) -> Review:  # fmt: skip
+        from functools import partial
+
+        from postbot.slots import first_free
+        from postbot.store.memory.slots import _holds, _taken
+
         with self._write(undo=True) as db:
             self._drafts_of(db, "approve", post_id)
-            if plan is not None:
+            drafts = [d for d in db.of_post(post_id) if d.status == Status.DRAFT]
+            if plan is not None:  # re-renders (and queues) them
                 self._update_post(db, post_id, plan, due, now)
-            for d in db.of_post(post_id):
-                if d.status == Status.DRAFT:
+            skip = [d.id for d in drafts]
+            slots = []
+            for d in drafts:
+                if schedules is None:
                     self._set(db, d.id, review_rules.approved(due, now))
-            return self._record(db, post_id, Decision.APPROVED, by, now, due, plan is not None,
+                    continue
+                slot = first_free(schedules[d.account], now, partial(_taken, db, d.account, skip))
+                if _holds(db, d.account, slot, skip):
+                    raise ConstraintError("database refused the change: uq_delivery_slot")
+                self._set(db, d.id, {**review_rules.approved(slot, now), "slot_at": slot})
+                slots.append(slot.astimezone(UTC))
+            return self._record(db, post_id, Decision.APPROVED, by, now,
+                                min(slots) if slots else due, plan is not None,
                                 Status.QUEUED)  # fmt: skip
 
     def reject(self, post_id: int, now: datetime, by: str) -> Review:
