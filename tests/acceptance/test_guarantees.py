@@ -131,8 +131,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(
     left_after_kills = open_work(project)
 
     # The last daemon runs undisturbed: leases of the dead ones expire and are reconciled.
+    # What is left can be most of the 300 posts on a slow machine (X's are claimed one at a
+    # time into free slots, 0.3 s each; a Mastodon reconcile looks through the statuses): the
+    # bound is generous, what is asserted is that nothing is lost or sent twice.
     daemon = start_daemon(project, env)
-    assert wait_until(lambda: not open_work(project), timeout=60, interval=0.2), (
+    assert wait_until(lambda: not open_work(project), timeout=150, interval=0.2), (
         f"still open: {open_work(project)}\n{daemon.log()[-3000:]}"
     )
     assert daemon.terminate() == 0, daemon.log()
