@@ -12,7 +12,7 @@ transaction with the month's spend, so several workers together never exceed a b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -130,6 +130,24 @@ def fits(spent: Decimal, costs: Sequence[Decimal], budget: Decimal) -> int:
         spent += cost
         taken += 1
     return taken
+
+
+def budget_state(
+    account: str,
+    budget: Budget,
+    spent: Decimal,
+    month_end: datetime,
+    costs: Sequence[Decimal],
+    fit: int,
+    waiting: Callable[[], int],
+) -> BudgetState:
+    """The month after a claim that took `fit` of the due `costs` (spent: with them): when the
+    budget holds the next one, how many due deliveries wait (`waiting`, read only then)."""
+    held = fit < len(costs)  # the budget, not the pace or the room, holds the next one
+    return BudgetState(
+        account, budget.amount, spent, month_end,
+        held=waiting() if held else 0, next_cost=costs[fit] if held else None,
+    )  # fmt: skip
 
 
 # -- what the store reads and takes -------------------------------------------------------------

@@ -14,7 +14,7 @@ the next one goes (`next_send`) are pure functions here; the stores call the fir
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,6 +99,28 @@ def pace_state(
     used = len(window)
     next_slot = window[-1] + pace.period if used >= pace.count else None
     return PaceState(account, pace.count, pace.period, used, next_slot, waiting)
+
+
+def pace_room(
+    account: str, pace: Pace, starts: Iterable[datetime], now: datetime, limit: int
+) -> int:
+    """How many of `limit` deliveries a claim may start now under `pace` (0 or more)."""
+    return max(0, min(limit, pace.count - pace_state(account, pace, starts, now).used))
+
+
+def pace_after(
+    account: str,
+    pace: Pace,
+    starts: Iterable[datetime],
+    claimed: int,
+    now: datetime,
+    waiting: Callable[[], int],
+) -> PaceState:
+    """The pace once a claim started `claimed` more publishes now; when that used it up,
+    with how many due deliveries wait for it (`waiting`, read only then)."""
+    starts = [*starts, *([now] * claimed)]  # a claim starts a publish now
+    after = pace_state(account, pace, starts, now)
+    return pace_state(account, pace, starts, now, waiting()) if after.paced_out else after
 
 
 def wait_of(delivery: Delivery, paces: Mapping[str, PaceState], now: datetime) -> Wait | None:

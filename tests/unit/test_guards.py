@@ -13,8 +13,10 @@ import pytest
 
 from postbot.config import Settings, load_settings
 from postbot.costs import (
+    Budget,
     BudgetState,
     Prices,
+    budget_state,
     budgets_of,
     cost_of,
     fits,
@@ -220,3 +222,13 @@ def test_a_bad_price_or_budget_is_refused_in_one_line(
         _settings(tmp_path, text)
     assert re.search(message, str(refused.value)), str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_the_month_after_a_claim_names_what_the_budget_holds() -> None:
+    budget = Budget(D("1.00"), Prices(), BERLIN)
+    end = datetime(2027, 1, 1, tzinfo=BERLIN)
+    costs = [D("0.200"), D("0.200"), D("0.200")]
+    all_in = budget_state("x", budget, D("0.40"), end, costs[:2], 2, lambda: 99)
+    assert (all_in.held, all_in.next_cost, all_in.out) == (0, None, False)
+    held = budget_state("x", budget, D("0.80"), end, costs, 2, lambda: 5)
+    assert (held.held, held.next_cost, held.spent, held.out) == (5, D("0.200"), D("0.80"), True)

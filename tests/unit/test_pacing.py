@@ -13,7 +13,9 @@ from postbot.pacing import (
     describe_period,
     max_lateness_of,
     next_send,
+    pace_after,
     pace_of,
+    pace_room,
     pace_state,
     paces_of,
     parse_duration,
@@ -126,3 +128,22 @@ def test_the_next_send_counts_the_pace_and_is_never_a_paced_moment_past() -> Non
     assert next_send({"a": T0 + s(900)}, {"a": OUT}) == NextSend(T0 + s(900), "a")
     # An account with budget left: its due time, even if it is past (a daemon takes it now).
     assert next_send({"a": T0 - s(300)}, {"a": FREE}) == NextSend(T0 - s(300), "a")
+
+
+def test_a_claim_takes_what_the_pace_has_room_for_and_says_who_waits_once_it_is_used_up() -> None:
+    pace = Pace(3, HOUR)
+    starts = [T0 - s(600), T0 - s(4000)]  # one within the hour, one aged out
+    assert pace_room("x", pace, starts, T0, 10) == 2
+    assert pace_room("x", pace, starts, T0, 1) == 1
+    assert pace_room("x", pace, [T0, T0, T0, T0], T0, 5) == 0  # over budget: none, never less
+    asked: list[int] = []
+
+    def waiting() -> int:
+        asked.append(1)
+        return 7
+
+    left = pace_after("x", pace, starts, 1, T0, waiting)
+    assert (left.used, left.paced_out, asked) == (2, False, [])  # room left: nobody asked
+    full = pace_after("x", pace, starts, 2, T0, waiting)
+    assert (full.used, full.paced_out, full.waiting) == (3, True, 7)
+    assert full.next_slot == T0 - s(600) + HOUR  # the oldest start in the window ages out

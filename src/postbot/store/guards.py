@@ -12,15 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
-from postbot.costs import Budget, BudgetClaim, BudgetState, SpendTexts, cost_of, fits, month_bounds
+from postbot.costs import (
+    Budget,
+    BudgetClaim,
+    SpendTexts,
+    budget_state,
+    cost_of,
+    fits,
+    month_bounds,
+)
 from postbot.domain import Status
 from postbot.duplicates import Earlier
-from postbot.pacing import pace_state
+from postbot.pacing import pace_after, pace_room
 from postbot.store.posts import DELIVERY, POST
 from postbot.store.queue import QueueOps
 from postbot.store.threads import PART
@@ -128,7 +137,7 @@ class GuardOps(QueueOps):
             take = limit
             if pace is not None:
                 starts = self._starts(conn, account, pace, now, dry_run)
-                take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
+                take = pace_room(account, pace, starts, now, limit)
             spent = self._month_texts(conn, account, start, end, dry_run).committed(budget.prices)
             ids, costs = self._due_costs(conn, account, now, budget, max(take, 1))
             fit = fits(spent, costs, budget.amount)
@@ -141,18 +150,13 @@ class GuardOps(QueueOps):
                 if n else []
             )  # fmt: skip
             spent += sum(costs[:n], Decimal(0))
-            held = fit < len(costs)  # the budget, not the pace or the room, holds the next one
-            state = BudgetState(
-                account, budget.amount, spent, end,
-                held=self._due(conn, account, now) if held else 0,
-                next_cost=costs[fit] if held else None,
-            )  # fmt: skip
-            paced = None
-            if pace is not None:
-                starts += [now] * len(claimed)
-                paced = pace_state(account, pace, starts, now)
-                if paced.paced_out:
-                    paced = pace_state(account, pace, starts, now, self._due(conn, account, now))
+            due = partial(self._due, conn, account, now)
+            state = budget_state(account, budget, spent, end, costs, fit, due)
+            paced = (
+                pace_after(account, pace, starts, len(claimed), now, due)
+                if pace is not None
+                else None
+            )
         return BudgetClaim(tuple(claimed), state, paced)
 
     def _due_costs(

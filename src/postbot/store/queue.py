@@ -27,7 +27,7 @@ from postbot.domain import (
     Status,
     Worker,
 )
-from postbot.pacing import pace_state
+from postbot.pacing import pace_after, pace_room, pace_state
 from postbot.store import rules
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
 from postbot.store.tables import HeartbeatRow
@@ -142,16 +142,15 @@ class QueueOps(ThreadOps):
         with self.write() as conn:
             self.lock_pace(conn, account, dry_run)
             starts = self._starts(conn, account, pace, now, dry_run)
-            take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
+            take = pace_room(account, pace, starts, now, limit)
             claimed = (
                 self._claim_due(conn, worker, now, take, lease, [account], (), dry_run)
                 if take > 0
                 else []
             )
-            starts += [now] * len(claimed)  # a claim starts a publish now
-            after = pace_state(account, pace, starts, now)
-            if after.paced_out:
-                after = pace_state(account, pace, starts, now, self._due(conn, account, now))
+            after = pace_after(
+                account, pace, starts, len(claimed), now, lambda: self._due(conn, account, now)
+            )
         return PacedClaim(tuple(claimed), after)
 
     def claim_expired(

@@ -6,12 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
-from postbot.costs import Budget, BudgetClaim, BudgetState, SpendTexts, cost_of, fits, month_bounds
+from postbot.costs import (
+    Budget,
+    BudgetClaim,
+    SpendTexts,
+    budget_state,
+    cost_of,
+    fits,
+    month_bounds,
+)
 from postbot.domain import Delivery, Status
 from postbot.duplicates import Earlier
-from postbot.pacing import pace_state
+from postbot.pacing import pace_after, pace_room
 from postbot.store.memory.db import Database
 from postbot.store.memory.queue import MemoryQueueOps
 
@@ -86,25 +95,20 @@ class MemoryGuardOps(MemoryQueueOps):
             take = limit
             if pace is not None:
                 starts = self._starts(db, account, pace, now, dry_run)
-                take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
+                take = pace_room(account, pace, starts, now, limit)
             spent = self._month_texts(db, account, start, end, dry_run).committed(budget.prices)
             costs = self._due_costs(db, account, now, budget, max(take, 1))
             fit = fits(spent, costs, budget.amount)
             n = min(take, fit)
             claimed = self._claim_due(db, worker, now, n, lease, [account], (), dry_run)
             spent += sum(costs[:n], Decimal(0))
-            held = fit < len(costs)
-            state = BudgetState(
-                account, budget.amount, spent, end,
-                held=self._due(db, account, now) if held else 0,
-                next_cost=costs[fit] if held else None,
-            )  # fmt: skip
-            paced = None
-            if pace is not None:
-                starts += [now] * len(claimed)
-                paced = pace_state(account, pace, starts, now)
-                if paced.paced_out:
-                    paced = pace_state(account, pace, starts, now, self._due(db, account, now))
+            due = partial(self._due, db, account, now)
+            state = budget_state(account, budget, spent, end, costs, fit, due)
+            paced = (
+                pace_after(account, pace, starts, len(claimed), now, due)
+                if pace is not None
+                else None
+            )
         return BudgetClaim(tuple(claimed), state, paced)
 
     def _due_costs(

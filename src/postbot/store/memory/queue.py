@@ -17,7 +17,7 @@ from postbot.domain import (
     Status,
     Worker,
 )
-from postbot.pacing import pace_state
+from postbot.pacing import pace_after, pace_room, pace_state
 from postbot.store import rules
 from postbot.store.base import ConstraintError
 from postbot.store.memory.db import Database
@@ -56,12 +56,11 @@ class MemoryQueueOps(MemoryThreadOps):
         now = now.astimezone(UTC)
         with self._write() as db:
             starts = self._starts(db, account, pace, now, dry_run)
-            take = min(limit, pace.count - pace_state(account, pace, starts, now).used)
+            take = pace_room(account, pace, starts, now, limit)
             claimed = self._claim_due(db, worker, now, take, lease, [account], (), dry_run)
-            starts += [now] * len(claimed)
-            after = pace_state(account, pace, starts, now)
-            if after.paced_out:
-                after = pace_state(account, pace, starts, now, self._due(db, account, now))
+            after = pace_after(
+                account, pace, starts, len(claimed), now, lambda: self._due(db, account, now)
+            )
         return PacedClaim(tuple(claimed), after)
 
     def _claim_due(
