@@ -25,8 +25,8 @@ from postbot.domain import Status
 from postbot.operations import GAUGED_STATES, Incident, IncidentKind, NewIncident, QueueGauges
 from postbot.store.base import StoreError
 from postbot.store.posts import DELIVERY
-from postbot.store.queue import read_workers
 from postbot.store.tables import AlertMessageRow, IncidentRow
+from postbot.store.workers import read_workers
 
 if TYPE_CHECKING:
     from postbot.pacing import Pace

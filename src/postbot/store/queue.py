@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import (
@@ -22,22 +22,18 @@ from postbot.domain import (
     MediaItem,
     PacedClaim,
     PaceState,
-    QueueSummary,
     Result,
     Status,
-    Worker,
 )
 from postbot.pacing import pace_after, pace_room, pace_state
 from postbot.store import rules
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
-from postbot.store.tables import HeartbeatRow
 from postbot.store.threads import ThreadOps
 
 if TYPE_CHECKING:
     from postbot.pacing import Pace
 
 T = TypeVar("T")
-HEARTBEAT = HeartbeatRow.__table__  # type: ignore[attr-defined]
 
 # Statements run for every claim and every record, built once: SQLAlchemy then finds their
 # compiled form by a cache key it has already computed.
@@ -412,46 +408,3 @@ class QueueOps(ThreadOps):
                     )
                 ).rowcount
             )  # fmt: skip
-
-    # -- daemon liveness -----------------------------------------------------------------
-    def beat(self, worker: str, host: str, pid: int, dry_run: bool, now: datetime) -> None:
-        with self.write() as conn:
-            changed = conn.execute(
-                update(HEARTBEAT).where(HEARTBEAT.c.worker == worker).values(seen_at=now)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(HEARTBEAT),
-                    {"worker": worker, "host": host, "pid": pid, "dry_run": dry_run,
-                     "started_at": now, "seen_at": now},
-                )  # fmt: skip
-
-    def forget_worker(self, worker: str) -> None:
-        with self.write() as conn:
-            conn.execute(delete(HEARTBEAT).where(HEARTBEAT.c.worker == worker))
-
-    def status_summary(self) -> QueueSummary:
-        with self.read() as conn:
-            counts: dict[str, int] = {}
-            dry: dict[str, int] = {}
-            for status, dry_run, n in conn.execute(
-                select(DELIVERY.c.status, DELIVERY.c.dry_run, func.count()).group_by(
-                    DELIVERY.c.status, DELIVERY.c.dry_run
-                )
-            ):
-                counts[status] = counts.get(status, 0) + n
-                if dry_run:
-                    dry[status] = n
-            next_due = conn.execute(
-                select(func.min(DELIVERY.c.next_attempt_at)).where(
-                    DELIVERY.c.status == Status.QUEUED
-                )
-            ).scalar()
-            workers = read_workers(conn)
-        return QueueSummary(counts, next_due, workers, dry)
-
-
-def read_workers(conn: Connection) -> tuple[Worker, ...]:
-    """The heartbeat rows, most recently seen first."""
-    rows = conn.execute(select(HEARTBEAT).order_by(HEARTBEAT.c.seen_at.desc())).mappings()
-    return tuple(Worker(**r) for r in rows)

@@ -32,6 +32,7 @@ from postbot.store.review import ReviewOps
 from postbot.store.serverside import ServerSideOps
 from postbot.store.slots import SlotOps
 from postbot.store.watch import ChangeWatcher, PollingWatcher
+from postbot.store.workers import WorkerOps
 
 T = TypeVar("T")
 # PostgreSQL's deadlock_detected and serialization_failure: the database rolled the whole
@@ -42,7 +43,15 @@ WRITE_TRIES = 3
 
 
 class SQLStore(
-    PostOps, SlotOps, GuardOps, ReviewOps, ServerSideOps, CalendarOps, OpsSQL, StoreContract
+    PostOps,
+    SlotOps,
+    GuardOps,
+    ReviewOps,
+    ServerSideOps,
+    CalendarOps,
+    OpsSQL,
+    WorkerOps,
+    StoreContract,
 ):
     def __init__(self, url: str, **engine_options: Any) -> None:
         super().__init__(url)
