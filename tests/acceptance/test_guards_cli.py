@@ -61,6 +61,12 @@ def test_the_same_text_to_the_same_account_is_refused_unless_allowed(
         r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CET \(within 24 hours\); .*--allow-duplicate.*",
         line,
     ), line
+    # preview says so before anyone tries (a warning: a preview stores nothing).
+    shown = run_postbot(project, "preview", SAME, "--to", "x", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"enqueue would refuse it: the same text as post {first}, queued to x" in shown.stderr
+    fresh = run_postbot(project, "preview", "Ein ganz anderer Text", "--to", "x", env=env)
+    assert "would refuse" not in fresh.stderr
     # To another account it is no duplicate; with --allow-duplicate it is queued as asked.
     cli(project, env, "enqueue", SAME, "--to", "mastodon", "--at", "2099-01-05 09:00")
     again = cli(project, env, "enqueue", SAME, "--to", "x", "--now", "--allow-duplicate")

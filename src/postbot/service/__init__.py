@@ -377,10 +377,16 @@ def preview(
             checked.targets, tuple(importing.plan_warnings(checked)), held, series,
             target_costs(app.settings, checked.targets),
         )  # fmt: skip
+    from postbot.service.guards import duplicates
+
     draft = Draft(teaser=post_id_or_text, to=tuple(to), parts=tuple(parts))
     checked = plan(draft, app.settings, check_length=False)
     costs = target_costs(app.settings, checked.targets)
-    return Preview(checked.targets, tuple(importing.plan_warnings(checked)), costs=costs)
+    # What enqueue would refuse, said here as a warning (a preview stores nothing).
+    same = duplicates(app.store, [checked], app.now(), app.zone).get(0)
+    repeat = [f"enqueue would refuse it: {same.split(': ', 1)[1]}"] if same else []
+    warnings = (*importing.plan_warnings(checked), *repeat)
+    return Preview(checked.targets, warnings, costs=costs)
 
 
 def _variants_for(app: App, variants: Sequence[Variant], to: Sequence[str]) -> tuple[Variant, ...]:
