@@ -11,6 +11,7 @@ commands as new processes, as a user runs them.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -65,9 +66,12 @@ def _service(workdir: Path, name: str, queued: int, taken: int, runs: int) -> di
     from postbot import service
 
     app = open_app(config_path)
-    text = f"{TEASER} #{TAGS[0]}"
+    # A text of its own each time: the same one again would be refused by the duplicate guard,
+    # whose lookup both sides pay alike.
+    texts = (f"{TEASER} #{TAGS[0]} ({n})" for n in itertools.count())
 
     def slot() -> float:
+        text = next(texts)
         started = time.perf_counter()
         done = service.enqueue_text(app, text, link=LINK, next_slot=True)
         took = time.perf_counter() - started
@@ -75,6 +79,7 @@ def _service(workdir: Path, name: str, queued: int, taken: int, runs: int) -> di
         return took
 
     def plain() -> float:
+        text = next(texts)
         started = time.perf_counter()
         service.enqueue_text(app, text, link=LINK, at="+2h")
         return time.perf_counter() - started
@@ -93,9 +98,10 @@ def measure(workdir: Path, queued: int, runs: int, cli_runs: int) -> dict[str, A
     common = _service(workdir, "slots", queued, TAKEN, runs)
     deep = _service(workdir, "slots-deep", queued, DEEP, runs)
     project = workdir / "slots"
-    text = f"{TEASER} #{TAGS[0]}"
+    texts = (f"{TEASER} #{TAGS[0]} (command {n})" for n in itertools.count())
 
     def command(*when: str) -> float:
+        text = next(texts)
         started = time.perf_counter()
         quiet = subprocess.DEVNULL
         subprocess.run([*postbot_command(), "enqueue", text, "--link", LINK, *when],
