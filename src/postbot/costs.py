@@ -18,7 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from postbot.domain import Claimed, PaceState
+from postbot.domain import Claimed, PaceState, Status
 from postbot.links import has_url
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 DEFAULT_POST = Decimal("0.015")
 DEFAULT_POST_WITH_LINK = Decimal("0.200")
 PRICED_PLATFORMS = ("x",)
+# What counts against a month's budget: what went out, and what may have (a publish in flight,
+# an outcome unknown), so that workers together never spend past it. Every store reads these.
+BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
+IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from postbot.costs import (
+    IN_FLIGHT,
     Budget,
     BudgetClaim,
     SpendTexts,
@@ -37,8 +38,6 @@ from postbot.store.threads import PART
 if TYPE_CHECKING:
     from postbot.pacing import Pace
 
-BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
-IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
 _SINGLE = or_(DELIVERY.c.part_count.is_(None), DELIVERY.c.part_count <= 1)
 _SAME_TEXT = (
     select(DELIVERY.c.post_id, POST.c.key, DELIVERY.c.account, DELIVERY.c.status,

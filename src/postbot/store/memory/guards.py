@@ -10,6 +10,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from postbot.costs import (
+    BILLED,
+    IN_FLIGHT,
     Budget,
     BudgetClaim,
     SpendTexts,
@@ -26,9 +28,6 @@ from postbot.store.memory.queue import MemoryQueueOps
 
 if TYPE_CHECKING:
     from postbot.pacing import Pace
-
-BILLED = (Status.PUBLISHED, Status.PUBLISHING, Status.UNKNOWN)
-IN_FLIGHT = (Status.PUBLISHING, Status.UNKNOWN)
 
 
 def _single(d: Delivery) -> bool:
