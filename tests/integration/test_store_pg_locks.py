@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -31,10 +31,10 @@ LEASE = timedelta(minutes=5)
 
 
 @pytest.fixture
-def pg_store(pg_url: str, _pg_truncator: Callable[[], None]) -> Store:
+def pg_store(pg_url: str, _pg_truncator: Callable[[], None]) -> Iterator[Store]:
     _pg_truncator()
     store = open_store(pg_url)
-    yield store  # type: ignore[misc]
+    yield store
     store.dispose()
 
 
