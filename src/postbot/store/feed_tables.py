@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from postbot.store.tables import RowModel
 
 
-class ReviewRow(SQLModel, table=True):
+class ReviewRow(RowModel, table=True):
     """Append-only: one row per editor's decision on a draft."""
 
     __tablename__ = "review"
@@ -25,7 +27,7 @@ class ReviewRow(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class FeedRow(SQLModel, table=True):
+class FeedRow(RowModel, table=True):
     __tablename__ = "feed"
 
     name: str = Field(primary_key=True, max_length=200)
@@ -44,7 +46,7 @@ class FeedRow(SQLModel, table=True):
     body_hash: str | None = Field(default=None, max_length=64)
 
 
-class FeedItemRow(SQLModel, table=True):
+class FeedItemRow(RowModel, table=True):
     """One key of one article. An article has one or two (its GUID/id, its canonical link):
     the rows share `article` (the first row's id), its post and its content hash."""
 
