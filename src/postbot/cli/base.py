@@ -7,6 +7,7 @@ is the one place that turns errors into that line and an exit code.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from functools import update_wrapper
@@ -58,6 +59,13 @@ class PostbotCLI(click.Group):
         except PostbotError as exc:
             fail(str(exc), exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def staying_up() -> None:
+    """The cycle collector back on, for a command that stays up (`run`, `serve`; `main` turns
+    it off). What start-up built is frozen first, so the collections to come skip it."""
+    gc.freeze()
+    gc.enable()
 
 
 def pass_app(func: F) -> F:

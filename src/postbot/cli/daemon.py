@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from postbot.cli.base import cli, json_option, pass_app
+from postbot.cli.base import cli, json_option, pass_app, staying_up
 
 if TYPE_CHECKING:
     from postbot.service import App
@@ -38,6 +38,7 @@ def run(app: App, dry_run: bool, once: bool, log_format: str, log_level: str) ->
     secrets = [*configured_secrets(app.settings), *configured_url_secrets(app.settings)]
     setup_logging(log_format, log_level, secrets, app.zone)
     daemon = Daemon(app, dry_run=dry_run)
+    staying_up()  # `--once` too: a pass over a long backlog is long
     if once:
         handled = daemon.run_once()
         click.echo(f"handled {handled} deliveries", err=True)

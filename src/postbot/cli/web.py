@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from postbot.cli.base import cli
+from postbot.cli.base import cli, staying_up
 from postbot.errors import UserError
 
 MIN_PASSWORD = 10
@@ -47,6 +47,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     where = "" if settings.web.login else " (loopback only)"
     click.echo(f"postbot: serving http://{shown}:{port}/ {login}{where}", err=True)
+    staying_up()
     server(create_app(app, key), host, port).run()
 
 
