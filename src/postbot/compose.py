@@ -130,7 +130,7 @@ def _twitter_text(submodule: str, *, whole: bool = False) -> ModuleType:
         package.__getattr__ = finish  # type: ignore[method-assign]
         sys.modules["twitter_text"] = package
         supplant = importlib.import_module("twitter_text.regex_supplant")
-        supplant.regex_supplant = _supplant_lazily  # before any pattern module imports it
+        supplant.__dict__["regex_supplant"] = _supplant_lazily  # before a pattern module uses it
     if whole and "__getattr__" in package.__dict__:
         package.__getattr__("parse_tweet")
     return importlib.import_module(f"twitter_text.{submodule}")

@@ -289,3 +289,14 @@ def _judge_media(
         )
         raise UserError(f"{draft.where}: {detail}")
     return tuple(judged)
+
+
+def plan_warnings(checked: Plan) -> list[str]:
+    """What a person should know before the post goes out, though nothing refuses it: Markdown
+    marks the platforms would show as typed, and what a platform will do to its media."""
+    accounts = [t.account for t in checked.targets]
+    text = " ".join((checked.draft.teaser, *checked.draft.parts))
+    from postbot.markup import markdown_warning
+
+    warning = markdown_warning(text, accounts, checked.draft.where)
+    return ([warning] if warning else []) + list(checked.warnings)

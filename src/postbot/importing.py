@@ -27,9 +27,8 @@ from pathlib import Path
 
 from postbot.config import Settings
 from postbot.domain import EXAMPLE_KEY_PREFIX, Status
-from postbot.drafts import Plan, plan
+from postbot.drafts import Plan, plan, plan_warnings
 from postbot.errors import StateError, UserError
-from postbot.markup import markdown_warning
 from postbot.output import local
 from postbot.postfile import SUFFIXES, read_post_file, scan_post_files
 from postbot.store import ImportResult, Store, rules
@@ -304,15 +303,6 @@ def _withdraw_changed(
         from postbot.service.serverside import withdraw
 
         withdraw(settings, store, changed, now)
-
-
-def plan_warnings(checked: Plan) -> list[str]:
-    """What a person should know before the post goes out, though nothing refuses it: Markdown
-    marks the platforms would show as typed, and what a platform will do to its media."""
-    accounts = [t.account for t in checked.targets]
-    text = " ".join((checked.draft.teaser, *checked.draft.parts))
-    warning = markdown_warning(text, accounts, checked.draft.where)
-    return ([warning] if warning else []) + list(checked.warnings)
 
 
 def log_lines(folder: Path, report: ImportReport) -> list[tuple[int, str]]:

@@ -15,7 +15,6 @@ import click
 
 from postbot.costs import money
 from postbot.domain import PaceState, Post, Status, Wait, WaitReason
-from postbot.importing import ImportReport
 from postbot.links import has_url
 from postbot.output import console, local
 from postbot.pacing import describe_period
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-    from postbot.importing import Progress
+    from postbot.importing import ImportReport, Progress
     from postbot.service.costs import Spend
 
 STATUS_STYLE: Mapping[Status, str] = {

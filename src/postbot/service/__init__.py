@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from postbot import importing
 from postbot.config import Settings, load_settings
 from postbot.domain import (
     Attempt,
@@ -28,10 +27,8 @@ from postbot.domain import (
     Variant,
     Wait,
 )
-from postbot.drafts import Draft, Target, plan
+from postbot.drafts import Draft, Target, plan, plan_warnings
 from postbot.errors import StateError, UserError
-from postbot.import_record import ImportRecord, load_record, record_path, save_record
-from postbot.importing import ImportReport, OnDelete, Progress
 from postbot.platforms import platform_for
 from postbot.recurring import Recurrence
 from postbot.reviews import Review
@@ -39,6 +36,8 @@ from postbot.store import Store, open_store
 from postbot.when import parse_when, require_future
 
 if TYPE_CHECKING:
+    from postbot.import_record import ImportRecord
+    from postbot.importing import ImportReport, OnDelete, Progress
     from postbot.service.costs import Spend
 
 
@@ -192,7 +191,7 @@ def enqueue_text(
     )
     refuse_duplicate(app.store, checked, now, app.zone)
     accounts = tuple(t.account for t in checked.targets)
-    warnings = tuple(importing.plan_warnings(checked))
+    warnings = tuple(plan_warnings(checked))
     if next_slot:
         post_id, taken = slots.place(app, checked, now)
         return Enqueued(post_id, taken[accounts[0]], accounts, warnings, taken)
@@ -237,6 +236,8 @@ def import_paths(
     (`importing.BrokenFiles`) names every broken file. With it, the good files are written and
     the broken ones are in the report.
     """
+    from postbot import importing
+
     return importing.import_files(
         app.settings, app.store, paths, app.now(), keep_going=keep_going, progress=progress,
         allow_duplicate=allow_duplicate,
@@ -256,8 +257,11 @@ def import_folder(
     """The daemon's import of the posts folder: every good file, each broken one reported,
     posts whose file is gone kept or cancelled (`[posts] on_delete`, unless `on_delete` says);
     recorded for `postbot status`."""
+    from postbot import importing
+    from postbot.import_record import record_path, save_record
+
     now = app.now()
-    on_delete = on_delete or OnDelete(app.settings.on_delete)
+    on_delete = on_delete or importing.OnDelete(app.settings.on_delete)
     folder = _as_typed(folder)
     report = importing.import_files(
         app.settings, app.store, [folder], now, keep_going=True, live=live
@@ -374,7 +378,7 @@ def preview(
         held = {d.account: d.slot_at for d in post.deliveries if d.slot_at is not None}
         series = _listing(app, [post]).recurring.get(post.id)
         return Preview(
-            checked.targets, tuple(importing.plan_warnings(checked)), held, series,
+            checked.targets, tuple(plan_warnings(checked)), held, series,
             target_costs(app.settings, checked.targets),
         )  # fmt: skip
     from postbot.service.guards import duplicates
@@ -385,7 +389,7 @@ def preview(
     # What enqueue would refuse, said here as a warning (a preview stores nothing).
     same = duplicates(app.store, [checked], app.now(), app.zone).get(0)
     repeat = [f"enqueue would refuse it: {same.split(': ', 1)[1]}"] if same else []
-    warnings = (*importing.plan_warnings(checked), *repeat)
+    warnings = (*plan_warnings(checked), *repeat)
     return Preview(checked.targets, warnings, costs=costs)
 
 
@@ -435,6 +439,8 @@ def attempt_log(app: App, post_id: int | None = None, limit: int = 200) -> Attem
 
 
 def status(app: App) -> QueueStatus:
+    from postbot.import_record import load_record, record_path
+
     record = record_path(app.settings)
     last_import = load_record(record) if record is not None else None
     from postbot.dispatch.outlook import read_outlook
