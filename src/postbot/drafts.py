@@ -12,12 +12,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from postbot.compose import normalize_hashtags
 from postbot.config import Settings, language_tag
 from postbot.domain import Account, MediaItem, Variant
+from postbot.duplicates import text_hash
 from postbot.errors import UserError
 from postbot.platforms import platform_for
 from postbot.platforms.base import Platform
@@ -118,6 +120,12 @@ class Target:
     def texts(self) -> tuple[str, ...]:
         """Every part's text as sent (one for a single post)."""
         return tuple(p.text for p in self.parts) or (self.text,)
+
+    @cached_property
+    def text_hash(self) -> str:
+        """The duplicate guard's hash of `text` (`duplicates.text_hash`), worked out once: the
+        guard and the store both ask for it."""
+        return text_hash(self.text)
 
     def overruns(self) -> list[str]:
         """Each limit the text breaks, as `301 characters, limit 300` (`part 2: ...` in a
