@@ -16,6 +16,7 @@ go through SQLAlchemy's own path instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, select
@@ -89,9 +90,23 @@ def _plan(
 
 
 def _convert(values: list[Any], processor: Processor) -> list[Any]:
+    """Each value through its bind processor; a datetime converted once per distinct value
+    (the rows of an import share their `now` and mostly their due time)."""
     if processor is None:
         return values
-    return [processor(value) for value in values]
+    done: dict[tuple[datetime, int, int], Any] = {}
+    converted = []
+    for value in values:
+        if type(value) is datetime:
+            # Equal datetimes may still differ (another tzinfo, or fold): the key tells them
+            # apart, so a value converted before stands for this one exactly.
+            key = (value, id(value.tzinfo), value.fold)
+            if key not in done:
+                done[key] = processor(value)
+            converted.append(done[key])
+        else:
+            converted.append(processor(value))
+    return converted
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
