@@ -40,7 +40,8 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
         if plan_pairs is None:
             continue
         for pair in plan_pairs:
-            match = earlier_match(found.get(pair, ()), plan.draft.key, now)
+            # Nothing found earlier for the pair: no match (what earlier_match says of none).
+            match = earlier_match(found[pair], plan.draft.key, now) if pair in found else None
             first = taken.get(pair)
             if match is not None:
                 refused[index] = message(plan.draft.where, match, local_text(match.at, zone))
