@@ -15,7 +15,7 @@ go through SQLAlchemy's own path instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,23 +90,37 @@ def _plan(
 
 
 def _convert(values: list[Any], processor: Processor) -> list[Any]:
-    """Each value through its bind processor; a datetime converted once per distinct value
-    (the rows of an import share their `now` and mostly their due time)."""
+    """Each value through its bind processor; a datetime, None or a list of strings (JSON)
+    converted once per distinct value (the rows of an import share their `now`, mostly their
+    due time, and many their hashtags or an empty list)."""
     if processor is None:
         return values
-    done: dict[tuple[datetime, int, int], Any] = {}
+    done: dict[Hashable, Any] = {}
     converted = []
     for value in values:
-        if type(value) is datetime:
-            # Equal datetimes may still differ (another tzinfo, or fold): the key tells them
-            # apart, so a value converted before stands for this one exactly.
-            key = (value, id(value.tzinfo), value.fold)
-            if key not in done:
-                done[key] = processor(value)
-            converted.append(done[key])
-        else:
+        key = _memo_key(value)
+        if key is None:
             converted.append(processor(value))
+            continue
+        if key not in done:
+            done[key] = processor(value)
+        converted.append(done[key])
     return converted
+
+
+def _memo_key(value: Any) -> Hashable | None:
+    """What tells `value` apart from any other value a processor may see, for the few kinds
+    worth remembering; None: convert it each time. Equal datetimes may still differ (another
+    tzinfo, or fold), equal lists hold strings of the same text: a hit stands for the value
+    exactly."""
+    kind = type(value)
+    if kind is datetime:
+        return (kind, value, id(value.tzinfo), value.fold)
+    if value is None:
+        return (kind,)
+    if kind is list and all(type(item) is str for item in value):
+        return (kind, *value)
+    return None
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
