@@ -90,37 +90,33 @@ def _plan(
 
 
 def _convert(values: list[Any], processor: Processor) -> list[Any]:
-    """Each value through its bind processor; a datetime, None or a list of strings (JSON)
-    converted once per distinct value (the rows of an import share their `now`, mostly their
-    due time, and many their hashtags or an empty list)."""
+    """Each value through its bind processor; a datetime, None, a bool or a list of strings
+    (JSON) converted once per distinct value (the rows of an import share their `now`, mostly
+    their due time, and many their hashtags or an empty list).
+
+    The memo's key tells a value apart from every other value a processor may see: equal
+    datetimes may still differ (another tzinfo, or fold), so both are in the key; equal lists
+    of strings hold the same text. A hit stands for the value exactly."""
     if processor is None:
         return values
     done: dict[Hashable, Any] = {}
     converted = []
     for value in values:
-        key = _memo_key(value)
-        if key is None:
+        kind = type(value)
+        key: Hashable
+        if kind is datetime:
+            key = (kind, value, id(value.tzinfo), value.fold)
+        elif value is None or kind is bool:
+            key = (kind, value)
+        elif kind is list and all(type(item) is str for item in value):
+            key = (kind, *value)
+        else:
             converted.append(processor(value))
             continue
         if key not in done:
             done[key] = processor(value)
         converted.append(done[key])
     return converted
-
-
-def _memo_key(value: Any) -> Hashable | None:
-    """What tells `value` apart from any other value a processor may see, for the few kinds
-    worth remembering; None: convert it each time. Equal datetimes may still differ (another
-    tzinfo, or fold), equal lists hold strings of the same text: a hit stands for the value
-    exactly."""
-    kind = type(value)
-    if kind is datetime:
-        return (kind, value, id(value.tzinfo), value.fold)
-    if value is None:
-        return (kind,)
-    if kind is list and all(type(item) is str for item in value):
-        return (kind, *value)
-    return None
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
