@@ -12,12 +12,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from postbot.compose import normalize_hashtags
 from postbot.config import Settings, language_tag
 from postbot.domain import Account, MediaItem, Variant
+from postbot.duplicates import text_hash
 from postbot.errors import UserError
 from postbot.platforms import platform_for
 from postbot.platforms.base import Platform
@@ -119,6 +121,12 @@ class Target:
         """Every part's text as sent (one for a single post)."""
         return tuple(p.text for p in self.parts) or (self.text,)
 
+    @cached_property
+    def text_hash(self) -> str:
+        """The duplicate guard's hash of `text` (`duplicates.text_hash`), worked out once: the
+        guard and the store both ask for it."""
+        return text_hash(self.text)
+
     def overruns(self) -> list[str]:
         """Each limit the text breaks, as `301 characters, limit 300` (`part 2: ...` in a
         thread)."""
@@ -176,11 +184,13 @@ def clean(draft: Draft) -> Draft:
         raise UserError(f"{draft.where}: {exc}") from None
     from postbot.threads import clean_parts
 
-    return replace(
-        draft, teaser=draft.teaser.strip(), hashtags=hashtags,
-        parts=clean_parts(draft.parts, draft.where),
-        variants=tuple(_clean_variant(v, draft.where) for v in draft.variants),
-    )  # fmt: skip
+    teaser = draft.teaser.strip()
+    parts = clean_parts(draft.parts, draft.where)
+    variants = tuple(_clean_variant(v, draft.where) for v in draft.variants)
+    if (teaser, hashtags, parts, variants) == (draft.teaser, draft.hashtags, draft.parts,
+                                               draft.variants):  # fmt: skip
+        return draft  # already clean (a post file's draft mostly is): no copy
+    return replace(draft, teaser=teaser, hashtags=hashtags, parts=parts, variants=variants)
 
 
 def _clean_variant(variant: Variant, where: str) -> Variant:
@@ -237,17 +247,24 @@ def _render(draft: Draft, platform: Platform) -> Target:
     )  # fmt: skip
 
 
-def plan(draft: Draft, settings: Settings, *, check_length: bool = True) -> Plan:
+def plan(
+    draft: Draft,
+    settings: Settings,
+    *,
+    check_length: bool = True,
+    platforms: dict[str, Platform] | None = None,
+) -> Plan:
     """Clean the draft and render it for each target; refuse it if its text breaks a limit of
-    any target platform (`check_length`), or if its media does."""
+    any target platform (`check_length`), or if its media does. `platforms`: account name ->
+    its platform object, kept and reused by the caller for many plans (an import's files)."""
     draft = clean(draft)
     accounts = targets_for(draft, settings)
     if draft.variants:
         from postbot.variants import check_names
 
         check_names(draft.variants, settings.accounts, accounts, draft.where)
-    platforms = [platform_for(account) for account in accounts]
-    targets = tuple(_render(draft, platform) for platform in platforms)
+    used = [_platform(account, platforms) for account in accounts]
+    targets = tuple(_render(draft, platform) for platform in used)
     if check_length:
         too_long = [t for t in targets if not t.fits]
         if too_long:
@@ -256,8 +273,19 @@ def plan(draft: Draft, settings: Settings, *, check_length: bool = True) -> Plan
             )
             raise UserError(f"{draft.where}: text too long for {detail}")
     if draft.media:
-        targets = _judge_media(draft, platforms, targets)
+        targets = _judge_media(draft, used, targets)
     return Plan(draft, targets)
+
+
+def _platform(account: Account, reuse: dict[str, Platform] | None) -> Platform:
+    """The account's platform object (offline: nothing read or sent yet), from `reuse` when it
+    holds one for this very account."""
+    if reuse is None:
+        return platform_for(account)
+    found = reuse.get(account.name)
+    if found is None or found.account is not account:
+        found = reuse[account.name] = platform_for(account)
+    return found
 
 
 def _judge_media(

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from postbot.domain import EXAMPLE_KEY_PREFIX, Status
 from postbot.links import canonical_links
@@ -33,6 +34,7 @@ def normalise(text: str) -> str:
     return " ".join(canonical_links(text).casefold().split())
 
 
+@lru_cache(maxsize=1024)  # pure; a post's targets mostly share one text
 def text_hash(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
 

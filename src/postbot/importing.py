@@ -30,6 +30,7 @@ from postbot.domain import EXAMPLE_KEY_PREFIX, Status
 from postbot.drafts import Plan, plan, plan_warnings
 from postbot.errors import StateError, UserError
 from postbot.output import local
+from postbot.platforms.base import Platform
 from postbot.postfile import SUFFIXES, read_post_file, scan_post_files
 from postbot.store import ImportResult, Store, rules
 
@@ -156,9 +157,10 @@ def _import_files(
     warnings: list[str] = []
     seen: dict[str, str | None] = {}
     used_by: dict[str, str] = {}  # key -> the file that has it
+    platforms: dict[str, Platform] = {}  # account -> its platform object, for every file
     for done, (path, in_folder) in enumerate(files, 1):
         try:
-            checked = _check(settings, store, path, in_folder, now, used_by)
+            checked = _check(settings, store, path, in_folder, now, used_by, platforms)
             if live and checked.draft.key and checked.draft.key.startswith(EXAMPLE_KEY_PREFIX):
                 raise UserError(
                     f"{path}: an example post (example: true) is published by dry runs only;"
@@ -361,6 +363,7 @@ def _check(
     in_folder: bool,
     now: datetime,
     used_by: dict[str, str],
+    platforms: dict[str, Platform] | None = None,
 ) -> Plan:
     # Keys relative to the project folder: the daemon run from another folder must know the
     # same file by the same key, or it would post it again.
@@ -378,7 +381,7 @@ def _check(
     if key in used_by:
         raise UserError(f"{path}: id '{key}' is also used by {used_by[key]}")
     used_by[key] = str(path)
-    checked = plan(draft, settings)
+    checked = plan(draft, settings, platforms=platforms)
     if draft.slot:
         from postbot.slot_config import schedules_for
 

@@ -15,6 +15,7 @@ becomes `/`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say where a reader came from; a link without them is the same
@@ -49,6 +50,7 @@ def has_url(text: str) -> bool:
     return URL.search(text) is not None
 
 
+@lru_cache(maxsize=1024)  # a pure function; an import asks it for each link six times
 def canonical_url(url: str) -> str:
     """`url` as one article, one link: `https://Example.org:443/a?utm_source=x&id=3#top` ->
     `https://example.org/a?id=3`. A text that is not a URL comes back as it was."""

@@ -266,7 +266,9 @@ def _when_rules(
             raise UserError(f"{at('every')}: every: {exc}") from None
     if meta.get("until") is not None and every is None:
         raise UserError(f"{at('until')}: until: ends a recurring post; give every: with it")
-    until = _at(meta.get("until"), zone, at("until"), now, order, key="until")
+    until = None
+    if meta.get("until") is not None:  # its line is looked up only when there is one to name
+        until = _at(meta["until"], zone, at("until"), now, order, key="until")
     return slot == "next", every, until
 
 

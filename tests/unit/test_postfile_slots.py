@@ -53,6 +53,10 @@ def test_the_rules_change_the_post(tmp_path: Path) -> None:
         ('every: "0 9 * *"', "every: '0 9 * *' is not understood"),
         ('until: "2027-06-30 23:59"', "p.md:2: until: ends a recurring post; give every:"),
         ('every: "mon 09:00"\nuntil: "+2w"', "until: relative time '+2w' is not allowed"),
+        # A falsy `until` is a value too, refused with its line.
+        ('every: "mon 09:00"\nuntil: 0', "p.md:3: until: cannot understand the time '0'"),
+        ('every: "mon 09:00"\nuntil: ""', "p.md:3: until: empty time"),
+        ('every: "mon 09:00"\nuntil: false', "p.md:3: until: must be a date and time"),
     ],
 )
 def test_anything_else_is_refused_in_one_line(tmp_path: Path, front: str, says: str) -> None:

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from postbot.domain import Account, MediaItem
@@ -232,6 +233,8 @@ class Platform(ABC):
 
     def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
         """The text to send. Platforms that move the link elsewhere override this."""
+        if type(hashtags) is tuple:
+            return _rendered(teaser, link, hashtags)
         from postbot.compose import render_text
 
         return render_text(teaser, link, hashtags)
@@ -319,3 +322,12 @@ class Platform(ABC):
 
     def close(self) -> None:  # noqa: B027 (optional hook: most platforms hold nothing)
         """Release sessions and connections (called when the daemon stops)."""
+
+
+@lru_cache(maxsize=256)
+def _rendered(teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
+    """`compose.render_text` (a pure function), remembered: the platforms of one post render
+    the same teaser, link and hashtags."""
+    from postbot.compose import render_text
+
+    return render_text(teaser, link, hashtags)

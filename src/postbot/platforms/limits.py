@@ -50,8 +50,24 @@ def longest_hashtag(measure: Callable[[str], int]) -> Callable[[str], int]:
     """A measure of the longest hashtag in a text (0 without any), by `measure`."""
 
     def longest(text: str) -> int:
-        from postbot.compose import hashtags_in
-
-        return max((measure(tag) for tag in hashtags_in(text)), default=0)
+        return max((measure(tag) for tag in _hashtags(text)), default=0)
 
     return longest
+
+
+_LAST_TAGS: tuple[str, tuple[str, ...]] = ("", ())  # the text asked last, and its hashtags
+
+
+def _hashtags(text: str) -> tuple[str, ...]:
+    """`compose.hashtags_in`, remembering the last text: a platform measuring its longest
+    hashtag two ways (Bluesky: graphemes, bytes) scans the text once. One tuple, read and
+    replaced whole, so threads checking texts at once never see another text's hashtags."""
+    global _LAST_TAGS
+    last = _LAST_TAGS
+    if last[0] == text:
+        return last[1]
+    from postbot.compose import hashtags_in
+
+    tags = hashtags_in(text)
+    _LAST_TAGS = (text, tags)
+    return tags

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from postbot.drafts import Plan
-from postbot.duplicates import Earlier, earlier_match, exempt, message, text_hash
+from postbot.duplicates import Earlier, earlier_match, exempt, message
 from postbot.errors import UserError
 from postbot.store import Store
 from postbot.when import local_text
@@ -26,7 +26,7 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
     # for an example post (only dry runs publish it: `duplicates.exempt`).
     hashed = [
         None if exempt(p.draft.key, p.draft.allow_duplicate)
-        else [(t.account, text_hash(t.text)) for t in p.targets]
+        else [(t.account, t.text_hash) for t in p.targets]
         for p in plans
     ]  # fmt: skip
     found: dict[tuple[str, str | None], list[Earlier]] = {}
@@ -40,7 +40,8 @@ def duplicates(store: Store, plans: Sequence[Plan], now: datetime, zone: tzinfo)
         if plan_pairs is None:
             continue
         for pair in plan_pairs:
-            match = earlier_match(found.get(pair, ()), plan.draft.key, now)
+            # Nothing found earlier for the pair: no match (what earlier_match says of none).
+            match = earlier_match(found[pair], plan.draft.key, now) if pair in found else None
             first = taken.get(pair)
             if match is not None:
                 refused[index] = message(plan.draft.where, match, local_text(match.at, zone))

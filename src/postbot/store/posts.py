@@ -27,6 +27,7 @@ from postbot.domain import (
 )
 from postbot.errors import NotFound
 from postbot.store import rules
+from postbot.store.bulk import ids_by_key, insert_rows
 from postbot.store.tables import AttemptRow, DeliveryRow, PostRow
 from postbot.store.threads import ThreadOps
 from postbot.variants import from_json as variants_from_json
@@ -152,10 +153,9 @@ class PostOps(ThreadOps):
         if not items:
             return []
         posts = [rules.new_post(plan, now) for plan, _ in items]
-        # Each id found by its post's key (unique): asking for the ids in the rows' order
-        # (`sort_by_parameter_order`) makes SQLAlchemy insert one row per statement on SQLite.
-        returned = conn.execute(insert(POST).returning(POST.c.key, POST.c.id), posts)
-        by_key = {key: post_id for key, post_id in returned}
+        # Each id found by its post's key (unique), read back after one executemany (`bulk`).
+        insert_rows(conn, POST, posts)
+        by_key = ids_by_key(conn, POST, [post["key"] for post in posts])
         ids: list[int] = [by_key[post["key"]] for post in posts]
         rows = [
             row
@@ -165,7 +165,7 @@ class PostOps(ThreadOps):
             )
         ]
         if rows:
-            conn.execute(insert(DELIVERY), rows)
+            insert_rows(conn, DELIVERY, rows)
             self._insert_parts(
                 conn, [(i, plan.targets) for i, (plan, _) in zip(ids, items, strict=True)]
             )

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from postbot.domain import Handover, Part, Status
-from postbot.duplicates import text_hash
 from postbot.errors import ConfigError, StateError
 from postbot.variants import as_json as variants_json
 
@@ -222,7 +221,7 @@ def update_of(
                 "next_attempt_at": new_due, "last_error": None, "remote_id": None,
                 "remote_url": None, "updated_at": now, "dry_run": False,
                 "part_count": len(target.texts), "scheduled_id": None,
-                "handover_refused": False, "text_hash": text_hash(target.text),
+                "handover_refused": False, "text_hash": target.text_hash,
             }  # fmt: skip
             if row.dry_run:  # what a dry run did is forgotten, its attempts too
                 values["attempts"] = 0
@@ -279,7 +278,7 @@ def new_deliveries(
             "post_id": post_id, "account": t.account, "platform": t.platform,
             "key": uuid.uuid4().hex, "text": t.text, "status": status, "due_at": due,
             "next_attempt_at": due, "attempts": 0, "dry_run": False, "created_at": now,
-            "updated_at": now, "part_count": len(t.texts), "text_hash": text_hash(t.text),
+            "updated_at": now, "part_count": len(t.texts), "text_hash": t.text_hash,
         }
         for t in targets
     ]  # fmt: skip

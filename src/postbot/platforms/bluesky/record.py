@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from postbot.platforms.base import Outgoing, PermanentError
@@ -43,6 +44,7 @@ _LINK_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _LINK_TRAILING = ".,;:!?'\""
 
 
+@cache  # a pure function of one number: built once, not for every text checked
 def text_limits(char_limit: int) -> tuple[TextLimit, ...]:
     from postbot.compose import count_graphemes
 
