@@ -797,6 +797,18 @@ def test_list_posts(store: Store, make_plan: MakePlan) -> None:
     assert store.list_posts(status=Status.PUBLISHED) == []
 
 
+def test_list_posts_by_key_prefix(store: Store, make_plan: MakePlan) -> None:
+    example = store.enqueue(make_plan("example:posts/a.md"), T0, T0)
+    store.enqueue(make_plan("examples-not:b"), T0, T0)  # the next key after the prefix's range
+    store.enqueue(make_plan("exampld"), T0, T0)  # the key just before it
+    settled = store.enqueue(make_plan("example:posts/c.md"), T0 + s(5), T0)
+    for d in deliveries(store, settled):
+        set_status(store, d.id, Status.FAILED)
+    queued = store.list_posts(Status.QUEUED, key_prefix="example:")
+    assert [p.id for p in queued] == [example]
+    assert [p.id for p in store.list_posts(key_prefix="example:")] == [settled, example]
+
+
 def test_attempts_in_order(store: Store, make_plan: MakePlan) -> None:
     post_id, d = enqueue_one(store, make_plan, "p", T0)
     other_post, o = enqueue_one(store, make_plan, "other", T0)
@@ -853,6 +865,7 @@ def test_beat_forget_worker_and_status_summary(store: Store, make_plan: MakePlan
     assert summary.next_due == T0 - s(5)
     workers = summary.workers
     assert [w.worker for w in workers] == ["w1", "w2"]  # most recently seen first
+    assert store.workers() == workers
     w1, w2 = workers
     assert (w1.host, w1.pid, w1.dry_run) == ("host-a", 101, False)
     assert (w1.started_at, w1.seen_at) == (T0, T0 + s(2))

@@ -165,7 +165,7 @@ class Alerts(Observer):
         if self.dry_run:
             return
         now = self.clock()
-        workers = self.store.queue_gauges(now).workers
+        workers = self.store.workers()
         silence = incidents.heartbeat_silence(
             workers, now, self.settings.alerts.dead_man, self.settings.timezone
         )

@@ -76,7 +76,7 @@ def restore(store: Store, source: Path, now: datetime, fresh_within: timedelta) 
     if not source.is_file():
         raise UserError(f"restore: there is no file {source}")
     schema, _ = inspect_copy(source)  # before anything is touched
-    workers = [w for w in store.queue_gauges(now).workers if w.seen_at > now - fresh_within]
+    workers = [w for w in store.workers() if w.seen_at > now - fresh_within]
     if workers:
         seen = ", ".join(w.worker for w in workers)
         raise StateError(

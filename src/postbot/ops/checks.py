@@ -107,7 +107,7 @@ def readiness(
     if not all(c.ok for c in checks):
         return checks
     try:
-        workers = store.queue_gauges(now).workers
+        workers = store.workers()
         failing = store.open_incidents("credentials")
     except PostbotError as exc:
         return [*checks, Check("database", False, f"cannot be read: {exc}")]

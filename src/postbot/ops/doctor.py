@@ -239,7 +239,7 @@ def _alert(settings: Settings, store: Store, found: list[Check], now: datetime) 
         if check.ok:
             ended.append(incidents.check_key(check.name))
         elif check.name == "heartbeat":
-            workers = store.queue_gauges(now).workers
+            workers = store.workers()
             silence = incidents.heartbeat_silence(
                 workers, now, settings.alerts.dead_man, settings.timezone
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postbot.domain import DryRunReset, Status
+from postbot.domain import EXAMPLE_KEY_PREFIX, DryRunReset, Status
 from postbot.service import App
 
 
@@ -29,4 +29,5 @@ def go_live(app: App) -> WentLive:
 
 def queued_examples(app: App) -> tuple[int, ...]:
     """Example posts with deliveries still queued (a live daemon refuses to start over them)."""
-    return tuple(p.id for p in app.store.list_posts(Status.QUEUED) if p.example)
+    queued = app.store.list_posts(Status.QUEUED, key_prefix=EXAMPLE_KEY_PREFIX)
+    return tuple(p.id for p in queued if p.example)

@@ -34,6 +34,7 @@ from postbot.domain import (
     QueueSummary,
     Result,
     Status,
+    Worker,
 )
 from postbot.errors import PostbotError
 from postbot.operations import Incident, NewIncident, QueueGauges
@@ -119,9 +120,12 @@ class Store(ABC):
         """One delivery; NotFound for an unknown id."""
 
     @abstractmethod
-    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
+    def list_posts(
+        self, status: str | None = None, limit: int | None = None, key_prefix: str | None = None
+    ) -> list[Post]:
         """Posts with their deliveries, latest due first; `status` filters the deliveries (and
-        so the posts), `limit` caps the number of posts."""
+        so the posts), `key_prefix` the posts (through the key's index), `limit` caps the
+        number of posts."""
 
     @abstractmethod
     def posts_due_between(self, start: datetime, end: datetime) -> list[Post]:
@@ -419,6 +423,10 @@ class Store(ABC):
     @abstractmethod
     def forget_worker(self, worker: str) -> None:
         """A worker that stopped cleanly removes its heartbeat row."""
+
+    @abstractmethod
+    def workers(self) -> tuple[Worker, ...]:
+        """The workers' heartbeats, most recently seen first (nothing else is read)."""
 
     @abstractmethod
     def status_summary(self) -> QueueSummary:

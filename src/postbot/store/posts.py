@@ -226,12 +226,24 @@ class PostOps(ThreadOps):
                 raise NotFound(f"no delivery with id {delivery_id}")
             return self._with_parts(conn, [delivery_record(found)])[0]
 
-    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
+    def list_posts(
+        self, status: str | None = None, limit: int | None = None, key_prefix: str | None = None
+    ) -> list[Post]:
         with self.read() as conn:
             query = select(DELIVERY).order_by(DELIVERY.c.due_at.desc(), DELIVERY.c.id)
-            if status:
+            if key_prefix:
+                # The posts first, through a range of the key's unique index (`LIKE` would read
+                # every key), then their deliveries by post id: asked for `status` as well,
+                # SQLite would walk every delivery in that state instead.
+                after = key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)
+                keyed = select(POST.c.id).where(POST.c.key >= key_prefix, POST.c.key < after)
+                ids = list(conn.execute(keyed).scalars())
+                query = query.where(DELIVERY.c.post_id.in_(ids))
+            elif status:
                 query = query.where(DELIVERY.c.status == status)
             deliveries = [delivery_record(d) for d in conn.execute(query).mappings()]
+            if key_prefix and status:
+                deliveries = [d for d in deliveries if d.status == status]
             post_ids = set(list(dict.fromkeys(d.post_id for d in deliveries))[:limit])
             deliveries = self._with_parts(conn, [d for d in deliveries if d.post_id in post_ids])
             return posts_of(conn, deliveries)

@@ -70,7 +70,10 @@ _RECENT_STARTS = (
     select(ATTEMPT.c.started_at)
     .join(DELIVERY, DELIVERY.c.id == ATTEMPT.c.delivery_id)
     .where(
-        DELIVERY.c.account == bindparam("account"),
+        # `account || ''`, not `account`: so that SQLite goes from the attempts in the pace's
+        # window (their started_at index) to their deliveries, rather than walking every
+        # delivery the account ever had through the (account, status, updated_at) index.
+        DELIVERY.c.account + "" == bindparam("account"),
         ATTEMPT.c.started_at > bindparam("since", type_=ATTEMPT.c.started_at.type),
         ATTEMPT.c.dry_run == bindparam("dry_run"),
     )

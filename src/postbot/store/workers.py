@@ -41,6 +41,10 @@ class WorkerOps:
         with self.write() as conn:
             conn.execute(delete(HEARTBEAT).where(HEARTBEAT.c.worker == worker))
 
+    def workers(self) -> tuple[Worker, ...]:
+        with self.read() as conn:
+            return read_workers(conn)
+
     def status_summary(self) -> QueueSummary:
         with self.read() as conn:
             counts: dict[str, int] = {}

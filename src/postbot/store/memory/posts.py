@@ -150,9 +150,12 @@ class MemoryPostOps(MemoryThreadOps):
                 raise NotFound(f"no delivery with id {delivery_id}")
             return self._with_parts(db, [db.deliveries[delivery_id]])[0]
 
-    def list_posts(self, status: str | None = None, limit: int | None = None) -> list[Post]:
+    def list_posts(
+        self, status: str | None = None, limit: int | None = None, key_prefix: str | None = None
+    ) -> list[Post]:
         with self._read() as db:
-            rows = sorted((d for d in db.deliveries.values() if not status or d.status == status),
+            rows = sorted((d for d in db.deliveries.values() if not status or d.status == status
+                           if not key_prefix or db.posts[d.post_id].key.startswith(key_prefix)),
                           key=lambda d: d.id)  # fmt: skip
             rows.sort(key=lambda d: d.due_at, reverse=True)  # stable: ids stay in order
             post_ids = list(dict.fromkeys(d.post_id for d in rows))[:limit]

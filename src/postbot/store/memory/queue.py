@@ -230,6 +230,10 @@ class MemoryQueueOps(MemoryThreadOps):
         with self._write() as db:
             db.workers.pop(worker, None)
 
+    def workers(self) -> tuple[Worker, ...]:
+        with self._read() as db:
+            return tuple(sorted(db.workers.values(), key=lambda w: w.seen_at, reverse=True))
+
     def status_summary(self) -> QueueSummary:
         with self._read() as db:
             counts: dict[str, int] = {}
