@@ -137,6 +137,9 @@ def seed_sqlite(
     now = sql_time(datetime.now(UTC))
     text = f"{TEASER} {LINK} #{TAGS[0]} #{TAGS[1]}"
     hashtags = json.dumps(list(TAGS))
+    from postbot.duplicates import text_hash
+
+    digest = text_hash(text)  # hex: safe in the statement
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")
@@ -158,10 +161,12 @@ def seed_sqlite(
                     rows.append(
                         (i, account, platform, uuid.uuid4().hex, text, when, when, now, now)
                     )
+            # part_count 1 and the text's hash, as enqueue writes them: a row without a
+            # part_count is read as a possible thread (its parts looked up at every claim).
             conn.executemany(
                 "INSERT INTO delivery (post_id, account, platform, key, text, status, due_at,"
-                " next_attempt_at, attempts, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 0, ?, ?)",
+                " next_attempt_at, attempts, created_at, updated_at, part_count, text_hash)"
+                f" VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 0, ?, ?, 1, '{digest}')",
                 rows,
             )
         conn.execute("COMMIT")
