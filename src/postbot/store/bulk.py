@@ -55,7 +55,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 def ids_by_key(conn: Connection, table: Table, keys: Sequence[str]) -> dict[str, int]:
     """The ids of the rows of `table` with these (unique) keys: key -> id."""
     found: dict[str, int] = {}
-    for chunk in _chunks(list(keys), _CHUNK):
+    for chunk in chunks(list(keys), _CHUNK):
         query = select(table.c.key, table.c.id).where(table.c.key.in_(chunk))
         found.update((key, row_id) for key, row_id in conn.execute(query))
     return found
@@ -119,6 +119,7 @@ def _convert(values: list[Any], processor: Processor) -> list[Any]:
     return converted
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in slices of at most `size` (the keys of one `IN (...)`)."""
     for i in range(0, len(items), size):
         yield items[i : i + size]

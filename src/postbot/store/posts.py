@@ -7,7 +7,7 @@ Every method is one transaction: either all of it happens or none of it does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from postbot.domain import (
 )
 from postbot.errors import NotFound
 from postbot.store import rules
-from postbot.store.bulk import ids_by_key, insert_rows
+from postbot.store.bulk import chunks, ids_by_key, insert_rows
 from postbot.store.tables import AttemptRow, DeliveryRow, PostRow
 from postbot.store.threads import ThreadOps
 from postbot.variants import from_json as variants_from_json
@@ -74,7 +74,7 @@ class PostOps(ThreadOps):
             keys = [plan.draft.key or "" for plan, _ in items]
             known = {
                 row.key
-                for chunk in _chunks(list(dict.fromkeys(keys)), 500)
+                for chunk in chunks(list(dict.fromkeys(keys)), 500)
                 for row in conn.execute(select(POST.c.key).where(POST.c.key.in_(chunk)))
             }
             # Runs of posts never imported before are written together; the rest one by one,
@@ -358,7 +358,7 @@ def posts_of(
     post_ids = list(dict.fromkeys(d.post_id for d in deliveries))[:limit]
     rows = {
         p["id"]: p
-        for chunk in _chunks(post_ids, 500)
+        for chunk in chunks(post_ids, 500)
         for p in conn.execute(select(POST).where(POST.c.id.in_(chunk))).mappings()
     }
     by_post: dict[int, list[Delivery]] = {i: [] for i in post_ids}
@@ -441,8 +441,3 @@ def attempt_record(row: Any) -> Attempt:
         dry_run=bool(row["dry_run"]),
         detail=dict(row["detail"] or {}),
     )
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

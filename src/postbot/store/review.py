@@ -20,8 +20,9 @@ from postbot.reviews import Decision, Review, review_detail
 from postbot.slots import Schedule, first_free
 from postbot.store import review_rules, rules
 from postbot.store.base import ConstraintError
+from postbot.store.bulk import chunks
 from postbot.store.feed_tables import FeedItemRow, FeedRow, ReviewRow
-from postbot.store.posts import DELIVERY, POST, _chunks
+from postbot.store.posts import DELIVERY, POST
 from postbot.store.slots import _taken_lookup
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ class ReviewOps:
         found: dict[str, KnownItem] = {}
         columns = (FEED_ITEM.c.id, FEED_ITEM.c.article, FEED_ITEM.c.key, FEED_ITEM.c.content_hash,
                    FEED_ITEM.c.post_id)  # fmt: skip
-        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+        for chunk in chunks(list(dict.fromkeys(keys)), 500):
             query = select(*columns).where(FEED_ITEM.c.feed == feed, FEED_ITEM.c.key.in_(chunk))
             for r in conn.execute(query):
                 # An article's first key row has `article` NULL: its own id is the article's.
@@ -175,7 +176,7 @@ class ReviewOps:
     def feed_notes(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
         notes: dict[int, list[str]] = {}
         with self.read() as conn:
-            for chunk in _chunks(list(post_ids), 500):
+            for chunk in chunks(list(post_ids), 500):
                 query = (select(FEED_ITEM.c.post_id, FEED_ITEM.c.note)
                          .where(FEED_ITEM.c.post_id.in_(chunk), FEED_ITEM.c.note.is_not(None),
                                 FEED_ITEM.c.article.is_(None)))  # fmt: skip
@@ -244,7 +245,7 @@ class ReviewOps:
         conn.execute(insert(FEED_ITEM), heads)  # a plain executemany: no RETURNING per row
         feed = heads[0]["feed"]
         found: dict[str, int] = {}
-        for chunk in _chunks([h["key"] for h in heads], 500):
+        for chunk in chunks([h["key"] for h in heads], 500):
             query = select(FEED_ITEM.c.id, FEED_ITEM.c.key).where(
                 FEED_ITEM.c.feed == feed, FEED_ITEM.c.key.in_(chunk)
             )
