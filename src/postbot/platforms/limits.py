@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -55,19 +56,10 @@ def longest_hashtag(measure: Callable[[str], int]) -> Callable[[str], int]:
     return longest
 
 
-_LAST_TAGS: tuple[str, tuple[str, ...]] = ("", ())  # the text asked last, and its hashtags
-
-
+@lru_cache(maxsize=64)
 def _hashtags(text: str) -> tuple[str, ...]:
-    """`compose.hashtags_in`, remembering the last text: a platform measuring its longest
-    hashtag two ways (Bluesky: graphemes, bytes) scans the text once. One tuple, read and
-    replaced whole, so threads checking texts at once never see another text's hashtags."""
-    global _LAST_TAGS
-    last = _LAST_TAGS
-    if last[0] == text:
-        return last[1]
+    """`compose.hashtags_in`, remembered (a pure function): a platform measuring its longest
+    hashtag two ways (Bluesky: graphemes, bytes) scans the text once."""
     from postbot.compose import hashtags_in
 
-    tags = hashtags_in(text)
-    _LAST_TAGS = (text, tags)
-    return tags
+    return hashtags_in(text)
