@@ -97,3 +97,39 @@ def test_the_same_values_as_sqlalchemy_stores(sql_store: SQLStore, shape: Any) -
             )
     assert found["new"] == found["old"]
     assert len(found["new"][0]) == 6 and len(found["new"][1]) == 5
+
+
+def test_an_update_for_many_rows_changes_what_sqlalchemy_changes(sql_store: SQLStore) -> None:
+    """The daemon's record of outcomes (`run_many` of the delivery UPDATE, with the literal it
+    binds itself: status = 'publishing'): the same rows changed, the same values, and the same
+    count, which leaves out a row another worker holds."""
+    from postbot.store.bulk import run_many
+    from postbot.store.queue import _RECORD_DELIVERY
+
+    found = {}
+    with sql_store.write() as conn:
+        for way in ("old", "new"):
+            insert_rows(conn, POST, posts(way))
+            post_id = ids_by_key(conn, POST, [f"{way}0"])[f"{way}0"]
+            rows = deliveries(post_id, way)
+            for row in rows:
+                row.update(status=Status.PUBLISHING, lease_owner="w1")
+            rows[4]["lease_owner"] = "w2"  # another worker's: not changed, not counted
+            insert_rows(conn, DELIVERY, rows)
+            ids = ids_by_key(conn, DELIVERY, [r["key"] for r in rows])
+            outcomes = [
+                {"b_id": ids[r["key"]], "b_worker": "w1",
+                 "b_status": Status.PUBLISHED if i % 2 else Status.QUEUED,
+                 "b_next": None if i % 2 else FOLDS[i % 2], "b_remote_id": f"r{i}" if i else None,
+                 "b_remote_url": None, "b_error": "kaputt ü" if i == 2 else None,
+                 "b_now": SAME[i % 3], "b_dry_run": bool(i % 2)}
+                for i, r in enumerate(rows)
+            ]  # fmt: skip
+            if way == "old":
+                count = conn.execute(_RECORD_DELIVERY, outcomes).rowcount
+            else:
+                count = run_many(conn, _RECORD_DELIVERY, outcomes)
+            found[way] = (count, stored(conn, DELIVERY, way, ("id", "key", "post_id")))
+    assert found["new"] == found["old"]
+    assert found["new"][0] == 4
+    assert [row.status for row in found["new"][1]][:4] == ["queued", "published"] * 2

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from postbot.domain import (
@@ -27,6 +27,7 @@ from postbot.domain import (
 )
 from postbot.pacing import pace_after, pace_room, pace_state
 from postbot.store import rules
+from postbot.store.bulk import insert_rows, run_many
 from postbot.store.posts import ATTEMPT, DELIVERY, POST
 from postbot.store.threads import ThreadOps
 
@@ -37,7 +38,6 @@ T = TypeVar("T")
 
 # Statements run for every claim and every record, built once: SQLAlchemy then finds their
 # compiled form by a cache key it has already computed.
-_INSERT_ATTEMPT = insert(ATTEMPT)
 _RECORD_DELIVERY = (
     update(DELIVERY)
     .where(
@@ -335,9 +335,8 @@ class QueueOps(ThreadOps):
         ]  # fmt: skip
 
         def write(conn: Connection) -> int:
-            if attempts:
-                conn.execute(_INSERT_ATTEMPT, attempts)
-            return int(conn.execute(_RECORD_DELIVERY, outcomes).rowcount)
+            insert_rows(conn, ATTEMPT, attempts)
+            return run_many(conn, _RECORD_DELIVERY, outcomes)
 
         return self.write_retried(write)
 
