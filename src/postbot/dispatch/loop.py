@@ -14,9 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from postbot.config import Settings
@@ -46,6 +48,9 @@ class Pass:
 
     def __init__(self) -> None:
         self.pending: set[Future[Result]] = set()
+        # Each publish puts its future here as it finishes: one queue to wait on, rather than
+        # a waiter added to (and taken off) every future in flight at each wait.
+        self.finished: SimpleQueue[Future[Result]] = SimpleQueue()
         self.pending_free_slot: set[Future[Result]] = set()  # of `pending`, to X-like accounts
         self.results: list[Result] = []
         self.claims: dict[int, Claimed] = {}  # started and not yet recorded, for the observers
@@ -55,8 +60,15 @@ class Pass:
 
     def collect(self, timeout: float) -> int:
         """Wait up to `timeout` for publishes to finish; returns how many did."""
-        done, self.pending = wait(self.pending, timeout=timeout, return_when=FIRST_COMPLETED)
-        self.pending_free_slot -= done
+        try:
+            done = [self.finished.get(timeout=timeout)]
+        except Empty:
+            return 0
+        with suppress(Empty):
+            while True:
+                done.append(self.finished.get_nowait())
+        self.pending.difference_update(done)
+        self.pending_free_slot.difference_update(done)
         self.results.extend(f.result() for f in done)
         return len(done)
 
@@ -217,6 +229,7 @@ class Dispatcher:
             self._running.add(future)
         future.add_done_callback(self._finished)
         work.pending.add(future)
+        future.add_done_callback(work.finished.put)
         if item.account in self.rules.free_slots_only:
             work.pending_free_slot.add(future)
 
