@@ -59,8 +59,8 @@ def attempt_fields(item: Claimed, result: Result) -> dict[str, Any]:
         "delivery_id": item.delivery_id,
         "account": item.account,
         "platform": item.platform,
-        "started_at": _iso(result.started_at),
-        "finished_at": _iso(result.finished_at),
+        "started_at": result.started_at,  # as text in a JSON line (`JsonFormatter`)
+        "finished_at": result.finished_at,
         "outcome": str(result.outcome),
         "error_class": result.error_class,
         "error_message": result.error_message,
@@ -84,10 +84,9 @@ class RedactSecrets(logging.Filter):
         self.redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self.redact(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        # The message formatted here once, masked, and kept: the formatter then has nothing
+        # left to format again.
+        record.msg, record.args = self.redact(record.getMessage()), None
         for name in _MASKED:
             value = getattr(record, name, None)
             if isinstance(value, str):
@@ -101,11 +100,19 @@ class LocalTimeFormatter(logging.Formatter):
     def __init__(self, zone: tzinfo) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         self.zone = zone
+        self._last: tuple[int, str] = (-1, "")  # the last second written, and its text
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         from postbot.when import local_text
 
-        return local_text(datetime.fromtimestamp(record.created, UTC), self.zone)
+        # To the second: the lines of one second share their time (a busy daemon writes
+        # thousands), worked out once. One tuple, so threads never see half of it.
+        second = int(record.created)
+        last = self._last
+        if last[0] != second:
+            last = (second, local_text(datetime.fromtimestamp(second, UTC), self.zone))
+            self._last = last
+        return last[1]
 
 
 class JsonFormatter(logging.Formatter):
@@ -120,7 +127,9 @@ class JsonFormatter(logging.Formatter):
         }
         for name in _FIELDS:
             if hasattr(record, name):
-                entry[name] = getattr(record, name)
+                value = getattr(record, name)
+                # A time as the attempt log writes it; a text line never needs one at all.
+                entry[name] = _iso(value) if isinstance(value, datetime) else value
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -136,5 +145,9 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Neither format shows where a line was logged from, nor the thread or process: so no
+    # record looks them up (the logging HOWTO's "Optimization"; a frame walk per line).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # APScheduler logs every job run at INFO; only its warnings matter to an operator.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

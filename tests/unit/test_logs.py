@@ -97,3 +97,24 @@ def test_an_attempts_json_line_carries_the_attempt_logs_fields(
         "attempt": 2,
     }
     assert entry["started_at"] == "2031-05-06T07:08:09.000Z"
+
+
+def test_a_text_lines_time_is_its_own_second_in_the_zone() -> None:
+    """Lines of one second share the time worked out once; the next second gets its own, also
+    across the night the clocks go back (Berlin, 03:00 CEST -> 02:00 CET)."""
+    from datetime import UTC, datetime
+
+    from postbot.logs import LocalTimeFormatter
+
+    berlin = ZoneInfo("Europe/Berlin")
+    formatter = LocalTimeFormatter(berlin)
+    start = datetime(2031, 10, 26, 0, 59, 59, tzinfo=UTC).timestamp()  # 02:59:59 CEST
+    written = []
+    for created in (start + 0.1, start + 0.9, start + 1.0, start + 1.5, start + 3600.2):
+        record = logging.LogRecord("postbot", logging.INFO, "", 0, "m", None, None)
+        record.created = created
+        written.append(formatter.formatTime(record))
+    assert written == [
+        "2031-10-26 02:59:59 CEST", "2031-10-26 02:59:59 CEST", "2031-10-26 02:00:00 CET",
+        "2031-10-26 02:00:00 CET", "2031-10-26 02:59:59 CET",
+    ]  # fmt: skip
