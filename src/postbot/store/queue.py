@@ -243,20 +243,25 @@ class QueueOps(ThreadOps):
         created_at, dry_run, part_count) with their posts' content and parts, in due order."""
         if not rows:
             return []
-        posts = {
-            p.id: p for p in conn.execute(_CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})})
-        }
+        # Each post's content once (a post's deliveries to several accounts share it), and the
+        # rows read as tuples: this runs for every delivery the daemon publishes.
+        content = {
+            post_id: (language, link, tuple(hashtags or ()),
+                      tuple(MediaItem(m["path"], m.get("alt", "")) for m in media or ()))
+            for post_id, language, link, hashtags, media in conn.execute(
+                _CLAIMED_POSTS, {"ids": list({r.post_id for r in rows})}
+            )
+        }  # fmt: skip
         threads = [r.id for r in rows if r.part_count is None or r.part_count > 1]
         parts = self._parts_of(conn, threads) if threads else {}
         claimed = []
-        for r in sorted(rows, key=lambda r: (r.due_at, r.id)):
-            p = posts[r.post_id]
+        for (delivery_id, post_id, account, platform, key, text_, due_at, attempts, created_at,
+             dry_run, part_count) in sorted(rows, key=lambda r: (r.due_at, r.id)):  # fmt: skip
             claimed.append(
                 Claimed(
-                    r.id, r.post_id, r.account, r.platform, r.key, r.text, r.due_at,
-                    r.attempts, r.created_at, p.language, p.link, tuple(p.hashtags or ()),
-                    tuple(MediaItem(m["path"], m.get("alt", "")) for m in p.media or ()),
-                    bool(r.dry_run), r.part_count, parts.get(r.id, ()),
+                    delivery_id, post_id, account, platform, key, text_, due_at, attempts,
+                    created_at, *content[post_id], bool(dry_run), part_count,
+                    parts.get(delivery_id, ()),
                 )
             )  # fmt: skip
         return claimed
