@@ -116,8 +116,12 @@ def _plan(dialect: Dialect, statement: UpdateBase, keys: tuple[str, ...]) -> _Pl
         fixed[column.key] = default.arg  # type: ignore[attr-defined]
     literals = compiled.construct_params(params=dict.fromkeys(keys))
     fixed.update((n, value) for n, value in literals.items() if n not in keys and n not in fixed)
-    names = tuple(compiled.positiontup or ()) if compiled.positional else (*literals, *fixed)
-    names = tuple(dict.fromkeys(names))
+    # Positional: one place per use of a parameter, a repeat included; named: each name once.
+    names = (
+        tuple(compiled.positiontup or ())
+        if compiled.positional
+        else tuple(dict.fromkeys((*literals, *fixed)))
+    )
     if set(names) != set(keys) | set(fixed) or any(
         getattr(compiled.binds.get(name), "expanding", False) for name in names
     ):
