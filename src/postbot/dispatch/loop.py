@@ -48,10 +48,10 @@ class Pass:
 
     def __init__(self) -> None:
         self.pending: set[Future[Result]] = set()
+        self.pending_free_slot: set[Future[Result]] = set()  # of `pending`, to X-like accounts
         # Each publish puts its future here as it finishes: one queue to wait on, rather than
         # a waiter added to (and taken off) every future in flight at each wait.
         self.finished: SimpleQueue[Future[Result]] = SimpleQueue()
-        self.pending_free_slot: set[Future[Result]] = set()  # of `pending`, to X-like accounts
         self.results: list[Result] = []
         self.claims: dict[int, Claimed] = {}  # started and not yet recorded, for the observers
         self.exhausted = False  # the last claim found nothing (or no room for what is due)

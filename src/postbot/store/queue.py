@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # Statements run for every claim and every record, built once: SQLAlchemy then finds their
-# compiled form by a cache key it has already computed.
+# compiled form by a cache key it has already computed (the record's, `run_many` keeps).
 _RECORD_DELIVERY = (
     update(DELIVERY)
     .where(
