@@ -98,9 +98,7 @@ def read_post_file(
     folder keys are relative to (the project folder; default the working folder); `in_folder`:
     found by scanning a folder, where a Markdown file without front matter is refused."""
     try:
-        # utf-8-sig: a byte-order mark (some Windows editors write one) would otherwise hide
-        # the front matter, and the whole file, YAML and all, would become the post text.
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_text(path)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
@@ -112,6 +110,20 @@ def read_post_file(
             text, path, zone, now, order=order, base=base, require_front_matter=in_folder
         )
     raise UserError(f"{path}: unknown post file type (use .md or .txt)")
+
+
+def _read_text(path: Path) -> str:
+    """The file's text as `read_text(encoding="utf-8-sig")` gives it: a leading byte-order
+    mark dropped (some Windows editors write one; it would hide the front matter, and the whole
+    file, YAML and all, would become the post text), CR LF and CR read as LF. Read in one call
+    without a text layer: a bulk import reads every file, and the text layer was most of that."""
+    with open(path, "rb", buffering=0) as file:
+        text = file.read().decode("utf-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def source_key(path: Path, base: Path | None = None, *, source: str | None = None) -> str:

@@ -307,6 +307,31 @@ def test_markdown_with_crlf_line_ends(tmp_path: Path) -> None:
     assert (draft.key, draft.hashtags, draft.teaser) == ("crlf", ("Foo",), "Body text")
 
 
+def test_markdown_with_old_mac_line_ends(tmp_path: Path) -> None:
+    # CR alone ends a line too (as Python's text files read it), mixed with CR LF and LF.
+    path = tmp_path / "cr.md"
+    path.write_bytes(b"---\rid: cr\r\nhashtags: [Foo]\n---\rBody\rtext\r")
+    draft = _read(path)
+    assert (draft.key, draft.hashtags, draft.teaser) == ("cr", ("Foo",), "Body text")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xef\xbb\xbf---\r\nid: a\r\n---\r\nText\r", b"Text \xef\xbb\xbf in the middle\n",
+     b"\xef\xbb\xbf\xef\xbb\xbftwo marks\n", b"\r\r\n\n\r", b"", "Grüße\u2028#Köln\r\n".encode()],
+)  # fmt: skip
+def test_a_post_file_reads_as_python_reads_text_with_a_byte_order_mark(
+    tmp_path: Path, data: bytes
+) -> None:
+    # What `read_text(encoding="utf-8-sig")` gives: one leading mark dropped, CR and CR LF as
+    # LF, every other character (a mark further on, U+2028) kept.
+    path = tmp_path / "p.txt"
+    path.write_bytes(data)
+    from postbot.postfile import _read_text
+
+    assert _read_text(path) == path.read_text(encoding="utf-8-sig")
+
+
 # -- reading files -------------------------------------------------------------------------
 
 
