@@ -136,13 +136,9 @@ class XPlatform(Platform):
         return count_x(text)
 
     def render(self, teaser: str, link: str | None, hashtags: tuple[str, ...]) -> str:
-        from postbot.compose import render_text
-
         # With link_placement = "reply" the link is posted as the first reply (a part of its
         # own: render_thread), so the post itself is teaser and hashtags only.
-        if self.link_placement == "reply":
-            return render_text(teaser, None, hashtags)
-        return render_text(teaser, link, hashtags)
+        return super().render(teaser, None if self.link_placement == "reply" else link, hashtags)
 
     def facets(self, text: str) -> tuple[Facet, ...]:
         # X links what twitter-text finds (also `example.org` without a scheme), as it counts.
