@@ -27,11 +27,11 @@ from pathlib import Path
 
 from postbot.config import Settings
 from postbot.domain import EXAMPLE_KEY_PREFIX, Status
-from postbot.drafts import Plan, plan, plan_warnings
+from postbot.drafts import Plan
 from postbot.errors import StateError, UserError
+from postbot.file_checks import FileCheck, check_files
 from postbot.output import local
-from postbot.platforms.base import Platform
-from postbot.postfile import SUFFIXES, read_post_file, scan_post_files
+from postbot.postfile import SUFFIXES, scan_post_files
 from postbot.store import ImportResult, Store, rules
 
 Progress = Callable[[int, int], None]  # (files checked, files in all)
@@ -68,6 +68,7 @@ class ImportReport:
     broken: tuple[BrokenFile, ...] = ()
     warnings: tuple[str, ...] = ()
     withdrawn: tuple[Withdrawn, ...] = ()
+    readers: int = 1  # the processes that read and checked the files (`file_checks`)
 
     @property
     def files(self) -> int:
@@ -110,6 +111,7 @@ def import_files(
     progress: Progress | None = None,
     live: bool = True,
     allow_duplicate: bool = False,
+    workers: int | None = None,
 ) -> ImportReport:
     """Check every post file under `paths`, then write the good ones in one transaction.
 
@@ -118,11 +120,13 @@ def import_files(
 
     Without `keep_going` a broken file means nothing is written (`BrokenFiles`). `live`: the
     posts may go out for real, so an example post (`example: true`) is refused; only a
-    dry-run daemon imports one.
+    dry-run daemon imports one. `workers`: the processes that read the files
+    (`file_checks.check_files`; None: as many as the import's size and the machine make worth
+    it).
     """
     with _collector_paused():
         return _import_files(
-            settings, store, paths, now, keep_going, progress, live, allow_duplicate
+            settings, store, paths, now, keep_going, progress, live, allow_duplicate, workers
         )
 
 
@@ -151,27 +155,24 @@ def _import_files(
     progress: Progress | None,
     live: bool,
     allow_duplicate: bool,
+    workers: int | None,
 ) -> ImportReport:
     files, broken = _find(paths)
     items: list[tuple[Plan, datetime | None]] = []
     warnings: list[str] = []
     seen: dict[str, str | None] = {}
     used_by: dict[str, str] = {}  # key -> the file that has it
-    platforms: dict[str, Platform] = {}  # account -> its platform object, for every file
-    for done, (path, in_folder) in enumerate(files, 1):
+    readers, checks = check_files(settings, files, now, workers)
+    for done, check in enumerate(checks, 1):
+        path = check.path
         try:
-            checked = _check(settings, store, path, in_folder, now, used_by, platforms)
-            if live and checked.draft.key and checked.draft.key.startswith(EXAMPLE_KEY_PREFIX):
-                raise UserError(
-                    f"{path}: an example post (example: true) is published by dry runs only;"
-                    " delete the file, or remove `example: true` to publish it for real"
-                )
+            checked = _accept(settings, store, check, now, used_by, live)
         except UserError as exc:
             broken.append(BrokenFile(str(path), str(exc)))
             seen[os.path.abspath(path)] = None
         else:
-            items.append((checked, _due(settings, checked, now)))
-            warnings.extend(plan_warnings(checked))
+            items.append((checked, check.due))
+            warnings.extend(check.warnings)
             seen[os.path.abspath(path)] = checked.draft.key
         if progress is not None:
             progress(done, len(files))
@@ -189,17 +190,7 @@ def _import_files(
     rest = [item for item in items if id(item[0]) not in placed]
     results = store.import_plans(rest, now) if rest else []
     results += [_place(settings, store, checked, now) for checked, _ in slotted]
-    return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings))
-
-
-def _due(settings: Settings, checked: Plan, now: datetime) -> datetime | None:
-    """When an imported post is due: its `at`, or a recurring post's first occurrence."""
-    draft = checked.draft
-    if draft.every is None:
-        return draft.at
-    from postbot.service.recurring import first_occurrence
-
-    return first_occurrence(settings, draft.every, draft.until, now, f"{draft.where}: every")
+    return ImportReport(seen, tuple(results), tuple(broken), tuple(warnings), readers=readers)
 
 
 def _place(settings: Settings, store: Store, checked: Plan, now: datetime) -> ImportResult:
@@ -356,52 +347,42 @@ def _find(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, bool]], list[Br
     return files, broken
 
 
-def _check(
+def _accept(
     settings: Settings,
     store: Store,
-    path: Path,
-    in_folder: bool,
+    check: FileCheck,
     now: datetime,
     used_by: dict[str, str],
-    platforms: dict[str, Platform] | None = None,
+    live: bool,
 ) -> Plan:
-    # Keys relative to the project folder: the daemon run from another folder must know the
-    # same file by the same key, or it would post it again.
-    draft = read_post_file(
-        path,
-        settings.timezone,
-        now,
-        order=settings.date_order,
-        base=settings.project_dir,
-        in_folder=in_folder,
-    )
-    if draft.language is None and settings.language:
-        draft = replace(draft, language=settings.language)
-    key = draft.key or ""
+    """A file's plan, after the checks that need the other files or the database (in file
+    order: the first file with an id keeps it); UserError naming the file if it is refused."""
+    path = check.path
+    if check.key is None:  # unreadable: nothing else to say of it
+        raise UserError(check.error or f"{path}: cannot be read")
+    key = check.key
     if key in used_by:
         raise UserError(f"{path}: id '{key}' is also used by {used_by[key]}")
     used_by[key] = str(path)
-    checked = plan(draft, settings, platforms=platforms)
-    if draft.slot:
-        from postbot.slot_config import schedules_for
-
-        try:
-            schedules_for(settings, tuple(t.account for t in checked.targets))
-        except UserError as exc:
-            raise UserError(f"{path}: slot: next: {exc}") from None
-    if draft.every is not None:
-        _due(settings, checked, now)  # a rule without an occurrence (before until) is refused
+    if check.plan is None:
+        raise UserError(check.error or f"{path}: cannot be read")
+    checked, draft = check.plan, check.plan.draft
     if draft.until is not None and draft.until < now:
         stored = store.find_post_by_key(key)
-        if stored is None or stored.content_hash != checked.draft.content_hash():
+        if stored is None or stored.content_hash != draft.content_hash():
             raise UserError(f"{path}: until {local(draft.until, settings.timezone)} is in the past")
     if draft.at is not None and draft.at < now:
         stored = store.find_post_by_key(key)
-        if stored is None or stored.content_hash != checked.draft.content_hash():
+        if stored is None or stored.content_hash != draft.content_hash():
             raise UserError(
                 f"{path}: at {local(draft.at, settings.timezone)} is in the past;"
                 " remove 'at' to post now"
             )
+    if live and key.startswith(EXAMPLE_KEY_PREFIX):
+        raise UserError(
+            f"{path}: an example post (example: true) is published by dry runs only;"
+            " delete the file, or remove `example: true` to publish it for real"
+        )
     return checked
 
 
