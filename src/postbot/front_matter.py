@@ -118,7 +118,6 @@ def _python_only(block: str) -> bool:
     return _PYTHON_ONLY_CHARS.search(block) is not None and _PYTHON_ONLY.search(block) is not None
 
 
-
 def _strict_loaders() -> tuple[Any, Any]:
     """(libyaml's, PyYAML's) SafeLoader, each refusing keys that are not text and keys given
     twice; the first is None without libyaml. Built once.
