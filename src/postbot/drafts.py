@@ -51,6 +51,12 @@ class Draft:
 
     def content_hash(self) -> str:
         """What the post says and where it goes: a change here is a change to the post."""
+        return self._content_hash
+
+    @cached_property
+    def _content_hash(self) -> str:
+        # Worked out once per draft (a draft never changes): an import's worker process works
+        # it out, and the importer and the store read it.
         payload: list[Any] = [
             self.teaser, list(self.hashtags), self.link, self.language,
             [[m.path, m.alt] for m in self.media], self.headline, list(self.to),

@@ -102,8 +102,11 @@ def check_file(
         warnings = tuple(plan_warnings(checked))
     except UserError as exc:
         return FileCheck(path, key, error=str(exc))
+    # Worked out here, by the worker, and sent with the plan: the store and the duplicate
+    # guard ask for them.
+    checked.draft.content_hash()
     for target in checked.targets:
-        target.text_hash  # noqa: B018 (worked out here, by the worker: the guard asks for it)
+        target.text_hash  # noqa: B018
     return FileCheck(path, key, checked, None, due, warnings)
 
 
