@@ -52,6 +52,9 @@ class PostOps(ThreadOps):
     def notify_enqueued(self, conn: Connection) -> None:  # provided by SQLStore
         raise NotImplementedError
 
+    def make_room(self, conn: Connection, rows: int) -> None:  # provided by SQLStore
+        raise NotImplementedError
+
     # -- creating ------------------------------------------------------------------------
     def enqueue(self, plan: Plan, due: datetime, now: datetime) -> int:
         with self.write() as conn:
@@ -71,6 +74,7 @@ class PostOps(ThreadOps):
     ) -> list[ImportResult]:
         results: list[ImportResult] = []
         with self.write() as conn:
+            self.make_room(conn, len(items) * 4)  # a post and its deliveries, about
             keys = [plan.draft.key or "" for plan, _ in items]
             known = {
                 row.key

@@ -76,6 +76,11 @@ class SQLStore(
     def notify_enqueued(self, conn: Connection) -> None:
         """Tell idle workers that new work exists (PostgreSQL NOTIFY; SQLite needs nothing)."""
 
+    def make_room(self, conn: Connection, rows: int) -> None:
+        """Before a write of `rows` new rows: memory for the pages of the indexes it grows, if
+        the database needs telling (SQLite, `sqlite.BULK_CACHE_KIB`; PostgreSQL has its shared
+        buffers), until the transaction's connection is handed back."""
+
     def change_watcher(self) -> ChangeWatcher:
         return PollingWatcher()
 
