@@ -153,8 +153,13 @@ def _in_workers(
 
 
 def _start_worker(settings: Settings, now: datetime) -> None:
+    import signal
+
     global _WORKER
     _WORKER = (settings, now, {})
+    # Ctrl-C reaches the whole process group: the importer stops the pool (its tasks not yet
+    # begun are cancelled), and a worker must not die first with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_chunk(files: list[tuple[Path, bool]]) -> list[FileCheck]:

@@ -251,13 +251,23 @@ def import_progress() -> Iterator[Progress | None]:
     if not err.is_terminal:
         yield None
         return
+    import time
+
     from rich.progress import Progress as Bar
 
-    with Bar(console=err, transient=True) as bar:
+    # Drawn by the import's own thread, ten times a second at most, not by a thread of its
+    # own: a process with one thread may fork workers to read a big import (`file_checks`).
+    with Bar(console=err, transient=True, auto_refresh=False) as bar:
         task = bar.add_task("checking post files", total=None)
+        drawn = 0.0
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            nonlocal drawn
+            now = time.monotonic()
+            due = done == total or now - drawn >= 0.1
+            bar.update(task, completed=done, total=total, refresh=due)
+            if due:
+                drawn = now
 
         yield update
 
