@@ -161,11 +161,12 @@ class PostOps(ThreadOps):
         insert_rows(conn, POST, posts)
         by_key = ids_by_key(conn, POST, [post["key"] for post in posts])
         ids: list[int] = [by_key[post["key"]] for post in posts]
+        keys = iter(rules.delivery_keys(sum(len(plan.targets) for plan, _ in items)))
         rows = [
             row
             for post_id, (plan, due) in zip(ids, items, strict=True)
             for row in rules.new_deliveries(
-                post_id, plan.targets, due, now, rules.initial_status(plan)
+                post_id, plan.targets, due, now, rules.initial_status(plan), keys
             )
         ]
         if rows:
