@@ -59,7 +59,7 @@ def scan_post_files(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend((p, True) for p in sorted(path.iterdir()) if _is_post_file(p))
+            found.extend((path / name, True) for name in _post_file_names(path))
         elif path.exists():
             reason = not_a_post(path.name)
             if reason:
@@ -79,10 +79,26 @@ def not_a_post(name: str) -> str | None:
     return None
 
 
-def _is_post_file(path: Path) -> bool:
-    # Hidden files first: editors leave `.#post.md` (Emacs lock, a dangling link) or `._post.md`
-    # (macOS) beside a post being edited, and one unreadable file stops the whole import.
-    return path.suffix.lower() in SUFFIXES and not_a_post(path.name) is None and path.is_file()
+def _post_file_names(folder: Path) -> list[str]:
+    """The names of the post files directly inside `folder`, sorted (as its paths sort)."""
+    names = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            # Hidden files first: editors leave `.#post.md` (Emacs lock, a dangling link) or
+            # `._post.md` (macOS) beside a post being edited, and one unreadable file stops
+            # the whole import.
+            if os.path.splitext(name)[1].lower() not in SUFFIXES or not_a_post(name):
+                continue
+            # The entry knows a plain file without another system call; a link is followed
+            # as `Path.is_file` follows it.
+            if entry.is_symlink():
+                if not (folder / name).is_file():
+                    continue
+            elif not entry.is_file(follow_symlinks=False):
+                continue
+            names.append(name)
+    return sorted(names)
 
 
 def read_post_file(

@@ -368,6 +368,20 @@ def test_find_post_files_skips_editor_droppings(tmp_path: Path) -> None:
     assert find_post_files([tmp_path]) == [tmp_path / "b.md"]
 
 
+def test_find_post_files_follows_links_as_files_are_followed(tmp_path: Path) -> None:
+    # A link to a post file is a post (a shared teaser linked into two folders); a link to
+    # nothing, or to a folder, is not.
+    (tmp_path / "elsewhere").mkdir()
+    shared = _write(tmp_path / "elsewhere" / "teaser.txt", "x")
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    (folder / "linked.md").symlink_to(shared)
+    (folder / "dangling.md").symlink_to(tmp_path / "gone.md")
+    (folder / "folder.md").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    _write(folder / "plain.md", "x")
+    assert find_post_files([folder]) == [folder / "linked.md", folder / "plain.md"]
+
+
 def test_find_post_files_keeps_named_files_in_order(tmp_path: Path) -> None:
     first = _write(tmp_path / "z.txt", "x")
     second = _write(tmp_path / "a.md", "x")
