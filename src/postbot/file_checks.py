@@ -36,9 +36,9 @@ _MAX_WORKERS = 8
 
 @dataclass(frozen=True)
 class FileCheck:
-    """One post file, read and planned, or why not."""
+    """One post file, read and planned, or why not (its path is the caller's: a path is the
+    dearest part of a check to send back from a worker)."""
 
-    path: Path
     key: str | None = None  # its post's key, once the file could be read
     plan: Plan | None = None  # None: `error` says what is wrong
     error: str | None = None  # one line, naming the file
@@ -52,9 +52,9 @@ def check_files(
     now: datetime,
     workers: int | None = None,
 ) -> tuple[int, Iterator[FileCheck]]:
-    """(the processes reading, each file's check in file order). `files`: (path, found in a
-    folder). `workers`: how many worker processes; None lets the import's size and the machine
-    decide, 0 reads in this process."""
+    """(the processes reading, each file's check in the order of `files`). `files`: (path,
+    found in a folder). `workers`: how many worker processes; None lets the import's size and
+    the machine decide, 0 reads in this process."""
     count = default_workers(len(files)) if workers is None else workers
     if count < 1:
         return 1, _in_process(settings, files, now)
@@ -84,7 +84,7 @@ def check_file(
         draft = read_post_file(path, settings.timezone, now, order=settings.date_order,
                                base=settings.project_dir, in_folder=in_folder)  # fmt: skip
     except UserError as exc:
-        return FileCheck(path, error=str(exc))
+        return FileCheck(error=str(exc))
     if draft.language is None and settings.language:
         draft = replace(draft, language=settings.language)
     key = draft.key or ""
@@ -101,13 +101,13 @@ def check_file(
         due = first_due(settings, checked, now)
         warnings = tuple(plan_warnings(checked))
     except UserError as exc:
-        return FileCheck(path, key, error=str(exc))
+        return FileCheck(key, error=str(exc))
     # Worked out here, by the worker, and sent with the plan: the store and the duplicate
     # guard ask for them.
     checked.draft.content_hash()
     for target in checked.targets:
         target.text_hash  # noqa: B018
-    return FileCheck(path, key, checked, None, due, warnings)
+    return FileCheck(key, checked, None, due, warnings)
 
 
 def first_due(settings: Settings, checked: Plan, now: datetime) -> datetime | None:

@@ -163,10 +163,9 @@ def _import_files(
     seen: dict[str, str | None] = {}
     used_by: dict[str, str] = {}  # key -> the file that has it
     readers, checks = check_files(settings, files, now, workers)
-    for done, check in enumerate(checks, 1):
-        path = check.path
+    for done, ((path, _), check) in enumerate(zip(files, checks, strict=True), 1):
         try:
-            checked = _accept(settings, store, check, now, used_by, live)
+            checked = _accept(settings, store, path, check, now, used_by, live)
         except UserError as exc:
             broken.append(BrokenFile(str(path), str(exc)))
             seen[os.path.abspath(path)] = None
@@ -350,6 +349,7 @@ def _find(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, bool]], list[Br
 def _accept(
     settings: Settings,
     store: Store,
+    path: Path,
     check: FileCheck,
     now: datetime,
     used_by: dict[str, str],
@@ -357,7 +357,6 @@ def _accept(
 ) -> Plan:
     """A file's plan, after the checks that need the other files or the database (in file
     order: the first file with an id keeps it); UserError naming the file if it is refused."""
-    path = check.path
     if check.key is None:  # unreadable: nothing else to say of it
         raise UserError(check.error or f"{path}: cannot be read")
     key = check.key
