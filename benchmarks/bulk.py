@@ -14,7 +14,9 @@ files read, their front matter parsed with PyYAML (libyaml's `CSafeLoader` where
 it, as postbot does), each target's text rendered and counted with the same counting
 functions (`compose`: twitter-text for X, the `regex` grapheme clusters for Mastodon and
 Bluesky), and the rows written with one `executemany` in one transaction. Nothing is
-validated: no closed key set, no time zone rules, no limits, no idempotency check.
+validated: no closed key set, no time zone rules, no limits, no idempotency check. It runs in
+one process; the import reads a big folder in worker processes, one per core
+(`postbot.file_checks`), so both say their CPU seconds too (the import's with its workers').
 """
 
 from __future__ import annotations
@@ -131,8 +133,9 @@ def _write_posts(folder: Path, posts: int) -> None:
         )
 
 
-def irreducible(workdir: Path, posts: int) -> float:
-    """The work no import of these files can skip, with the same libraries, done bare."""
+def irreducible(workdir: Path, posts: int) -> dict[str, float]:
+    """The work no import of these files can skip, with the same libraries, done bare, in one
+    process: its seconds, and its CPU seconds."""
     import yaml
 
     from postbot.compose import count_graphemes, count_with_url_weight, count_x
@@ -144,7 +147,7 @@ def irreducible(workdir: Path, posts: int) -> float:
     counters = {"mastodon": count_with_url_weight, "x": count_x, "bluesky": count_graphemes}
     count_x("warm-up https://example.org")  # twitter-text's import is start-up, not import
     conn = _connect(db)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     now = sql_time(datetime.now(UTC))
     post_rows, delivery_rows = [], []
     for post_id, path in enumerate(sorted(folder.iterdir()), 1):
@@ -167,9 +170,20 @@ def irreducible(workdir: Path, posts: int) -> float:
     conn.executemany(POST_SQL, post_rows)
     conn.executemany(DELIVERY_SQL, delivery_rows)
     conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     conn.close()
-    return elapsed
+    return {"seconds": elapsed, "cpu": cpu}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (an import's workers)."""
+    import resource
+
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def from_files(workdir: Path, posts: int) -> dict[str, Any]:
@@ -181,12 +195,13 @@ def from_files(workdir: Path, posts: int) -> dict[str, Any]:
 
     app = open_app(config)
     count_x("warm-up https://example.org")  # as for `irreducible`: library imports are start-up
-    started = time.perf_counter()
-    results = service.import_paths(app, [folder]).results
-    elapsed = time.perf_counter() - started
+    started, cpu = time.perf_counter(), _cpu()
+    report = service.import_paths(app, [folder])
+    elapsed, cpu = time.perf_counter() - started, _cpu() - cpu  # the workers have ended
     app.store.dispose()
-    created = sum(1 for r in results if r.action == "created")
-    return {"seconds": elapsed, "created": created, "deliveries": _deliveries(db)}
+    created = sum(1 for r in report.results if r.action == "created")
+    return {"seconds": elapsed, "cpu": cpu, "readers": report.readers, "created": created,
+            "deliveries": _deliveries(db)}  # fmt: skip
 
 
 def enqueue_loop(workdir: Path, posts: int) -> dict[str, Any]:

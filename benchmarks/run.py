@@ -273,9 +273,12 @@ def item6(work: Path, s: Sizes, details: dict[str, Any]) -> list[Row]:
             note="what one committed transaction per enqueue costs at least"),
         Row("6d", 6, f"bulk import, {n} post files (3 accounts each)", files["seconds"], "s",
             "irreducible: the same files read, front matter parsed (libyaml), each target's"
-            " text counted (same functions), one executemany", irreducible, "<= 1.5 x baseline",
-            files["seconds"] <= 1.5 * irreducible and files["deliveries"] == 3 * s.bulk,
-            note=f"{s.bulk / irreducible:,.0f} posts/s bare"),
+            " text counted (same functions), one executemany", irreducible["seconds"],
+            "<= 1.5 x baseline",
+            files["seconds"] <= 1.5 * irreducible["seconds"] and files["deliveries"] == 3 * s.bulk,
+            note=f"{s.bulk / irreducible['seconds']:,.0f} posts/s bare; read by"
+            f" {files['readers']} processes; CPU {files['cpu']:.1f} s against"
+            f" {irreducible['cpu']:.1f} s ({files['cpu'] / max(irreducible['cpu'], 1e-6):.2f} x)"),
     ]  # fmt: skip
 
 
