@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -51,10 +51,11 @@ def check_files(
     files: Sequence[tuple[Path, bool]],
     now: datetime,
     workers: int | None = None,
-) -> tuple[int, Iterator[FileCheck]]:
+) -> tuple[int, Generator[FileCheck, None, None]]:
     """(the processes reading, each file's check in the order of `files`). `files`: (path,
     found in a folder). `workers`: how many worker processes; None lets the import's size and
-    the machine decide, 0 reads in this process."""
+    the machine decide, 0 reads in this process. Close the checks if you stop early: the
+    workers then stop too."""
     count = default_workers(len(files)) if workers is None else workers
     if count < 1:
         return 1, _in_process(settings, files, now)
@@ -122,7 +123,7 @@ def first_due(settings: Settings, checked: Plan, now: datetime) -> datetime | No
 
 def _in_process(
     settings: Settings, files: Sequence[tuple[Path, bool]], now: datetime
-) -> Iterator[FileCheck]:
+) -> Generator[FileCheck, None, None]:
     platforms: dict[str, Platform] = {}
     for path, in_folder in files:
         yield check_file(settings, path, in_folder, now, platforms)
@@ -134,7 +135,7 @@ _WORKER: tuple[Settings, datetime, dict[str, Platform]] | None = None
 
 def _in_workers(
     settings: Settings, files: Sequence[tuple[Path, bool]], now: datetime, count: int
-) -> Iterator[FileCheck]:
+) -> Generator[FileCheck, None, None]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

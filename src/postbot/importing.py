@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -163,18 +163,19 @@ def _import_files(
     seen: dict[str, str | None] = {}
     used_by: dict[str, str] = {}  # key -> the file that has it
     readers, checks = check_files(settings, files, now, workers)
-    for done, ((path, _), check) in enumerate(zip(files, checks, strict=True), 1):
-        try:
-            checked = _accept(settings, store, path, check, now, used_by, live)
-        except UserError as exc:
-            broken.append(BrokenFile(str(path), str(exc)))
-            seen[os.path.abspath(path)] = None
-        else:
-            items.append((checked, check.due))
-            warnings.extend(check.warnings)
-            seen[os.path.abspath(path)] = checked.draft.key
-        if progress is not None:
-            progress(done, len(files))
+    with closing(checks):  # a database error half-way stops the workers at once
+        for done, ((path, _), check) in enumerate(zip(files, checks, strict=True), 1):
+            try:
+                checked = _accept(settings, store, path, check, now, used_by, live)
+            except UserError as exc:
+                broken.append(BrokenFile(str(path), str(exc)))
+                seen[os.path.abspath(path)] = None
+            else:
+                items.append((checked, check.due))
+                warnings.extend(check.warnings)
+                seen[os.path.abspath(path)] = checked.draft.key
+            if progress is not None:
+                progress(done, len(files))
     items = _without_duplicates(settings, store, items, now, broken, seen, allow_duplicate)
     if broken and not keep_going:
         raise BrokenFiles(broken)

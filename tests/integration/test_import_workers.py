@@ -11,8 +11,9 @@ import pytest
 
 from postbot import importing
 from postbot.config import parse_settings
-from postbot.file_checks import MANY, default_workers
+from postbot.file_checks import MANY, check_files, default_workers
 from postbot.importing import BrokenFiles, ImportReport
+from postbot.postfile import scan_post_files
 from postbot.store import open_store
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -104,3 +105,19 @@ def test_a_small_import_reads_in_process() -> None:
     # Starting workers costs more than reading a few files; in a process with threads (the
     # daemon's) a fork is never safe.
     assert default_workers(MANY - 1) == 0
+
+
+def test_checks_closed_early_leave_no_worker_behind(tmp_path: Path) -> None:
+    # The importer closes the checks when the database fails half-way: the workers stop.
+    import multiprocessing
+
+    _write_posts(tmp_path / "posts")
+    raw = {"timezone": "Europe/Berlin", "language": "de", "accounts": ACCOUNTS,
+           "database": {"url": f"sqlite:///{tmp_path / 'x.db'}"}}  # fmt: skip
+    settings = parse_settings(raw, tmp_path / "postbot.toml", {})
+    readers, checks = check_files(settings, scan_post_files([tmp_path / "posts"]), NOW, 2)
+    first = next(checks)
+    assert readers == 2 and first.plan is not None
+    assert multiprocessing.active_children()  # the workers are at it
+    checks.close()
+    assert multiprocessing.active_children() == []
