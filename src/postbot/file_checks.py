@@ -41,7 +41,7 @@ class FileCheck:
 
     key: str | None = None  # its post's key, once the file could be read
     plan: Plan | None = None  # None: `error` says what is wrong
-    error: str | None = None  # one line, naming the file
+    error: str = ""  # one line, naming the file; "" when `plan` is given
     due: datetime | None = None  # when it goes out: `at`, or a recurring post's first time
     warnings: tuple[str, ...] = ()  # `drafts.plan_warnings`
 
@@ -99,7 +99,7 @@ def check_file(
             except UserError as exc:
                 raise UserError(f"{path}: slot: next: {exc}") from None
         # A recurring rule without an occurrence (before `until`) is refused here.
-        due = first_due(settings, checked, now)
+        due = _first_due(settings, checked, now)
         warnings = tuple(plan_warnings(checked))
     except UserError as exc:
         return FileCheck(key, error=str(exc))
@@ -108,10 +108,10 @@ def check_file(
     checked.draft.content_hash()
     for target in checked.targets:
         target.text_hash  # noqa: B018
-    return FileCheck(key, checked, None, due, warnings)
+    return FileCheck(key, checked, "", due, warnings)
 
 
-def first_due(settings: Settings, checked: Plan, now: datetime) -> datetime | None:
+def _first_due(settings: Settings, checked: Plan, now: datetime) -> datetime | None:
     """When an imported post is due: its `at`, or a recurring post's first occurrence."""
     draft = checked.draft
     if draft.every is None:

@@ -359,13 +359,13 @@ def _accept(
     """A file's plan, after the checks that need the other files or the database (in file
     order: the first file with an id keeps it); UserError naming the file if it is refused."""
     if check.key is None:  # unreadable: nothing else to say of it
-        raise UserError(check.error or f"{path}: cannot be read")
+        raise UserError(check.error)
     key = check.key
     if key in used_by:
         raise UserError(f"{path}: id '{key}' is also used by {used_by[key]}")
     used_by[key] = str(path)
     if check.plan is None:
-        raise UserError(check.error or f"{path}: cannot be read")
+        raise UserError(check.error)
     checked, draft = check.plan, check.plan.draft
     if draft.until is not None and draft.until < now:
         stored = store.find_post_by_key(key)
