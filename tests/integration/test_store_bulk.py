@@ -133,3 +133,24 @@ def test_an_update_for_many_rows_changes_what_sqlalchemy_changes(sql_store: SQLS
     assert found["new"] == found["old"]
     assert found["new"][0] == 4
     assert [row.status for row in found["new"][1]][:4] == ["queued", "published"] * 2
+
+
+def test_a_big_write_on_sqlite_widens_its_cache_and_gives_it_back(tmp_path: Path) -> None:
+    # A bulk write's page cache is the connection's until it is checked in, then its own again.
+    store = open_store(f"sqlite:///{tmp_path}/t.db")
+    store.ensure_schema()
+    try:
+        with store.read() as conn:
+            own = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+            first = id(conn.connection.dbapi_connection)
+        with store.write() as conn:
+            store.make_room(conn, 10)  # a small write: left as it is
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == own
+            store.make_room(conn, 10_000)
+            store.make_room(conn, 20_000)  # again in the same transaction: still its own after
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() < own < 0
+        with store.read() as conn:
+            assert id(conn.connection.dbapi_connection) == first  # the same connection, back
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == own
+    finally:
+        store.dispose()

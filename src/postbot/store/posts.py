@@ -74,7 +74,6 @@ class PostOps(ThreadOps):
     ) -> list[ImportResult]:
         results: list[ImportResult] = []
         with self.write() as conn:
-            self.make_room(conn, len(items) * 4)  # a post and its deliveries, about
             keys = [plan.draft.key or "" for plan, _ in items]
             known = {
                 row.key
@@ -156,12 +155,14 @@ class PostOps(ThreadOps):
         """Posts and their deliveries in two statements; the post ids in the items' order."""
         if not items:
             return []
+        deliveries = sum(len(plan.targets) for plan, _ in items)
+        self.make_room(conn, len(items) + deliveries)
         posts = [rules.new_post(plan, now) for plan, _ in items]
         # Each id found by its post's key (unique), read back after one executemany (`bulk`).
         insert_rows(conn, POST, posts)
         by_key = ids_by_key(conn, POST, [post["key"] for post in posts])
         ids: list[int] = [by_key[post["key"]] for post in posts]
-        keys = iter(rules.delivery_keys(sum(len(plan.targets) for plan, _ in items)))
+        keys = iter(rules.delivery_keys(deliveries))
         rows = [
             row
             for post_id, (plan, due) in zip(ids, items, strict=True)

@@ -31,8 +31,8 @@ BUSY_TIMEOUT_MS = 30_000
 PROBE_TIMEOUT = 5.0  # seconds a write probe waits for another writer: longer is "not ready"
 # A write of many rows (an import) inserts into a dozen indexes at places all over them (random
 # keys and text hashes): with SQLite's 2 MB page cache, pages go out and come back again and
-# again. This much cache for such a write, given back when its connection is; below BULK_ROWS
-# the indexes' new pages fit anyway.
+# again. This much cache for such a write, and the connection's own back when it is checked in;
+# below BULK_ROWS the indexes' new pages fit anyway.
 BULK_CACHE_KIB = 131_072
 BULK_ROWS = 1_000
 _WIDENED = "postbot_cache_widened"
@@ -72,15 +72,18 @@ class SQLiteStore(SQLStore):
 
         @event.listens_for(engine, "checkin")
         def _on_checkin(dbapi_conn: sqlite3.Connection, record: Any) -> None:
-            if record.info.pop(_WIDENED, False):
-                dbapi_conn.execute("PRAGMA cache_size = -2000")  # SQLite's default: 2 MB
+            before = record.info.pop(_WIDENED, None)
+            if before is not None:
+                dbapi_conn.execute(f"PRAGMA cache_size = {int(before)}")
 
         return engine
 
     def make_room(self, conn: Connection, rows: int) -> None:
-        if rows >= BULK_ROWS:
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-            conn.info[_WIDENED] = True
+        if rows < BULK_ROWS:
+            return
+        if _WIDENED not in conn.info:  # once per transaction: the first size is the own one
+            conn.info[_WIDENED] = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
 
     def change_watcher(self) -> ChangeWatcher:
         return DataVersionWatcher(self.engine)
